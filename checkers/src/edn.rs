@@ -1,0 +1,1 @@
+//! Jepsen EDN reader (being written).

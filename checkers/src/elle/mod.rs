@@ -1,0 +1,1 @@
+//! Elle-style isolation checker (being written).

@@ -1,0 +1,14 @@
+//! faultline-checkers: history in, verdict out.
+//!
+//! What lives here: the bank checker ([`bank`]), the linearizability checker with its models
+//! and Porcupine imports ([`linearizable`]), the Elle-style transactional isolation checker
+//! for list-append and rw-register ([`elle`]), and a reader for Jepsen's EDN histories
+//! ([`edn`]). Every checker depends on faultline-core alone, so it runs offline on a stored
+//! or imported history.
+//!
+//! What does not: no database, no tokio, no process control.
+
+pub mod bank;
+pub mod edn;
+pub mod elle;
+pub mod linearizable;

@@ -1,0 +1,173 @@
+//! The narrow protocols a test is made of, after Jepsen's Client / DB / Nemesis.
+//!
+//! * [`Client`]: turns one [`Invocation`] into calls on the system under test and classifies
+//!   the outcome as ok, fail or info. One client per worker, one connection per client.
+//! * [`Db`]: the system under test as a whole (nodes, setup, teardown, readiness) plus optional
+//!   capabilities, each its own trait: [`Kill`], [`Pause`], [`Partition`]. A nemesis asks for
+//!   the capability it needs and refuses to start when the database lacks it.
+//! * [`Nemesis`]: executes nemesis invocations (start or stop a fault) and heals everything.
+
+use crate::op::{Invocation, OpType};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// A node's name: n1, n2, ...
+pub type NodeId = String;
+
+/// For each node, the set of nodes whose traffic it drops (Jepsen's "grudge").
+pub type Grudge = BTreeMap<NodeId, BTreeSet<NodeId>>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DbError(pub String);
+
+impl DbError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        DbError(msg.into())
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// How an invocation ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Completion {
+    /// `Ok`, `Fail` or `Info`; never `Invoke`.
+    pub kind: OpType,
+    /// The result (a read's values); `None` keeps the invocation's value.
+    pub value: Option<Value>,
+    pub error: Option<String>,
+}
+
+impl Completion {
+    pub fn ok(value: Option<Value>) -> Self {
+        Completion {
+            kind: OpType::Ok,
+            value,
+            error: None,
+        }
+    }
+    pub fn fail(error: impl Into<String>) -> Self {
+        Completion {
+            kind: OpType::Fail,
+            value: None,
+            error: Some(error.into()),
+        }
+    }
+    pub fn info(error: impl Into<String>) -> Self {
+        Completion {
+            kind: OpType::Info,
+            value: None,
+            error: Some(error.into()),
+        }
+    }
+}
+
+/// One logical client. The runner calls `invoke` under a timeout; when the timeout fires it
+/// drops the future and calls [`Client::reset`], so the next `invoke` reconnects.
+#[async_trait]
+pub trait Client: Send {
+    async fn invoke(&mut self, op: &Invocation) -> Completion;
+    /// Drops the connection (after a timeout or a broken connection).
+    fn reset(&mut self);
+    /// True when `op` has no side effects: a timed-out read is then `fail`, not `info`.
+    fn is_read_only(&self, _op: &Invocation) -> bool {
+        false
+    }
+}
+
+/// The system under test.
+#[async_trait]
+pub trait Db: Send + Sync {
+    /// Short name, e.g. `local-galera`.
+    fn name(&self) -> &str;
+    fn nodes(&self) -> Vec<NodeId>;
+    /// Undoes every fault this database knows of (resume, restart, heal network, reset clocks).
+    async fn heal_all(&self) -> DbResult<()>;
+    /// Waits until every node serves queries.
+    async fn wait_ready(&self, timeout: Duration) -> DbResult<()>;
+    /// Stops every process and removes everything the database created.
+    async fn teardown(&self) -> DbResult<()>;
+    /// Versions and other facts for test.json.
+    fn facts(&self) -> Value {
+        Value::Null
+    }
+    fn as_kill(&self) -> Option<&dyn Kill> {
+        None
+    }
+    fn as_pause(&self) -> Option<&dyn Pause> {
+        None
+    }
+    fn as_partition(&self) -> Option<&dyn Partition> {
+        None
+    }
+}
+
+/// Crash (kill -9) and start nodes.
+#[async_trait]
+pub trait Kill: Send + Sync {
+    async fn kill(&self, node: &str) -> DbResult<()>;
+    /// Starts a killed node so it rejoins (recovering its position first where that matters).
+    async fn start(&self, node: &str) -> DbResult<()>;
+}
+
+/// Freeze (SIGSTOP) and thaw (SIGCONT) nodes.
+#[async_trait]
+pub trait Pause: Send + Sync {
+    async fn pause(&self, node: &str) -> DbResult<()>;
+    async fn resume(&self, node: &str) -> DbResult<()>;
+}
+
+/// Cut links between nodes.
+#[async_trait]
+pub trait Partition: Send + Sync {
+    /// Replaces the current partition with `grudge`.
+    async fn partition(&self, grudge: &Grudge) -> DbResult<()>;
+    /// Removes every partition rule.
+    async fn heal_network(&self) -> DbResult<()>;
+}
+
+/// The fault injector. Invocations are `start` / `stop` with a value naming the fault and
+/// its targets; the nemesis records what it did in the completion's value.
+#[async_trait]
+pub trait Nemesis: Send + Sync {
+    async fn invoke(&self, op: &Invocation) -> Completion;
+    /// Ends every fault still active. Must be safe to call at any time, repeatedly.
+    async fn heal_all(&self) -> DbResult<()>;
+}
+
+/// Splits `nodes` so that every node in `isolated` drops traffic from every node outside it,
+/// and the other way round: a symmetric partition into two sides.
+pub fn grudge_isolating(nodes: &[NodeId], isolated: &[NodeId]) -> Grudge {
+    let inside: BTreeSet<NodeId> = isolated.iter().cloned().collect();
+    let outside: BTreeSet<NodeId> = nodes
+        .iter()
+        .filter(|n| !inside.contains(*n))
+        .cloned()
+        .collect();
+    let mut grudge = Grudge::new();
+    for n in &inside {
+        grudge.insert(n.clone(), outside.clone());
+    }
+    for n in &outside {
+        grudge.insert(n.clone(), inside.clone());
+    }
+    grudge.retain(|_, v| !v.is_empty());
+    grudge
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isolating_one_node_is_symmetric() {
+        let nodes: Vec<NodeId> = ["n1", "n2", "n3"].iter().map(|s| s.to_string()).collect();
+        let g = grudge_isolating(&nodes, &["n3".to_string()]);
+        assert_eq!(g["n3"].len(), 2);
+        assert!(g["n1"].contains("n3") && g["n2"].contains("n3"));
+        assert!(!g["n1"].contains("n2"));
+    }
+}

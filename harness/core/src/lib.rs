@@ -1,0 +1,22 @@
+//! faultline-core: the vocabulary every other crate speaks.
+//!
+//! What lives here: the history model ([`op`]: [`Op`], [`OpType`], [`Process`]) and its JSON
+//! Lines encoding ([`history`]); pure, seeded generators and their combinators
+//! ([`generator`]); the narrow traits a test is made of ([`Client`], [`Db`] and its
+//! capabilities, [`Nemesis`], [`Checker`]) and the three-valued [`Validity`].
+//!
+//! What does not: no tokio runtime, no database drivers, no process or network control. The
+//! runner (faultline-harness) interprets these types; checkers depend on this crate alone so
+//! they can run offline on a stored history.
+
+pub mod checker;
+pub mod db;
+pub mod generator;
+pub mod history;
+pub mod op;
+
+pub use checker::{CheckResult, Checker, Validity};
+pub use db::{Client, Completion, Db, Grudge, Kill, Nemesis, NodeId, Partition, Pause};
+pub use generator::{Ctx, Gen, Generator, Next};
+pub use history::{History, HistoryError, HistoryReader, HistoryWriter};
+pub use op::{Invocation, Op, OpType, Process};
