@@ -1,0 +1,133 @@
+//! The memo of visited `(linearized set, model state)` configurations.
+//!
+//! Entries live in one flat arena of `u64` words (the bitset words, then the state), and an
+//! open-addressing table of `(hash, entry)` slots points into it, so an insert allocates
+//! nothing but amortised arena growth. The caller supplies the hash (the search keeps a
+//! Zobrist hash of the bitset up to date in O(1) per step). [`Cache::bytes`] is what the
+//! memory budget counts.
+
+const EMPTY: u32 = u32::MAX;
+
+pub(crate) struct Cache {
+    words: usize,
+    arena: Vec<u64>,
+    /// `(hash, entry index)`; `entry == EMPTY` marks a free slot.
+    slots: Vec<(u64, u32)>,
+    mask: usize,
+    len: usize,
+}
+
+impl Cache {
+    /// A cache for bitsets of `words` 64-bit words.
+    pub fn new(words: usize) -> Self {
+        let cap = 1024;
+        Cache {
+            words,
+            arena: Vec::with_capacity(cap * (words + 1)),
+            slots: vec![(0, EMPTY); cap],
+            mask: cap - 1,
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes held by the arena and the table.
+    pub fn bytes(&self) -> usize {
+        self.arena.capacity() * 8 + self.slots.capacity() * 16
+    }
+
+    /// Whether the next insert may reallocate, and the bytes held after that growth.
+    #[inline]
+    pub fn growth(&self) -> Option<usize> {
+        let stride = self.words + 1;
+        let arena_full = self.arena.len() + stride > self.arena.capacity();
+        let table_full = (self.len + 1) * 2 > self.slots.len();
+        if !arena_full && !table_full {
+            return None;
+        }
+        let arena = if arena_full {
+            self.arena.capacity() * 2
+        } else {
+            self.arena.capacity()
+        };
+        let slots = if table_full {
+            self.slots.len() * 2
+        } else {
+            self.slots.len()
+        };
+        Some(arena.max(stride) * 8 + slots * 16)
+    }
+
+    /// Inserts `(bits, state)` unless present; returns whether it was new.
+    #[inline]
+    pub fn insert(&mut self, bits: &[u64], state: u64, hash: u64) -> bool {
+        debug_assert_eq!(bits.len(), self.words);
+        let stride = self.words + 1;
+        let mut i = (hash as usize) & self.mask;
+        loop {
+            let (h, e) = self.slots[i];
+            if e == EMPTY {
+                break;
+            }
+            if h == hash {
+                let at = e as usize * stride;
+                let entry = &self.arena[at..at + stride];
+                if entry[self.words] == state && &entry[..self.words] == bits {
+                    return false;
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+        let e = self.len as u32;
+        if self.arena.len() + stride > self.arena.capacity() {
+            self.arena.reserve_exact(self.arena.capacity().max(stride));
+        }
+        self.arena.extend_from_slice(bits);
+        self.arena.push(state);
+        self.slots[i] = (hash, e);
+        self.len += 1;
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); cap]);
+        self.mask = cap - 1;
+        for (h, e) in old {
+            if e == EMPTY {
+                continue;
+            }
+            let mut i = (h as usize) & self.mask;
+            while self.slots[i].1 != EMPTY {
+                i = (i + 1) & self.mask;
+            }
+            self.slots[i] = (h, e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_once_and_survives_growth() {
+        let mut c = Cache::new(2);
+        for i in 0..5000u64 {
+            // Deliberately poor hashes: many collisions.
+            assert!(c.insert(&[i, i / 3], i % 7, i % 13));
+        }
+        for i in 0..5000u64 {
+            assert!(!c.insert(&[i, i / 3], i % 7, i % 13));
+            assert!(c.insert(&[i, i / 3], 100 + i, i % 13));
+        }
+        assert_eq!(c.len(), 10000);
+        assert!(c.bytes() >= 10000 * 24);
+    }
+}

@@ -1,0 +1,345 @@
+//! The check driver: prepare, run one search per key in parallel, combine the verdicts.
+//!
+//! Keys are handed out to `threads` workers (std::thread::scope) largest first. The first
+//! key found not linearizable cancels the others: the verdict is invalid whatever they say.
+//! A time or memory budget that runs out ends every search with the verdict unknown and a
+//! report of which keys were done and which were left.
+
+use super::counterexample::{build, Counterexample};
+use super::model::SeqModel;
+use super::prepare::{prepare, Part, PrepareError, Prepared};
+use super::wgl::{search, Abort, Budget, Outcome};
+use super::ModelKind;
+use faultline_core::{CheckResult, Checker, History, Validity};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Default memory budget for the memo of one check: 2 GiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 2 << 30;
+/// At most this many key names are listed as unfinished or failed in a report.
+const MAX_LISTED_KEYS: usize = 100;
+
+/// How to check: the model, the budgets and the register's initial value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearizableOptions {
+    pub model: ModelKind,
+    /// Wall-clock budget for the whole check; `None` means no limit.
+    pub timeout: Option<Duration>,
+    /// Bytes the memo of visited configurations may hold, summed over concurrent keys.
+    pub memory_budget: usize,
+    /// The value every key holds before the first write; `None` is nil (nothing written).
+    pub initial_value: Option<Value>,
+    /// Worker threads; 0 means the machine's available parallelism.
+    pub threads: usize,
+}
+
+impl Default for LinearizableOptions {
+    fn default() -> Self {
+        LinearizableOptions {
+            model: ModelKind::CasRegister,
+            timeout: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            initial_value: None,
+            threads: 0,
+        }
+    }
+}
+
+/// The outcome of a check, with what was learned. Serialised into `CheckResult::details`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearizabilityReport {
+    pub valid: Validity,
+    pub model: ModelKind,
+    pub summary: String,
+    pub keys: usize,
+    pub keys_linearizable: usize,
+    /// Keys proven not linearizable (usually one: the first failure stops the rest).
+    pub keys_not_linearizable: Vec<String>,
+    /// Keys not decided (budget ran out or stopped after a failure), at most 100 listed.
+    pub keys_unfinished: Vec<String>,
+    pub keys_unfinished_count: usize,
+    /// Why keys are unfinished: "timeout", "memory" or "stopped after a failure".
+    pub unfinished_reason: Option<String>,
+    pub ops: usize,
+    /// Distinct (linearized set, state) configurations explored over all keys.
+    pub configurations: u64,
+    pub elapsed_ms: f64,
+    pub counterexample: Option<Counterexample>,
+    /// Why the history could not be checked at all (unsupported op, malformed value).
+    pub error: Option<String>,
+}
+
+impl LinearizabilityReport {
+    pub fn to_check_result(&self) -> CheckResult {
+        let details = serde_json::to_value(self).unwrap_or(Value::Null);
+        CheckResult::new("linearizable", self.valid, self.summary.clone(), details)
+    }
+}
+
+/// The linearizability checker for the runner and `faultline analyze`.
+#[derive(Clone, Debug)]
+pub struct LinearizableChecker {
+    pub model: ModelKind,
+    pub check_timeout: Option<Duration>,
+    pub memory_budget: usize,
+    pub initial_value: Option<Value>,
+}
+
+impl LinearizableChecker {
+    pub fn new(model: ModelKind) -> Self {
+        LinearizableChecker {
+            model,
+            check_timeout: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            initial_value: None,
+        }
+    }
+
+    pub fn options(&self) -> LinearizableOptions {
+        LinearizableOptions {
+            model: self.model,
+            timeout: self.check_timeout,
+            memory_budget: self.memory_budget,
+            initial_value: self.initial_value.clone(),
+            threads: 0,
+        }
+    }
+}
+
+impl Checker for LinearizableChecker {
+    fn name(&self) -> &str {
+        "linearizable"
+    }
+    fn check(&self, history: &History) -> CheckResult {
+        check(history, &self.options()).to_check_result()
+    }
+}
+
+enum KeyOutcome {
+    Linearizable,
+    Failed(Box<Counterexample>),
+    Aborted(Abort),
+    NotRun,
+}
+
+struct KeyResult {
+    key: String,
+    outcome: KeyOutcome,
+    configurations: usize,
+}
+
+/// Checks `history` for linearizability. Never panics on odd input: what cannot be
+/// checked is reported as unknown with [`LinearizabilityReport::error`].
+pub fn check(history: &History, opts: &LinearizableOptions) -> LinearizabilityReport {
+    let start = Instant::now();
+    let budget = Budget {
+        deadline: opts.timeout.map(|t| start + t),
+        memory_limit: opts.memory_budget,
+        memory_used: AtomicUsize::new(0),
+        cancel: AtomicBool::new(false),
+    };
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let prepared = prepare(history, opts.model, opts.initial_value.as_ref());
+    let (results, ops) = match prepared {
+        Err(e) => return error_report(opts.model, e, start),
+        Ok(Prepared::Register(parts)) => run_parts(parts, &budget, threads, history, opts.model),
+        Ok(Prepared::Kv(parts)) => run_parts(parts, &budget, threads, history, opts.model),
+    };
+    summarise(opts.model, results, ops, start)
+}
+
+fn error_report(model: ModelKind, e: PrepareError, start: Instant) -> LinearizabilityReport {
+    LinearizabilityReport {
+        valid: Validity::Unknown,
+        model,
+        summary: format!("unknown: cannot check this history against the {model} model: {e}"),
+        keys: 0,
+        keys_linearizable: 0,
+        keys_not_linearizable: Vec::new(),
+        keys_unfinished: Vec::new(),
+        keys_unfinished_count: 0,
+        unfinished_reason: None,
+        ops: 0,
+        configurations: 0,
+        elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
+        counterexample: None,
+        error: Some(e.to_string()),
+    }
+}
+
+fn run_one<M: SeqModel>(
+    part: &mut Part<M>,
+    budget: &Budget,
+    history: &History,
+    kind: ModelKind,
+) -> KeyResult {
+    let r = search(&mut part.model, &part.ops, budget);
+    let outcome = match r.outcome {
+        Outcome::Linearizable => KeyOutcome::Linearizable,
+        Outcome::Aborted(a) => KeyOutcome::Aborted(a),
+        Outcome::NotLinearizable(f) => {
+            budget.cancel.store(true, Ordering::Relaxed);
+            KeyOutcome::Failed(Box::new(build(history, kind, &part.key, &part.ops, &f)))
+        }
+    };
+    KeyResult {
+        key: part.key.clone(),
+        outcome,
+        configurations: r.configurations,
+    }
+}
+
+fn run_parts<M: SeqModel + Send>(
+    mut parts: Vec<Part<M>>,
+    budget: &Budget,
+    threads: usize,
+    history: &History,
+    kind: ModelKind,
+) -> (Vec<KeyResult>, usize) {
+    let ops = parts.iter().map(|p| p.ops.len()).sum();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.ops.len()));
+    let threads = threads.clamp(1, parts.len().max(1));
+    if threads == 1 {
+        let mut out = Vec::with_capacity(parts.len());
+        for part in &mut parts {
+            if budget.cancel.load(Ordering::Relaxed) {
+                out.push(not_run(&part.key));
+            } else {
+                out.push(run_one(part, budget, history, kind));
+            }
+        }
+        return (out, ops);
+    }
+    let slots: Vec<Mutex<Option<Part<M>>>> =
+        parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let results: Mutex<Vec<KeyResult>> = Mutex::new(Vec::with_capacity(slots.len()));
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = slots.get(i) else { break };
+                let Some(mut part) = slot.lock().ok().and_then(|mut g| g.take()) else {
+                    continue;
+                };
+                let r = if budget.cancel.load(Ordering::Relaxed) {
+                    not_run(&part.key)
+                } else {
+                    run_one(&mut part, budget, history, kind)
+                };
+                if let Ok(mut g) = results.lock() {
+                    g.push(r);
+                }
+            });
+        }
+    });
+    (results.into_inner().unwrap_or_default(), ops)
+}
+
+fn not_run(key: &str) -> KeyResult {
+    KeyResult {
+        key: key.to_string(),
+        outcome: KeyOutcome::NotRun,
+        configurations: 0,
+    }
+}
+
+fn summarise(
+    model: ModelKind,
+    mut results: Vec<KeyResult>,
+    ops: usize,
+    start: Instant,
+) -> LinearizabilityReport {
+    results.sort_by(|a, b| natural_key(&a.key).cmp(&natural_key(&b.key)));
+    let keys = results.len();
+    let mut linearizable = 0;
+    let mut failed = Vec::new();
+    let mut unfinished = Vec::new();
+    let mut reason: Option<&str> = None;
+    let mut counterexample = None;
+    let mut configurations = 0u64;
+    for r in results {
+        configurations += r.configurations as u64;
+        match r.outcome {
+            KeyOutcome::Linearizable => linearizable += 1,
+            KeyOutcome::Failed(cx) => {
+                failed.push(r.key);
+                counterexample.get_or_insert(*cx);
+            }
+            KeyOutcome::Aborted(a) => {
+                unfinished.push(r.key);
+                let why = match a {
+                    Abort::Timeout => "timeout",
+                    Abort::Memory => "memory",
+                    Abort::Cancelled => "stopped after a failure",
+                };
+                // A budget running out explains more than a cancellation does.
+                if reason.is_none() || reason == Some("stopped after a failure") {
+                    reason = Some(why);
+                }
+            }
+            KeyOutcome::NotRun => {
+                unfinished.push(r.key);
+                reason.get_or_insert("stopped after a failure");
+            }
+        }
+    }
+    let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
+    let unfinished_count = unfinished.len();
+    let (valid, summary) = if let Some(cx) = &counterexample {
+        (
+            Validity::Invalid,
+            format!("not linearizable ({model}): {}", cx.explanation),
+        )
+    } else if unfinished_count > 0 {
+        let why = match reason {
+            Some("timeout") => "the time budget ran out",
+            Some("memory") => "the memory budget ran out",
+            _ => "the check was stopped",
+        };
+        (
+            Validity::Unknown,
+            format!(
+                "unknown ({model}): {why} with {linearizable} of {keys} keys proven linearizable, {unfinished_count} left undecided"
+            ),
+        )
+    } else {
+        (
+            Validity::Valid,
+            format!("linearizable ({model}): {keys} keys, {ops} ops checked in {elapsed_ms:.1} ms"),
+        )
+    };
+    unfinished.truncate(MAX_LISTED_KEYS);
+    failed.truncate(MAX_LISTED_KEYS);
+    LinearizabilityReport {
+        valid,
+        model,
+        summary,
+        keys,
+        keys_linearizable: linearizable,
+        keys_not_linearizable: failed,
+        keys_unfinished: unfinished,
+        keys_unfinished_count: unfinished_count,
+        unfinished_reason: reason.map(str::to_string),
+        ops,
+        configurations,
+        elapsed_ms,
+        counterexample,
+        error: None,
+    }
+}
+
+/// Sort key that puts "2" before "10".
+fn natural_key(k: &str) -> (u8, i128, &str) {
+    match k.parse::<i128>() {
+        Ok(n) => (0, n, k),
+        Err(_) => (1, 0, k),
+    }
+}

@@ -1,0 +1,238 @@
+//! Counterexamples: where a key's history stops being linearizable, bounded in size.
+//!
+//! The search reports the longest linearizable prefix it found (a linearization of some
+//! ops, in order) and the ops that could come next: those called before the earliest return
+//! among the ops not yet linearized. An op the model rejects after the prefix "cannot
+//! follow"; one it accepts led only to dead ends. A [`Counterexample`] keeps the last
+//! [`MAX_PREFIX_SHOWN`] ops of the prefix and at most [`MAX_OPS_SHOWN`] ops in all, whatever
+//! the history's length.
+
+use super::prepare::{split_value, PreparedOp, INF};
+use super::wgl::Failure;
+use super::ModelKind;
+use faultline_core::{History, Op, OpType};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// At most this many ops of the linearizable prefix are kept (the last ones).
+pub const MAX_PREFIX_SHOWN: usize = 30;
+/// At most this many ops in a counterexample.
+pub const MAX_OPS_SHOWN: usize = 50;
+
+/// Evidence that one key is not linearizable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Counterexample {
+    pub key: String,
+    pub model: ModelKind,
+    /// Length of the longest linearizable prefix found.
+    pub prefix_len: usize,
+    /// How many of its earliest ops are not shown.
+    pub prefix_omitted: usize,
+    /// The model's state after the prefix.
+    pub state_after_prefix: String,
+    /// Ops shown: the end of the prefix in linearization order, then the ops that could come
+    /// next.
+    pub ops: Vec<CounterexampleOp>,
+    /// Candidates not shown because of the size bound.
+    pub candidates_omitted: usize,
+    /// One paragraph a person reads first.
+    pub explanation: String,
+}
+
+/// One op of a counterexample, with its call/return interval in history positions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CounterexampleOp {
+    /// History index of the invoke.
+    pub index: u64,
+    /// History index of the completion, if it has one.
+    pub completion_index: Option<u64>,
+    pub process: String,
+    pub f: String,
+    /// E.g. `write(3)`, `read() -> 2`, `cas(1, 4) -> ok`, `append("0", "x 1 y")`.
+    pub description: String,
+    /// Position of the invoke in the history (the time line of the picture).
+    pub call: u64,
+    /// Position of the ok completion; `None`: never returned (info or cut off).
+    #[serde(rename = "return")]
+    pub ret: Option<u64>,
+    pub call_time_ns: u64,
+    pub return_time_ns: Option<u64>,
+    pub role: OpRole,
+    /// 1-based position in the linearization, for prefix ops.
+    pub order: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpRole {
+    /// Part of the longest linearizable prefix.
+    Linearized,
+    /// Could come next, but the model rejects it after the prefix.
+    CannotFollow,
+    /// Could come next and the model accepts it, but every continuation failed.
+    DeadEnd,
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "nil".to_string(),
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    truncate(&s, 40)
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// A one-line description of an op from its invoke and completion.
+pub(crate) fn describe(invoke: &Op, completion: Option<&Op>) -> String {
+    let (key, arg) = split_value(&invoke.value);
+    let result = completion
+        .map(|c| split_value(&c.value).1)
+        .unwrap_or(&Value::Null);
+    let key = key.map(|k| format!("{}, ", short(k))).unwrap_or_default();
+    let outcome = match completion.map(|c| c.kind) {
+        Some(OpType::Ok) => "",
+        Some(OpType::Fail) => " -> fail",
+        _ => " -> ?",
+    };
+    let d = match invoke.f.as_str() {
+        "read" | "get" => format!(
+            "{}({}) -> {}",
+            invoke.f,
+            key.trim_end_matches(", "),
+            short(result)
+        ),
+        "cas" => {
+            let arg = if arg.is_null() { result } else { arg };
+            let (old, new) = match arg.as_array().map(Vec::as_slice) {
+                Some([o, n]) => (short(o), short(n)),
+                _ => (short(arg), String::new()),
+            };
+            let swapped = completion
+                .and_then(|c| c.value.get("swapped"))
+                .and_then(Value::as_bool);
+            let out = match (completion.map(|c| c.kind), swapped) {
+                (Some(OpType::Ok), Some(false)) => " -> compare failed",
+                (Some(OpType::Ok), _) => " -> ok",
+                _ => outcome,
+            };
+            format!("cas({key}{old}, {new}){out}")
+        }
+        f => format!("{f}({key}{}){outcome}", short(arg)),
+    };
+    truncate(&d, 80)
+}
+
+/// Builds the bounded counterexample for one failed key.
+pub(crate) fn build<O>(
+    history: &History,
+    model: ModelKind,
+    key: &str,
+    ops: &[PreparedOp<O>],
+    failure: &Failure,
+) -> Counterexample
+where
+    O: Copy,
+{
+    let prefix_len = failure.prefix.len();
+    let mut candidates = failure.candidates.clone();
+    // Rejected ops first: they are the evidence.
+    candidates.sort_by_key(|&(i, accepted)| (accepted, ops[i as usize].call));
+    let cand_room = MAX_OPS_SHOWN - MAX_PREFIX_SHOWN.min(prefix_len);
+    let candidates_omitted = candidates.len().saturating_sub(cand_room);
+    candidates.truncate(cand_room);
+    // At least the last MAX_PREFIX_SHOWN prefix ops; more when few candidates are shown.
+    let shown_prefix = prefix_len.min(MAX_OPS_SHOWN - candidates.len());
+    let prefix_omitted = prefix_len - shown_prefix;
+
+    let op_of = |i: u32, role: OpRole, order: Option<usize>| {
+        let p = &ops[i as usize];
+        let inv = &history.ops[p.invoke];
+        let comp = p.complete.map(|j| &history.ops[j]);
+        CounterexampleOp {
+            index: inv.index,
+            completion_index: comp.map(|c| c.index),
+            process: inv.process.to_string(),
+            f: inv.f.clone(),
+            description: describe(inv, comp),
+            call: p.call,
+            ret: (p.ret != INF).then_some(p.ret),
+            call_time_ns: inv.time,
+            return_time_ns: comp.filter(|_| p.ret != INF).map(|c| c.time),
+            role,
+            order,
+        }
+    };
+    let mut shown: Vec<CounterexampleOp> = failure.prefix[prefix_omitted..]
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| op_of(i, OpRole::Linearized, Some(prefix_omitted + k + 1)))
+        .collect();
+    for &(i, accepted) in &candidates {
+        let role = if accepted {
+            OpRole::DeadEnd
+        } else {
+            OpRole::CannotFollow
+        };
+        shown.push(op_of(i, role, None));
+    }
+
+    let rejected: Vec<&CounterexampleOp> = shown
+        .iter()
+        .filter(|o| o.role == OpRole::CannotFollow)
+        .collect();
+    let key_txt = if key.is_empty() {
+        String::new()
+    } else {
+        format!("key {key}: ")
+    };
+    let after = match shown.iter().rev().find(|o| o.role == OpRole::Linearized) {
+        Some(last) => format!(
+            "after {prefix_len} ops linearized (the last: op {}, {})",
+            last.index, last.description
+        ),
+        None => "before any op is linearized".to_string(),
+    };
+    let explanation = if rejected.is_empty() {
+        format!(
+            "{key_txt}{after} the state is {}; each of the {} ops that could come next is allowed \
+             there but leads to a dead end",
+            failure.state,
+            failure.candidates.len()
+        )
+    } else {
+        let list: Vec<String> = rejected
+            .iter()
+            .take(3)
+            .map(|o| format!("op {} {} (process {})", o.index, o.description, o.process))
+            .collect();
+        let more = if rejected.len() > 3 {
+            format!(" and {} more", rejected.len() - 3)
+        } else {
+            String::new()
+        };
+        format!(
+            "{key_txt}{after} the state is {}, and no op can take effect next: {}{more} cannot",
+            failure.state,
+            list.join(", ")
+        )
+    };
+    Counterexample {
+        key: key.to_string(),
+        model,
+        prefix_len,
+        prefix_omitted,
+        state_after_prefix: failure.state.clone(),
+        ops: shown,
+        candidates_omitted,
+        explanation,
+    }
+}

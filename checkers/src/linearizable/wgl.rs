@@ -1,0 +1,249 @@
+//! The Wing-Gong-Lowe search for one key, as in Porcupine's `checkSingle`.
+//!
+//! The history becomes a doubly linked list of call and return entries in time order (index
+//! arrays with head and tail sentinels). Walking the list, a call whose op is legal in the
+//! current model state is tentatively linearized: its bit is set in the linearized bitset,
+//! and if the configuration `(bitset, new state)` has not been seen before it is memoised,
+//! pushed on the stack and its call and return entries are lifted out of the list. Reaching
+//! a return entry means the op it returns was not linearized in time: backtrack (pop, unlift,
+//! try the next call). An empty list means every op is linearized; backtracking from an
+//! empty stack means none is possible.
+//!
+//! Speed: the bitset is a `Vec<u64>` updated in place, its hash is a Zobrist hash kept up
+//! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate.
+//! Budgets (deadline, shared memory counter, cancellation) are checked every 16384 steps,
+//! and before every growth of the memo.
+
+use super::cache::Cache;
+use super::model::SeqModel;
+use super::prepare::PreparedOp;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Limits shared by the searches of all keys of one check.
+pub(crate) struct Budget {
+    pub deadline: Option<Instant>,
+    pub memory_limit: usize,
+    pub memory_used: AtomicUsize,
+    pub cancel: AtomicBool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abort {
+    Timeout,
+    Memory,
+    Cancelled,
+}
+
+pub(crate) enum Outcome {
+    Linearizable,
+    NotLinearizable(Failure),
+    Aborted(Abort),
+}
+
+/// What the search learned about a key that is not linearizable.
+pub(crate) struct Failure {
+    /// Ops (positions in the part) of the longest linearizable prefix found, in order.
+    pub prefix: Vec<u32>,
+    /// Model state after the prefix, rendered.
+    pub state: String,
+    /// Ops that could come next (called before the earliest pending return), each with
+    /// whether the model accepts it after the prefix (if it does, every continuation failed).
+    pub candidates: Vec<(u32, bool)>,
+}
+
+/// Outcome plus statistics.
+pub(crate) struct SearchResult {
+    pub outcome: Outcome,
+    pub configurations: usize,
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[inline]
+fn mix(h: u64, state: u64) -> u64 {
+    h ^ state.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32)
+}
+
+/// Searches for a linearization of `ops` (one key) under `model`.
+pub(crate) fn search<M: SeqModel>(
+    model: &mut M,
+    ops: &[PreparedOp<M::Op>],
+    budget: &Budget,
+) -> SearchResult {
+    let mut held = 0usize; // bytes of ours counted in budget.memory_used
+    let r = run(model, ops, budget, &mut held);
+    budget.memory_used.fetch_sub(held, Ordering::Relaxed);
+    r
+}
+
+fn run<M: SeqModel>(
+    model: &mut M,
+    ops: &[PreparedOp<M::Op>],
+    budget: &Budget,
+    held: &mut usize,
+) -> SearchResult {
+    let n = ops.len();
+    if n == 0 {
+        return SearchResult {
+            outcome: Outcome::Linearizable,
+            configurations: 0,
+        };
+    }
+    // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
+    let (head, tail) = (2 * n, 2 * n + 1);
+    let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
+    for (i, o) in ops.iter().enumerate() {
+        events.push((o.call, i as u32));
+        events.push((o.ret, (n + i) as u32));
+    }
+    events.sort_unstable();
+    let mut next = vec![0u32; 2 * n + 2];
+    let mut prev = vec![0u32; 2 * n + 2];
+    let mut last = head;
+    for &(_, node) in &events {
+        next[last] = node;
+        prev[node as usize] = last as u32;
+        last = node as usize;
+    }
+    next[last] = tail as u32;
+    prev[tail] = last as u32;
+
+    let words = n.div_ceil(64);
+    let mut bits = vec![0u64; words];
+    let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
+    let mut hash = 0u64;
+    let mut cache = Cache::new(words);
+    *held += cache.bytes();
+    budget
+        .memory_used
+        .fetch_add(cache.bytes(), Ordering::Relaxed);
+    let mut stack: Vec<(u32, u64)> = Vec::with_capacity(n);
+    let mut state = model.init();
+    let mut best: Vec<u32> = Vec::new();
+    let mut best_state = state;
+    let mut entry = next[head] as usize;
+    let mut steps = 0u32;
+
+    macro_rules! abort {
+        ($why:expr) => {
+            return SearchResult {
+                outcome: Outcome::Aborted($why),
+                configurations: cache.len(),
+            }
+        };
+    }
+
+    while next[head] as usize != tail {
+        steps = steps.wrapping_add(1);
+        if steps & 0x3FFF == 0 {
+            if budget.cancel.load(Ordering::Relaxed) {
+                abort!(Abort::Cancelled);
+            }
+            if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                abort!(Abort::Timeout);
+            }
+        }
+        if entry < n {
+            let e = entry;
+            let Some(new_state) = model.step(state, &ops[e].op) else {
+                entry = next[e] as usize;
+                continue;
+            };
+            if let Some(after) = cache.growth() {
+                let delta = after.saturating_sub(cache.bytes());
+                let before = budget.memory_used.fetch_add(delta, Ordering::Relaxed);
+                if before + delta > budget.memory_limit {
+                    budget.memory_used.fetch_sub(delta, Ordering::Relaxed);
+                    abort!(Abort::Memory);
+                }
+                *held += delta;
+            }
+            let (w, b) = (e / 64, 1u64 << (e % 64));
+            bits[w] |= b;
+            let new_hash = hash ^ zobrist[e];
+            if cache.insert(&bits, new_state, mix(new_hash, new_state)) {
+                stack.push((e as u32, state));
+                state = new_state;
+                hash = new_hash;
+                // Lift the call and its return out of the list.
+                let (p, q) = (prev[e], next[e]);
+                next[p as usize] = q;
+                prev[q as usize] = p;
+                let r = n + e;
+                let (p, q) = (prev[r], next[r]);
+                next[p as usize] = q;
+                prev[q as usize] = p;
+                if stack.len() > best.len() {
+                    best.clear();
+                    best.extend(stack.iter().map(|s| s.0));
+                    best_state = state;
+                }
+                entry = next[head] as usize;
+            } else {
+                bits[w] &= !b;
+                entry = next[e] as usize;
+            }
+        } else {
+            let Some((i, old_state)) = stack.pop() else {
+                let failure = explain(model, ops, best, best_state);
+                return SearchResult {
+                    outcome: Outcome::NotLinearizable(failure),
+                    configurations: cache.len(),
+                };
+            };
+            let e = i as usize;
+            state = old_state;
+            bits[e / 64] &= !(1u64 << (e % 64));
+            hash ^= zobrist[e];
+            // Unlift: the return first, then the call.
+            let r = n + e;
+            next[prev[r] as usize] = r as u32;
+            prev[next[r] as usize] = r as u32;
+            next[prev[e] as usize] = e as u32;
+            prev[next[e] as usize] = e as u32;
+            entry = next[e] as usize;
+        }
+    }
+    SearchResult {
+        outcome: Outcome::Linearizable,
+        configurations: cache.len(),
+    }
+}
+
+/// The ops that could follow the longest prefix, and whether the model accepts each.
+fn explain<M: SeqModel>(
+    model: &mut M,
+    ops: &[PreparedOp<M::Op>],
+    prefix: Vec<u32>,
+    state: u64,
+) -> Failure {
+    let mut done = vec![false; ops.len()];
+    for &i in &prefix {
+        done[i as usize] = true;
+    }
+    let first_return = ops
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| !**d)
+        .map(|(o, _)| o.ret)
+        .min()
+        .unwrap_or(u64::MAX);
+    let candidates = ops
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| !done[*i] && o.call < first_return)
+        .map(|(i, o)| (i as u32, model.step(state, &o.op).is_some()))
+        .collect();
+    Failure {
+        prefix,
+        state: model.describe_state(state),
+        candidates,
+    }
+}
