@@ -94,6 +94,10 @@ pub trait Db: Send + Sync {
     fn facts(&self) -> Value {
         Value::Null
     }
+    /// Copies each node's logs into `dest/<node>/` (the run's `nodes/` folder).
+    fn collect_logs(&self, _dest: &std::path::Path) -> DbResult<()> {
+        Ok(())
+    }
     fn as_kill(&self) -> Option<&dyn Kill> {
         None
     }

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    #[error("cannot open history {path}: {source} (is this a run directory or a history.jsonl file?)")]
+    #[error(
+        "cannot open history {path}: {source} (is this a run directory or a history.jsonl file?)"
+    )]
     Open { path: PathBuf, source: io::Error },
     #[error("{path}:{line}: malformed history line: {message} (each line must be one JSON op with index, time, process, type, f)")]
     Malformed {
@@ -138,7 +140,9 @@ impl<R: BufRead> HistoryReader<R> {
         }
     }
 
-    pub fn next_op<V: DeserializeOwned + Default>(&mut self) -> Result<Option<Op<V>>, HistoryError> {
+    pub fn next_op<V: DeserializeOwned + Default>(
+        &mut self,
+    ) -> Result<Option<Op<V>>, HistoryError> {
         loop {
             self.buf.clear();
             let n = self
@@ -228,9 +232,27 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("history.jsonl");
         let ops = vec![
-            op(0, Process::Client(3), OpType::Invoke, "transfer", json!({"from":1,"to":4,"amount":5})),
-            op(1, Process::Nemesis, OpType::Info, "start", json!({"fault":"partition_one","nodes":["n3"]})),
-            op(2, Process::Client(3), OpType::Info, "transfer", json!({"from":1,"to":4,"amount":5})),
+            op(
+                0,
+                Process::Client(3),
+                OpType::Invoke,
+                "transfer",
+                json!({"from":1,"to":4,"amount":5}),
+            ),
+            op(
+                1,
+                Process::Nemesis,
+                OpType::Info,
+                "start",
+                json!({"fault":"partition_one","nodes":["n3"]}),
+            ),
+            op(
+                2,
+                Process::Client(3),
+                OpType::Info,
+                "transfer",
+                json!({"from":1,"to":4,"amount":5}),
+            ),
         ];
         let mut w = HistoryWriter::create(&path).unwrap();
         for o in &ops {
@@ -269,6 +291,9 @@ mod tests {
             op(4, Process::Client(0), OpType::Fail, "read", Value::Null),
             op(5, Process::Client(2), OpType::Invoke, "read", Value::Null),
         ]);
-        assert_eq!(h.pairs(), vec![Some(4), Some(3), None, Some(1), Some(0), None]);
+        assert_eq!(
+            h.pairs(),
+            vec![Some(4), Some(3), None, Some(1), Some(0), None]
+        );
     }
 }

@@ -154,9 +154,6 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn new(f: impl Into<String>, value: Value) -> Self {
-        Invocation {
-            f: f.into(),
-            value,
-        }
+        Invocation { f: f.into(), value }
     }
 }

@@ -1,0 +1,530 @@
+//! The `local-galera` recipe (and `local-mariadb`, its one-server, no-wsrep sibling).
+//!
+//! Each node is a mariadbd running as the `mysql` user in its own network namespace
+//! ([`NetLab`]), with its own data dir, socket and logs under one temp dir. Start: bootstrap
+//! n1 with `--wsrep-new-cluster`, create the client user, start the others, wait until every
+//! node is Synced in a primary component of full size. A crashed node is restarted after
+//! `mariadbd --wsrep-recover` found its position, so it rejoins by IST rather than SST and
+//! the cluster's history (state UUID, seqno) survives. Admin goes through the unix socket,
+//! which works across namespaces and during partitions. Dropping a [`LocalGalera`] kills
+//! every process and removes the namespaces, the bridge and the temp dir.
+
+mod admin;
+mod config;
+
+pub use admin::NodeStatus;
+use config::NodeConfig;
+
+use crate::netlab::{node_index, NetLab};
+use crate::process::Supervised;
+use crate::{preflight, ClusterError, Endpoint, Result};
+use async_trait::async_trait;
+use faultline_core::db::{Db, DbResult, Grudge, Kill, Partition, Pause};
+use serde_json::{json, Value};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The client user every workload connects as (created on bootstrap).
+pub const CLIENT_USER: &str = "jepsen";
+pub const CLIENT_PASSWORD: &str = "jepsen";
+pub const CLIENT_DATABASE: &str = "jepsen";
+
+#[derive(Clone, Debug)]
+pub struct GaleraOptions {
+    pub nodes: usize,
+    /// false: one plain mariadbd without wsrep (`local-mariadb`).
+    pub galera: bool,
+    /// `name=value` lines added to every node's [mysqld] section.
+    pub server_options: Vec<(String, String)>,
+    pub start_timeout: Duration,
+}
+
+impl Default for GaleraOptions {
+    fn default() -> Self {
+        GaleraOptions {
+            nodes: 3,
+            galera: true,
+            server_options: Vec::new(),
+            start_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
+struct Node {
+    name: String,
+    dir: PathBuf,
+    ns: String,
+    address: Ipv4Addr,
+    process: Option<Supervised>,
+}
+
+pub struct LocalGalera {
+    opts: GaleraOptions,
+    lab: Mutex<NetLab>,
+    dir: PathBuf,
+    nodes: Mutex<Vec<Node>>,
+    mariadb_version: String,
+    name: &'static str,
+}
+
+impl LocalGalera {
+    /// Creates, bootstraps and waits for a whole cluster.
+    pub async fn start(opts: GaleraOptions) -> Result<LocalGalera> {
+        preflight::check(opts.galera)?;
+        let n = if opts.galera { opts.nodes.max(1) } else { 1 };
+        let lab = NetLab::create(n)?;
+        let dir =
+            std::env::temp_dir().join(format!("faultline-{}-{}", lab.prefix, std::process::id()));
+        let mut nodes = Vec::new();
+        for k in 1..=n {
+            nodes.push(Node {
+                name: format!("n{k}"),
+                dir: dir.join(format!("n{k}")),
+                ns: lab.namespace(k),
+                address: lab.address(k),
+                process: None,
+            });
+        }
+        let mariadb_version = crate::run(preflight::MARIADBD, &["--version"])
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let cluster = LocalGalera {
+            name: if opts.galera {
+                "local-galera"
+            } else {
+                "local-mariadb"
+            },
+            opts,
+            lab: Mutex::new(lab),
+            dir,
+            nodes: Mutex::new(nodes),
+            mariadb_version,
+        };
+        // On any error from here on, dropping `cluster` tears everything down.
+        cluster.prepare_dirs()?;
+        cluster.bootstrap().await?;
+        Ok(cluster)
+    }
+
+    fn peers(&self) -> Vec<Ipv4Addr> {
+        self.nodes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.address)
+            .collect()
+    }
+
+    fn config_of(&self, node: &Node, peers: &[Ipv4Addr]) -> String {
+        NodeConfig {
+            name: &node.name,
+            dir: &node.dir,
+            address: node.address,
+            peers: self.opts.galera.then_some(peers),
+            cluster_name: "faultline",
+            server_options: &self.opts.server_options,
+        }
+        .render()
+    }
+
+    fn prepare_dirs(&self) -> Result<()> {
+        let io = |context: String| move |source| ClusterError::Io { context, source };
+        std::fs::create_dir_all(&self.dir)
+            .map_err(io(format!("creating {}", self.dir.display())))?;
+        let peers = self.peers();
+        let nodes = self.nodes.lock().unwrap();
+        let mut installs = Vec::new();
+        for node in nodes.iter() {
+            std::fs::create_dir_all(&node.dir)
+                .map_err(io(format!("creating {}", node.dir.display())))?;
+            let cnf = node.dir.join("my.cnf");
+            std::fs::write(&cnf, self.config_of(node, &peers))
+                .map_err(io(format!("writing {}", cnf.display())))?;
+            crate::run(
+                "chown",
+                &["-R", "mysql:mysql", &node.dir.display().to_string()],
+            )?;
+            let cnf = cnf.display().to_string();
+            installs.push(std::thread::spawn(move || {
+                crate::run(
+                    preflight::INSTALL_DB,
+                    &[
+                        &format!("--defaults-file={cnf}"),
+                        "--auth-root-authentication-method=normal",
+                        "--skip-test-db",
+                    ],
+                )
+            }));
+        }
+        for t in installs {
+            t.join()
+                .map_err(|_| ClusterError::Other("mariadb-install-db panicked".into()))??;
+        }
+        Ok(())
+    }
+
+    fn spawn_node(&self, k: usize, extra: &[String]) -> Result<()> {
+        let mut nodes = self.nodes.lock().unwrap();
+        let node = &mut nodes[k - 1];
+        let mut args = vec![format!(
+            "--defaults-file={}",
+            node.dir.join("my.cnf").display()
+        )];
+        args.extend_from_slice(extra);
+        let p = Supervised::spawn(
+            &node.ns,
+            preflight::MARIADBD,
+            &args,
+            &node.dir.join("stdout.log"),
+        )?;
+        tracing::info!(node = %node.name, pid = p.pid(), "started mariadbd {}", extra.join(" "));
+        node.process = Some(p);
+        Ok(())
+    }
+
+    async fn bootstrap(&self) -> Result<()> {
+        let n = self.nodes.lock().unwrap().len();
+        let started = Instant::now();
+        let first = if self.opts.galera {
+            vec!["--wsrep-new-cluster".to_string()]
+        } else {
+            vec![]
+        };
+        self.spawn_node(1, &first)?;
+        self.wait_nodes(&[1], 1, self.opts.start_timeout).await?;
+        let socket = self.socket(1);
+        admin::execute(
+            &socket,
+            &[
+                &format!("CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{CLIENT_PASSWORD}'"),
+                &format!("GRANT ALL ON *.* TO '{CLIENT_USER}'@'%'"),
+                &format!("CREATE DATABASE IF NOT EXISTS {CLIENT_DATABASE}"),
+            ],
+        )
+        .await
+        .map_err(|e| ClusterError::Other(format!("creating the client user on n1: {e}")))?;
+        for k in 2..=n {
+            self.spawn_node(k, &[])?;
+        }
+        let all: Vec<usize> = (1..=n).collect();
+        self.wait_nodes(&all, n as u32, self.opts.start_timeout)
+            .await?;
+        tracing::info!(
+            "{} ready with {n} node(s) in {:.1}s",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn socket(&self, k: usize) -> PathBuf {
+        self.nodes.lock().unwrap()[k - 1].dir.join("mysqld.sock")
+    }
+
+    /// Waits until nodes `ks` are Synced in a primary component of `size` nodes.
+    async fn wait_nodes(&self, ks: &[usize], size: u32, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut waiting = Vec::new();
+            for &k in ks {
+                if !self.node_running(k) {
+                    let name = format!("n{k}");
+                    return Err(ClusterError::Other(format!(
+                        "mariadbd on {name} exited; see {}",
+                        self.node_dir(k).join("error.log").display()
+                    )));
+                }
+                let ok = if self.opts.galera {
+                    admin::status(&self.socket(k)).await.is_synced(size)
+                } else {
+                    admin::answers(&self.socket(k)).await
+                };
+                if !ok {
+                    waiting.push(format!("n{k}"));
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(ClusterError::Timeout(format!(
+                    "{} not Synced after {}s; see the error.log of each under {}",
+                    waiting.join(", "),
+                    timeout.as_secs(),
+                    self.dir.display()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn node_running(&self, k: usize) -> bool {
+        self.nodes.lock().unwrap()[k - 1]
+            .process
+            .as_mut()
+            .is_some_and(Supervised::is_running)
+    }
+
+    fn node_dir(&self, k: usize) -> PathBuf {
+        self.nodes.lock().unwrap()[k - 1].dir.clone()
+    }
+
+    /// Client endpoints, one per node.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.nodes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| Endpoint {
+                node: n.name.clone(),
+                host: n.address.to_string(),
+                port: config::MYSQL_PORT,
+                user: CLIENT_USER.into(),
+                password: CLIENT_PASSWORD.into(),
+                database: CLIENT_DATABASE.into(),
+            })
+            .collect()
+    }
+
+    /// The wsrep status of every node, for status displays and tests.
+    pub async fn statuses(&self) -> Vec<(String, NodeStatus)> {
+        let n = self.nodes.lock().unwrap().len();
+        let mut out = Vec::new();
+        for k in 1..=n {
+            out.push((format!("n{k}"), admin::status(&self.socket(k)).await));
+        }
+        out
+    }
+
+    /// Runs SQL as root on one node over its socket.
+    pub async fn admin_sql(&self, node: &str, statements: &[&str]) -> Result<()> {
+        let k = node_index(node)?;
+        admin::execute(&self.socket(k), statements)
+            .await
+            .map_err(ClusterError::Other)
+    }
+
+    /// The iptables rules in a node's namespace (empty when healed).
+    pub fn partition_rules(&self, node: &str) -> Result<Vec<String>> {
+        self.lab.lock().unwrap().rules(node_index(node)?)
+    }
+
+    pub fn pid(&self, node: &str) -> Option<u32> {
+        let k = node_index(node).ok()?;
+        let mut nodes = self.nodes.lock().unwrap();
+        let p = nodes.get_mut(k - 1)?.process.as_mut()?;
+        p.is_running().then(|| p.pid())
+    }
+
+    /// Runs `mariadbd --wsrep-recover` for a stopped node and returns its position.
+    fn recover_position(&self, k: usize) -> Result<Option<String>> {
+        let (ns, dir) = {
+            let nodes = self.nodes.lock().unwrap();
+            (nodes[k - 1].ns.clone(), nodes[k - 1].dir.clone())
+        };
+        let log = dir.join("recover.log");
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns, preflight::MARIADBD])
+            .arg(format!("--defaults-file={}", dir.join("my.cnf").display()))
+            .arg("--wsrep-recover")
+            .arg(format!("--log-error={}", log.display()))
+            .output()
+            .map_err(|source| ClusterError::Io {
+                context: "running mariadbd --wsrep-recover".into(),
+                source,
+            })?;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let pos = text
+            .lines()
+            .filter_map(|l| l.split("WSREP: Recovered position: ").nth(1))
+            .map(|p| p.trim().to_string())
+            .next_back();
+        if pos.is_none() {
+            tracing::warn!(node = k, status = ?out.status, "no recovered position; the node will rejoin by SST");
+        }
+        Ok(pos)
+    }
+
+    fn teardown_now(&self) {
+        for node in self.nodes.lock().unwrap().iter_mut() {
+            if let Some(mut p) = node.process.take() {
+                p.kill();
+            }
+        }
+        self.lab.lock().unwrap().teardown();
+        if self.dir.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+                tracing::warn!("removing {}: {e}", self.dir.display());
+            }
+        }
+    }
+}
+
+impl Drop for LocalGalera {
+    fn drop(&mut self) {
+        self.teardown_now();
+    }
+}
+
+#[async_trait]
+impl Db for LocalGalera {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn nodes(&self) -> Vec<String> {
+        self.nodes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    async fn heal_all(&self) -> DbResult<()> {
+        let mut errors = Vec::new();
+        let n = self.nodes.lock().unwrap().len();
+        for k in 1..=n {
+            let paused = self.nodes.lock().unwrap()[k - 1]
+                .process
+                .as_ref()
+                .is_some_and(|p| p.is_paused());
+            if paused {
+                if let Err(e) = self.resume(&format!("n{k}")).await {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        if let Err(e) = self.lab.lock().unwrap().heal() {
+            errors.push(e.to_string());
+        }
+        for k in 1..=n {
+            if !self.node_running(k) {
+                if let Err(e) = self.start(&format!("n{k}")).await {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(faultline_core::db::DbError(errors.join("; ")))
+        }
+    }
+
+    async fn wait_ready(&self, timeout: Duration) -> DbResult<()> {
+        let n = self.nodes.lock().unwrap().len();
+        let all: Vec<usize> = (1..=n).collect();
+        Ok(self.wait_nodes(&all, n as u32, timeout).await?)
+    }
+
+    async fn teardown(&self) -> DbResult<()> {
+        self.teardown_now();
+        Ok(())
+    }
+
+    fn facts(&self) -> Value {
+        json!({
+            "db": self.name,
+            "nodes": self.nodes(),
+            "mariadb_version": self.mariadb_version,
+            "galera_provider": if self.opts.galera { preflight::GALERA_PROVIDER } else { "" },
+            "server_options": self.opts.server_options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            "network": "one network namespace per node on a private bridge",
+        })
+    }
+
+    fn collect_logs(&self, dest: &Path) -> DbResult<()> {
+        for node in self.nodes.lock().unwrap().iter() {
+            let to = dest.join(&node.name);
+            std::fs::create_dir_all(&to).map_err(|e| faultline_core::db::DbError(e.to_string()))?;
+            for file in ["error.log", "stdout.log", "recover.log", "my.cnf"] {
+                let from = node.dir.join(file);
+                if from.exists() {
+                    let _ = std::fs::copy(&from, to.join(file));
+                }
+            }
+            let _ = std::fs::copy(
+                node.dir.join("data").join("grastate.dat"),
+                to.join("grastate.dat"),
+            );
+        }
+        Ok(())
+    }
+
+    fn as_kill(&self) -> Option<&dyn Kill> {
+        Some(self)
+    }
+    fn as_pause(&self) -> Option<&dyn Pause> {
+        Some(self)
+    }
+    fn as_partition(&self) -> Option<&dyn Partition> {
+        self.opts.galera.then_some(self as &dyn Partition)
+    }
+}
+
+#[async_trait]
+impl Kill for LocalGalera {
+    async fn kill(&self, node: &str) -> DbResult<()> {
+        let k = node_index(node)?;
+        let p = self.nodes.lock().unwrap()[k - 1].process.take();
+        if let Some(mut p) = p {
+            tokio::task::spawn_blocking(move || p.kill()).await.ok();
+        }
+        Ok(())
+    }
+
+    async fn start(&self, node: &str) -> DbResult<()> {
+        let k = node_index(node)?;
+        if self.node_running(k) {
+            return Ok(());
+        }
+        let mut extra = Vec::new();
+        if self.opts.galera {
+            // Recover the position first, or the node needs a full SST (one node down) or
+            // the cluster silently restarts its history at seqno 0 (all nodes down).
+            let pos = tokio::task::block_in_place(|| self.recover_position(k))?;
+            if let Some(pos) = pos {
+                extra.push(format!("--wsrep-start-position={pos}"));
+            }
+        }
+        self.spawn_node(k, &extra)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Pause for LocalGalera {
+    async fn pause(&self, node: &str) -> DbResult<()> {
+        let k = node_index(node)?;
+        match self.nodes.lock().unwrap()[k - 1].process.as_mut() {
+            Some(p) => Ok(p.pause()?),
+            None => Err(faultline_core::db::DbError(format!(
+                "{node} is not running"
+            ))),
+        }
+    }
+
+    async fn resume(&self, node: &str) -> DbResult<()> {
+        let k = node_index(node)?;
+        if let Some(p) = self.nodes.lock().unwrap()[k - 1].process.as_mut() {
+            p.resume()?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Partition for LocalGalera {
+    async fn partition(&self, grudge: &Grudge) -> DbResult<()> {
+        Ok(self.lab.lock().unwrap().partition(grudge)?)
+    }
+
+    async fn heal_network(&self) -> DbResult<()> {
+        Ok(self.lab.lock().unwrap().heal()?)
+    }
+}

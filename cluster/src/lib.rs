@@ -1,0 +1,67 @@
+//! faultline-cluster: the systems under test and how they are controlled.
+//!
+//! What lives here: [`preflight`] (are mariadbd, Galera, ip and iptables installed?),
+//! [`netlab`] (one network namespace per node on a private bridge, iptables partitions inside
+//! each namespace), [`process`] (a supervised server process: start in its namespace, kill -9,
+//! SIGSTOP/SIGCONT, reap), [`galera`] (the `local-galera` recipe: bootstrap, join, wait for
+//! Synced, crash and IST rejoin, partitions, teardown), [`endpoint`] (client endpoints with
+//! masked passwords) and [`clean`] (removes whatever a killed harness left behind).
+//!
+//! What does not: no fault schedules (faultline-nemesis), no workloads, no history.
+//!
+//! Every resource we create carries the prefix `fl<id>` (namespaces `fl<id>n<k>`, the bridge
+//! `fl<id>br`) or lives under a temp dir named `faultline-fl<id>-*`, so [`clean`] can find it.
+
+pub mod clean;
+pub mod endpoint;
+pub mod galera;
+pub mod netlab;
+pub mod preflight;
+pub mod process;
+
+pub use endpoint::Endpoint;
+pub use galera::{GaleraOptions, LocalGalera};
+
+/// Errors from controlling the system under test.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Missing(String),
+    #[error("`{command}` failed: {stderr}")]
+    Command { command: String, stderr: String },
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<ClusterError> for faultline_core::db::DbError {
+    fn from(e: ClusterError) -> Self {
+        faultline_core::db::DbError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClusterError>;
+
+/// Runs a short command to completion; non-zero exit is an error with its stderr.
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|source| ClusterError::Io {
+            context: format!("running {program}"),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(ClusterError::Command {
+            command: format!("{program} {}", args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
