@@ -1,0 +1,130 @@
+//! faultline-nemesis: the fault catalogue and the schedules that inject it.
+//!
+//! What lives here: the [`Fault`] trait (one file per fault under [`faults`], one line in
+//! [`catalogue`] to register it), target selection, the schedule generator ([`schedule`]:
+//! `--nemesis a,b`, interval, duration, random or round-robin), and [`NemesisExecutor`], the
+//! core `Nemesis` that runs start/stop invocations against a database's capabilities and
+//! heals everything at the end.
+//!
+//! What does not: how a fault is done to a process or a network (faultline-cluster
+//! implements the capabilities), workloads, checkers.
+
+mod executor;
+pub mod faults;
+mod schedule;
+
+pub use executor::NemesisExecutor;
+pub use schedule::{schedule, Mode, ScheduleOptions};
+
+use async_trait::async_trait;
+use faultline_core::db::{Db, DbResult, NodeId};
+use rand_chacha::ChaCha8Rng;
+
+/// One kind of fault: how to pick its targets, start it and end it.
+#[async_trait]
+pub trait Fault: Send + Sync {
+    /// The name users type after `--nemesis` (TiPocket's where it has one).
+    fn name(&self) -> &'static str;
+    /// One line on what it does, for `faultline list nemeses`.
+    fn description(&self) -> &'static str;
+    /// Why this database cannot suffer this fault, if it cannot.
+    fn unsupported(&self, db: &dyn Db) -> Option<String>;
+    /// Chooses the nodes to hit, from the run's one seeded random stream.
+    fn targets(&self, nodes: &[NodeId], rng: &mut ChaCha8Rng) -> Vec<NodeId>;
+    async fn start(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()>;
+    async fn stop(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()>;
+}
+
+/// Every fault, by name. Adding a fault is one file in `faults/` and one line here.
+pub fn catalogue() -> Vec<Box<dyn Fault>> {
+    vec![
+        Box::new(faults::kill::RandomKill),
+        Box::new(faults::partition::PartitionOne),
+    ]
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NemesisError {
+    #[error("unknown nemesis {name:?}: choose from {known} (see `faultline list nemeses`)")]
+    Unknown { name: String, known: String },
+    #[error("nemesis {name} cannot run against {db}: {why}")]
+    Unsupported {
+        name: String,
+        db: String,
+        why: String,
+    },
+}
+
+/// Looks up faults by name, e.g. from `--nemesis random_kill,partition_one`. `none` and an
+/// empty list mean no faults.
+pub fn lookup(names: &[String]) -> Result<Vec<Box<dyn Fault>>, NemesisError> {
+    let mut out: Vec<Box<dyn Fault>> = Vec::new();
+    for name in names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty() && *n != "none")
+    {
+        let fault = catalogue()
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| NemesisError::Unknown {
+                name: name.to_string(),
+                known: catalogue()
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if !out.iter().any(|f| f.name() == fault.name()) {
+            out.push(fault);
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses faults the database cannot do, before the run starts.
+pub fn check_supported(faults: &[Box<dyn Fault>], db: &dyn Db) -> Result<(), NemesisError> {
+    for f in faults {
+        if let Some(why) = f.unsupported(db) {
+            return Err(NemesisError::Unsupported {
+                name: f.name().into(),
+                db: db.name().into(),
+                why,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_refused_with_the_list_of_known_ones() {
+        let err = lookup(&["random_kill".into(), "partition_everything".into()])
+            .err()
+            .unwrap();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("partition_everything") && msg.contains("partition_one"),
+            "{msg}"
+        );
+        assert_eq!(lookup(&["none".into()]).unwrap().len(), 0);
+        assert_eq!(
+            lookup(&["random_kill".into(), "random_kill".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn catalogue_names_are_unique() {
+        let mut names: Vec<_> = catalogue().iter().map(|f| f.name()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}
