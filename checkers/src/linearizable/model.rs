@@ -28,6 +28,11 @@ pub(crate) trait SeqModel {
     fn step(&mut self, state: u64, op: &Self::Op) -> Option<u64>;
     /// A short human-readable rendering of a state, for counterexamples.
     fn describe_state(&self, state: u64) -> String;
+    /// Whether `op` never changes the state (a read): if legal now, it may be linearized
+    /// now without loss of generality.
+    fn read_only(op: &Self::Op) -> bool;
+    /// Whether two ops have the same effect in every state (interchangeable).
+    fn same_effect(a: &Self::Op, b: &Self::Op) -> bool;
 }
 
 /// A register op over interned value ids.
@@ -72,6 +77,12 @@ impl SeqModel for RegisterModel {
             RegOp::CasMaybe { old, new } => Some(if state == old { new } else { state }),
             RegOp::CasFailed { old } => (state != old).then_some(state),
         }
+    }
+    fn read_only(op: &RegOp) -> bool {
+        matches!(op, RegOp::Read(_) | RegOp::CasFailed { .. })
+    }
+    fn same_effect(a: &RegOp, b: &RegOp) -> bool {
+        a == b
     }
     fn describe_state(&self, state: u64) -> String {
         self.names
@@ -189,6 +200,12 @@ impl SeqModel for KvModel {
         let next = self.with_key(state, op.key, value);
         self.memo.insert((state, op.memo), next);
         Some(next)
+    }
+    fn read_only(op: &KvOp) -> bool {
+        op.kind == KvKind::Get
+    }
+    fn same_effect(a: &KvOp, b: &KvOp) -> bool {
+        (a.kind, a.key, a.arg) == (b.kind, b.key, b.arg)
     }
     fn describe_state(&self, state: u64) -> String {
         let Some(map) = self.maps.get(state as usize) else {

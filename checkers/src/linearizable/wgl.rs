@@ -9,6 +9,12 @@
 //! try the next call). An empty list means every op is linearized; backtracking from an
 //! empty stack means none is possible.
 //!
+//! Two reductions prune the search without losing completeness. A legal read (an op that
+//! never changes the state) that can be called now is linearized at once and is the only
+//! child tried: any linearization from here can move it to the front. And of two pending
+//! ops with the same effect that never returned (`info`), the later one is only tried once
+//! the earlier one is linearized: swapping them in any linearization gives another one.
+//!
 //! Speed: the bitset is a `Vec<u64>` updated in place, its hash is a Zobrist hash kept up
 //! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate.
 //! Budgets (deadline, shared memory counter, cancellation) are checked every 16384 steps,
@@ -16,7 +22,7 @@
 
 use super::cache::Cache;
 use super::model::SeqModel;
-use super::prepare::PreparedOp;
+use super::prepare::{PreparedOp, INF};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -83,6 +89,34 @@ pub(crate) fn search<M: SeqModel>(
     r
 }
 
+const NONE: u32 = u32::MAX;
+const FORCED: u32 = 1 << 31;
+
+/// For each op with an infinite return, the nearest earlier op with the same effect and an
+/// infinite return (its "twin"), or NONE. Only the first few distinct effects are tracked:
+/// the rule is an optimisation, never needed for completeness.
+fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
+    let mut last: Vec<u32> = Vec::new(); // latest op of each distinct effect seen
+    let mut twin = vec![NONE; ops.len()];
+    for (i, o) in ops.iter().enumerate() {
+        if o.ret != INF {
+            continue;
+        }
+        match last
+            .iter()
+            .position(|&j| M::same_effect(&ops[j as usize].op, &o.op))
+        {
+            Some(k) => {
+                twin[i] = last[k];
+                last[k] = i as u32;
+            }
+            None if last.len() < 256 => last.push(i as u32),
+            None => {}
+        }
+    }
+    twin
+}
+
 fn run<M: SeqModel>(
     model: &mut M,
     ops: &[PreparedOp<M::Op>],
@@ -115,6 +149,8 @@ fn run<M: SeqModel>(
     next[last] = tail as u32;
     prev[tail] = last as u32;
 
+    let read_only: Vec<bool> = ops.iter().map(|o| M::read_only(&o.op)).collect();
+    let twin = twins::<M>(ops);
     let words = n.div_ceil(64);
     let mut bits = vec![0u64; words];
     let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
@@ -124,11 +160,13 @@ fn run<M: SeqModel>(
     budget
         .memory_used
         .fetch_add(cache.bytes(), Ordering::Relaxed);
+    // (op | FORCED, state before it). A forced op was the only child worth trying.
     let mut stack: Vec<(u32, u64)> = Vec::with_capacity(n);
     let mut state = model.init();
     let mut best: Vec<u32> = Vec::new();
     let mut best_state = state;
     let mut entry = next[head] as usize;
+    let mut fresh = true;
     let mut steps = 0u32;
 
     macro_rules! abort {
@@ -140,7 +178,13 @@ fn run<M: SeqModel>(
         };
     }
 
-    while next[head] as usize != tail {
+    loop {
+        if next[head] as usize == tail {
+            return SearchResult {
+                outcome: Outcome::Linearizable,
+                configurations: cache.len(),
+            };
+        }
         steps = steps.wrapping_add(1);
         if steps & 0x3FFF == 0 {
             if budget.cancel.load(Ordering::Relaxed) {
@@ -150,12 +194,39 @@ fn run<M: SeqModel>(
                 abort!(Abort::Timeout);
             }
         }
-        if entry < n {
+        // The op to try, whether it is forced, and the state after it.
+        let mut candidate: Option<(usize, bool, u64)> = None;
+        if fresh {
+            // A new configuration: if some callable read is legal, it is the only child
+            // worth trying (it can be moved to the front of any linearization from here).
+            fresh = false;
+            let mut e = next[head] as usize;
+            while e < n {
+                if read_only[e] {
+                    if let Some(s) = model.step(state, &ops[e].op) {
+                        candidate = Some((e, true, s));
+                        break;
+                    }
+                }
+                e = next[e] as usize;
+            }
+            entry = next[head] as usize;
+        }
+        if candidate.is_none() && entry < n {
             let e = entry;
-            let Some(new_state) = model.step(state, &ops[e].op) else {
-                entry = next[e] as usize;
+            entry = next[e] as usize;
+            let twin_pending =
+                twin[e] != NONE && bits[twin[e] as usize / 64] & (1u64 << (twin[e] % 64)) == 0;
+            if !twin_pending {
+                if let Some(s) = model.step(state, &ops[e].op) {
+                    candidate = Some((e, false, s));
+                }
+            }
+            if candidate.is_none() {
                 continue;
-            };
+            }
+        }
+        if let Some((e, forced, new_state)) = candidate {
             if let Some(after) = cache.growth() {
                 let delta = after.saturating_sub(cache.bytes());
                 let before = budget.memory_used.fetch_add(delta, Ordering::Relaxed);
@@ -169,7 +240,7 @@ fn run<M: SeqModel>(
             bits[w] |= b;
             let new_hash = hash ^ zobrist[e];
             if cache.insert(&bits, new_state, mix(new_hash, new_state)) {
-                stack.push((e as u32, state));
+                stack.push((e as u32 | if forced { FORCED } else { 0 }, state));
                 state = new_state;
                 hash = new_hash;
                 // Lift the call and its return out of the list.
@@ -182,23 +253,29 @@ fn run<M: SeqModel>(
                 prev[q as usize] = p;
                 if stack.len() > best.len() {
                     best.clear();
-                    best.extend(stack.iter().map(|s| s.0));
+                    best.extend(stack.iter().map(|s| s.0 & !FORCED));
                     best_state = state;
                 }
-                entry = next[head] as usize;
-            } else {
-                bits[w] &= !b;
-                entry = next[e] as usize;
+                fresh = true;
+                continue;
             }
-        } else {
-            let Some((i, old_state)) = stack.pop() else {
+            bits[w] &= !b;
+            if !forced {
+                continue;
+            }
+            // A forced child explored before: this configuration is dead.
+        }
+        // Here entry is a return (an op not linearized in time) or the configuration is dead:
+        // backtrack, past forced ops, whose parents have no other child worth trying.
+        loop {
+            let Some((top, old_state)) = stack.pop() else {
                 let failure = explain(model, ops, best, best_state);
                 return SearchResult {
                     outcome: Outcome::NotLinearizable(failure),
                     configurations: cache.len(),
                 };
             };
-            let e = i as usize;
+            let e = (top & !FORCED) as usize;
             state = old_state;
             bits[e / 64] &= !(1u64 << (e % 64));
             hash ^= zobrist[e];
@@ -209,11 +286,10 @@ fn run<M: SeqModel>(
             next[prev[e] as usize] = e as u32;
             prev[next[e] as usize] = e as u32;
             entry = next[e] as usize;
+            if top & FORCED == 0 {
+                break;
+            }
         }
-    }
-    SearchResult {
-        outcome: Outcome::Linearizable,
-        configurations: cache.len(),
     }
 }
 
