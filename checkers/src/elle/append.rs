@@ -1,0 +1,319 @@
+//! List-append inference: version orders from reads, non-cycle anomalies, ww/wr/rw edges.
+//!
+//! Every read of a committed transaction returns a prefix of its key's version order, so
+//! the longest read of a key *is* that order up to its length, and every other read must be
+//! a prefix of it (else `incompatible-order`). From the order: `ww` between the writers of
+//! adjacent elements; for each external read (the first access to a key in its txn), `wr`
+//! from the writer of its last element and `rw` to the writer of the next element. Appends
+//! never observed by any read are left unordered, as in Elle.
+//!
+//! Non-cycle anomalies found here: `duplicate-elements`, `internal`, `G1a` (read an element
+//! of a failed txn), `G1b` (read ended at an element its writer later appended past),
+//! `dirty-update` (a committed append after a failed one), `incompatible-order`,
+//! `lost-update` (two committed txns read the same version of a key and both appended to
+//! it), and `garbage-read` (read an element no transaction appended).
+
+use super::anomalies::{list, Sink};
+use super::fx::{map_with_capacity, FxMap, FxSet};
+use super::graph::{RW, WR, WW};
+use super::history::{Mop, ReadValue, Status, Txn};
+use super::infer::{Inference, Written, UNOBSERVED};
+
+const EMPTY: &[i64] = &[];
+
+fn read_list(t: &Txn, mi: u16) -> &[i64] {
+    match &t.mops[mi as usize] {
+        Mop::Read {
+            value: ReadValue::List(l),
+            ..
+        } => l,
+        _ => EMPTY,
+    }
+}
+
+/// A read usable for inference: (txn, micro-op, external?).
+struct GoodRead {
+    txn: u32,
+    mop: u16,
+    external: bool,
+}
+
+/// Per-key state while walking one transaction: its last read (if any) and own appends
+/// since.
+struct KeyState {
+    key: i64,
+    read: Option<u16>,
+    after: Vec<i64>,
+}
+
+pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
+    let mut inf = Inference::default();
+    let mut bad_keys: FxSet<i64> = FxSet::default();
+    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 2);
+    for (ti, t) in txns.iter().enumerate() {
+        for (mi, m) in t.mops.iter().enumerate() {
+            match m {
+                Mop::Append { key, value } => {
+                    let last = !t.mops[mi + 1..]
+                        .iter()
+                        .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
+                    let w = Written {
+                        writer: ti as u32,
+                        pos: UNOBSERVED,
+                        last_in_txn: last,
+                    };
+                    if let Some(prev) = written.insert((*key, *value), w) {
+                        bad_keys.insert(*key);
+                        let other = txns[prev.writer as usize].name();
+                        inf.precondition(|| {
+                            format!("value {value} was appended to key {key} twice ({other} and {}); appended values must be unique per key, so key {key} is not analysed", t.name())
+                        });
+                    }
+                }
+                Mop::Write { .. }
+                | Mop::Read {
+                    value: ReadValue::Int(_),
+                    ..
+                } => {
+                    inf.precondition(|| {
+                        format!(
+                            "{} has a register micro-op in a list-append history",
+                            t.name()
+                        )
+                    });
+                }
+                Mop::Read { .. } => {}
+            }
+        }
+    }
+
+    // Internal consistency and duplicates; collect the reads inference may trust.
+    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len() * 2);
+    let mut longest: FxMap<i64, (u32, u16)> = map_with_capacity(1024);
+    let mut state: Vec<KeyState> = Vec::new();
+    for (ti, t) in txns.iter().enumerate() {
+        if t.status != Status::Ok {
+            continue;
+        }
+        state.clear();
+        for (mi, m) in t.mops.iter().enumerate() {
+            let key = m.key();
+            let si = match state.iter().position(|s| s.key == key) {
+                Some(i) => i,
+                None => {
+                    state.push(KeyState {
+                        key,
+                        read: None,
+                        after: Vec::new(),
+                    });
+                    state.len() - 1
+                }
+            };
+            let s = &mut state[si];
+            match m {
+                Mop::Append { value, .. } => s.after.push(*value),
+                Mop::Read { .. } => {
+                    let l = read_list(t, mi as u16);
+                    let external = s.read.is_none() && s.after.is_empty();
+                    if let Some(dup) = first_duplicate(l) {
+                        sink.simple("duplicate-elements", &[t], || {
+                            format!(
+                                "{} read key {key} = {} in which {dup} appears more than once",
+                                t.name(),
+                                list(l)
+                            )
+                        });
+                        continue;
+                    }
+                    let prior = s.read.map(|r| read_list(t, r)).unwrap_or(EMPTY);
+                    let consistent = match s.read {
+                        Some(_) => {
+                            l.len() == prior.len() + s.after.len()
+                                && l[..prior.len()] == *prior
+                                && l[prior.len()..] == s.after[..]
+                        }
+                        None => l.ends_with(&s.after),
+                    };
+                    if !consistent {
+                        let expected = if s.read.is_some() {
+                            format!(
+                                "{} followed by its own appends {}",
+                                list(prior),
+                                list(&s.after)
+                            )
+                        } else {
+                            format!("a list ending with its own appends {}", list(&s.after))
+                        };
+                        sink.simple("internal", &[t], || {
+                            format!("{} read key {key} = {}, but its own earlier micro-ops imply {expected}", t.name(), list(l))
+                        });
+                        continue;
+                    }
+                    s.read = Some(mi as u16);
+                    s.after.clear();
+                    if bad_keys.contains(&key) {
+                        continue;
+                    }
+                    reads.push(GoodRead {
+                        txn: ti as u32,
+                        mop: mi as u16,
+                        external,
+                    });
+                    let e = longest.entry(key).or_insert((ti as u32, mi as u16));
+                    if read_list(&txns[e.0 as usize], e.1).len() < l.len() {
+                        *e = (ti as u32, mi as u16);
+                    }
+                }
+                Mop::Write { .. } => {}
+            }
+        }
+    }
+
+    // Version orders: the longest read of each key.
+    let mut order: FxMap<i64, Vec<i64>> = map_with_capacity(longest.len());
+    for (&key, &(ti, mi)) in &longest {
+        let l = read_list(&txns[ti as usize], mi);
+        for (i, v) in l.iter().enumerate() {
+            if let Some(w) = written.get_mut(&(key, *v)) {
+                w.pos = i as u32;
+            }
+        }
+        order.insert(key, l.to_vec());
+    }
+
+    // Per-read anomalies and wr/rw edges.
+    let mut garbage: FxSet<(i64, i64)> = FxSet::default();
+    let mut incompatible: FxSet<i64> = FxSet::default();
+    let mut same_version: FxMap<(i64, Option<i64>), Vec<u32>> = FxMap::default();
+    for r in &reads {
+        let t = &txns[r.txn as usize];
+        let key = t.mops[r.mop as usize].key();
+        let l = read_list(t, r.mop);
+        let ord = &order[&key];
+        if ord[..l.len()] != *l {
+            if incompatible.insert(key) {
+                let (lt, lm) = longest[&key];
+                let other = &txns[lt as usize];
+                sink.simple("incompatible-order", &[t, other], || {
+                    format!("{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so they cannot come from one version order", t.name(), list(l), other.name(), list(read_list(other, lm)))
+                });
+            }
+            continue;
+        }
+        for &v in l {
+            match written.get(&(key, v)) {
+                None => {
+                    if garbage.insert((key, v)) {
+                        sink.simple("garbage-read", &[t], || {
+                            format!("{} read key {key} = {}, but no transaction appended {v} to key {key}", t.name(), list(l))
+                        });
+                    }
+                }
+                Some(w) if txns[w.writer as usize].status == Status::Fail => {
+                    let wt = &txns[w.writer as usize];
+                    sink.simple("G1a", &[t, wt], || {
+                        format!("{} read key {key} = {}, which includes {v}, appended by {}, which failed (aborted read)", t.name(), list(l), wt.name())
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(&v) = l.last() {
+            if let Some(w) = written.get(&(key, v)) {
+                let wt = &txns[w.writer as usize];
+                if w.writer != r.txn && !w.last_in_txn && wt.status != Status::Fail {
+                    sink.simple("G1b", &[t, wt], || {
+                        format!("{} read key {key} = {}, ending at {v}, an intermediate append of {}, which appended again to key {key} later (intermediate read)", t.name(), list(l), wt.name())
+                    });
+                }
+            }
+        }
+        if !r.external {
+            continue;
+        }
+        if t.mops
+            .iter()
+            .any(|m| matches!(m, Mop::Append { key: k, .. } if *k == key))
+        {
+            same_version
+                .entry((key, l.last().copied()))
+                .or_default()
+                .push(r.txn);
+        }
+        if let Some(&v) = l.last() {
+            if let Some(w) = written.get(&(key, v)) {
+                if txns[w.writer as usize].status != Status::Fail {
+                    inf.edges.add(w.writer, r.txn, WR);
+                }
+            }
+        }
+        if let Some(&next) = ord.get(l.len()) {
+            if let Some(w) = written.get(&(key, next)) {
+                if txns[w.writer as usize].status != Status::Fail {
+                    inf.edges.add(r.txn, w.writer, RW);
+                }
+            }
+        }
+    }
+
+    // ww edges and dirty updates along each version order.
+    for (&key, ord) in &order {
+        if incompatible.contains(&key) {
+            continue;
+        }
+        let mut prev: Option<u32> = None;
+        let mut failed: Option<(u32, i64)> = None;
+        for &v in ord {
+            let Some(w) = written.get(&(key, v)) else {
+                prev = None;
+                continue;
+            };
+            let wt = &txns[w.writer as usize];
+            if wt.status == Status::Fail {
+                failed.get_or_insert((w.writer, v));
+                prev = None;
+                continue;
+            }
+            if let Some((f, fv)) = failed.take() {
+                let ft = &txns[f as usize];
+                sink.simple("dirty-update", &[ft, wt], || {
+                    format!("{} appended {v} to key {key} after {fv}, which was appended by {}, which failed (dirty update)", wt.name(), ft.name())
+                });
+            }
+            if let Some(p) = prev {
+                inf.edges.add(p, w.writer, WW);
+            }
+            prev = Some(w.writer);
+        }
+    }
+
+    let mut groups: Vec<_> = same_version
+        .into_iter()
+        .filter(|(_, ts)| ts.len() > 1)
+        .collect();
+    groups.sort_unstable();
+    for ((key, version), ts) in groups {
+        let ts: Vec<&Txn> = ts.iter().map(|&i| &txns[i as usize]).collect();
+        let names: Vec<String> = ts.iter().map(|t| t.name()).collect();
+        sink.simple("lost-update", &ts, || {
+            let v = version.map_or("the empty list".to_string(), |v| format!("the version ending in {v}"));
+            format!("{} all read {v} of key {key} and then appended to key {key}: each update was based on the same version (lost update)", names.join(", "))
+        });
+    }
+    inf.evidence.written = written;
+    inf.evidence.order = order;
+    inf
+}
+
+fn first_duplicate(l: &[i64]) -> Option<i64> {
+    if l.len() < 32 {
+        for (i, a) in l.iter().enumerate() {
+            if l[i + 1..].contains(a) {
+                return Some(*a);
+            }
+        }
+        return None;
+    }
+    let mut seen = FxSet::default();
+    l.iter().copied().find(|&v| !seen.insert(v))
+}

@@ -1,0 +1,253 @@
+//! The checker: runs the pipeline and turns its findings into a verdict and a report.
+
+use super::anomalies::{Anomaly, Sink};
+use super::cycles::{self, Found};
+use super::graph::{self, Graph, ALL};
+use super::history::{Status, Txns};
+use super::scc::SccFinder;
+use super::{append, explain, models, register, ElleError, Workload};
+use faultline_core::{CheckResult, Checker, History, Validity};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Tuning knobs; the defaults suit histories up to millions of transactions.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Anomalies explained (with txns, sentences and dot) per class; all are counted.
+    pub explain_limit: usize,
+    /// rw-register: assume a txn's writes follow its reads (see [`super::register`]).
+    pub wfr_keys: bool,
+    /// Total time for cycle search; classes left unsearched are reported.
+    pub search_budget: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            explain_limit: 10,
+            wfr_keys: true,
+            search_budget: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The Elle-style checker for one workload and consistency model.
+#[derive(Clone, Debug)]
+pub struct ElleChecker {
+    pub workload: Workload,
+    /// Canonical model name, e.g. `serializable`.
+    pub model: &'static str,
+    pub options: Options,
+}
+
+/// Everything the checker found; serialised into `CheckResult.details`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    pub workload: Workload,
+    pub model: String,
+    pub valid: Validity,
+    /// Every anomaly class found, sorted.
+    pub anomaly_types: Vec<String>,
+    /// The found classes the model forbids (non-empty iff invalid).
+    pub forbidden: Vec<String>,
+    /// Occurrences per class (cycles: one per strongly connected component and class).
+    pub counts: BTreeMap<String, usize>,
+    /// The first few anomalies of each class, explained.
+    pub anomalies: BTreeMap<String, Vec<Anomaly>>,
+    /// The weakest models the anomalies rule out, and all models they rule out.
+    pub not: Vec<String>,
+    pub also_not: Vec<String>,
+    /// Preconditions the inference relies on that did not hold.
+    pub preconditions: Vec<String>,
+    pub precondition_count: usize,
+    /// Cycle classes whose search ran out of budget.
+    pub incomplete: Vec<String>,
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub ok: usize,
+    pub info: usize,
+    pub fail: usize,
+    pub edges: BTreeMap<String, usize>,
+    pub sccs: usize,
+    pub largest_scc: usize,
+    pub infer_ms: u128,
+    pub graph_ms: u128,
+    pub cycles_ms: u128,
+}
+
+impl ElleChecker {
+    /// A checker for `workload` against `model` (Elle's names: serializable,
+    /// strict-serializable, snapshot-isolation, repeatable-read, read-committed, ...).
+    pub fn new(workload: Workload, model: &str) -> Result<Self, ElleError> {
+        let model = models::canonical(model).ok_or_else(|| {
+            let known: Vec<&str> = models::all_models().into_iter().collect();
+            ElleError::UnknownModel(model.to_string(), known.join(", "))
+        })?;
+        Ok(ElleChecker {
+            workload,
+            model,
+            options: Options::default(),
+        })
+    }
+
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Reads a history.jsonl (or run directory) on the typed fast path and checks it.
+    pub fn check_file(&self, path: &Path) -> Result<CheckResult, ElleError> {
+        Ok(self.check_txns(&super::history::read_jsonl(path)?))
+    }
+
+    pub fn check_txns(&self, txns: &Txns) -> CheckResult {
+        let a = self.analyze(txns);
+        let summary = summary(&a);
+        let valid = a.valid;
+        let details = serde_json::to_value(&a).unwrap_or_default();
+        CheckResult::new("elle", valid, summary, details)
+    }
+
+    /// Runs the whole pipeline.
+    pub fn analyze(&self, txns: &Txns) -> Analysis {
+        let t0 = Instant::now();
+        let ts = &txns.txns;
+        let mut sink = Sink::new(self.options.explain_limit);
+        let mut inf = match self.workload {
+            Workload::Append => append::infer(ts, &mut sink),
+            Workload::RwRegister => register::infer(ts, &mut sink, self.options.wfr_keys),
+        };
+        let t1 = Instant::now();
+        graph::add_process_edges(ts, &mut inf.edges);
+        graph::add_realtime_edges(ts, &mut inf.edges);
+        let g = Graph::build(ts.len(), std::mem::take(&mut inf.edges));
+        let mut finder = SccFinder::new(ts.len());
+        let sccs = finder.all(&g, ALL);
+        let t2 = Instant::now();
+        let deadline = t2 + self.options.search_budget;
+        let mut incomplete = BTreeSet::new();
+        for scc in &sccs {
+            for spec in cycles::specs() {
+                match cycles::find(&g, &mut finder, scc, &spec, deadline) {
+                    Found::Cycle(steps) => sink.add(spec.name, || {
+                        explain::cycle(spec.name, &steps, ts, &inf.evidence)
+                    }),
+                    Found::OutOfBudget => {
+                        incomplete.insert(spec.name.to_string());
+                    }
+                    Found::None => {}
+                }
+            }
+        }
+        let t3 = Instant::now();
+
+        let mut preconditions = txns.problems.clone();
+        preconditions.extend(inf.preconditions.iter().cloned());
+        let precondition_count = txns.problems.len() + inf.precondition_count;
+        let forbidden_all = models::forbidden_by(self.model);
+        let types: Vec<String> = sink.classes().map(String::from).collect();
+        let forbidden: Vec<String> = types
+            .iter()
+            .filter(|t| forbidden_all.contains(*t))
+            .cloned()
+            .collect();
+        let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
+        let (not, also_not) = models::boundary(&type_refs);
+        let count = |s: Status| ts.iter().filter(|t| t.status == s).count();
+        let ok = count(Status::Ok);
+        let valid = if !forbidden.is_empty() {
+            Validity::Invalid
+        } else if precondition_count > 0
+            || incomplete.iter().any(|c| forbidden_all.contains(c))
+            || ok == 0
+        {
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        };
+        Analysis {
+            workload: self.workload,
+            model: self.model.to_string(),
+            valid,
+            anomaly_types: types,
+            forbidden,
+            counts: sink.counts,
+            anomalies: sink.kept,
+            not: not.into_iter().collect(),
+            also_not: also_not.into_iter().collect(),
+            preconditions,
+            precondition_count,
+            incomplete: incomplete.into_iter().collect(),
+            stats: Stats {
+                ok,
+                info: count(Status::Info),
+                fail: count(Status::Fail),
+                edges: g
+                    .counts()
+                    .iter()
+                    .map(|(k, n)| (k.to_string(), *n))
+                    .collect(),
+                sccs: sccs.len(),
+                largest_scc: sccs.iter().map(Vec::len).max().unwrap_or(0),
+                infer_ms: (t1 - t0).as_millis(),
+                graph_ms: (t2 - t1).as_millis(),
+                cycles_ms: (t3 - t2).as_millis(),
+            },
+        }
+    }
+}
+
+fn summary(a: &Analysis) -> String {
+    let list = |classes: &mut dyn Iterator<Item = &String>| {
+        classes
+            .map(|c| format!("{c} x{}", a.counts[c]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let allowed: Vec<&String> = a
+        .anomaly_types
+        .iter()
+        .filter(|t| !a.forbidden.contains(t))
+        .collect();
+    let mut s = format!("{} ({}): {}", a.model, a.workload, a.valid);
+    if !a.forbidden.is_empty() {
+        s.push_str(&format!("; forbidden: {}", list(&mut a.forbidden.iter())));
+    }
+    if !allowed.is_empty() {
+        s.push_str(&format!(
+            "; also found (allowed by the model): {}",
+            list(&mut allowed.into_iter())
+        ));
+    }
+    if a.precondition_count > 0 {
+        s.push_str(&format!(
+            "; {} precondition violation(s), first: {}",
+            a.precondition_count, a.preconditions[0]
+        ));
+    }
+    if !a.incomplete.is_empty() {
+        s.push_str(&format!(
+            "; search incomplete for {}",
+            a.incomplete.join(", ")
+        ));
+    }
+    if a.stats.ok == 0 {
+        s.push_str("; no committed transactions");
+    }
+    s
+}
+
+impl Checker for ElleChecker {
+    fn name(&self) -> &str {
+        "elle"
+    }
+
+    fn check(&self, history: &History) -> CheckResult {
+        self.check_txns(&Txns::from_history(history))
+    }
+}

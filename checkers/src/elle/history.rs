@@ -1,0 +1,295 @@
+//! Typed transactions: a history's `txn` ops paired into one [`Txn`] per invocation.
+//!
+//! Input is our JSON convention (see the [module docs](super)): micro-ops
+//! `["append", k, v]`, `["w", k, v]`, `["r", k, read]` with integer keys and values, where a
+//! read is `null`, an integer (rw-register) or a list of integers (list-append). Two ways in:
+//! [`Txns::from_history`] from a generic `History<serde_json::Value>`, and [`read_jsonl`] /
+//! [`parse_jsonl`], a fast path that deserialises each line straight into typed micro-ops.
+//!
+//! Pairing: an invocation is matched with the next completion of its process. `ok` takes the
+//! completion's micro-ops (reads filled in); `info` and `fail` keep the invocation's (their
+//! reads are unknown); an invocation that never completed is treated as `info`.
+
+use faultline_core::{History, HistoryError, HistoryReader, Op, OpType, Process};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// What a read returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadValue {
+    /// `null`: nothing (initial state; on an invocation, not yet known).
+    Nil,
+    /// A register's value.
+    Int(i64),
+    /// A list's elements, oldest first.
+    List(Vec<i64>),
+}
+
+/// One micro-op of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mop {
+    Append { key: i64, value: i64 },
+    Write { key: i64, value: i64 },
+    Read { key: i64, value: ReadValue },
+}
+
+impl Mop {
+    pub fn key(&self) -> i64 {
+        match self {
+            Mop::Append { key, .. } | Mop::Write { key, .. } | Mop::Read { key, .. } => *key,
+        }
+    }
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Mop::Read { .. })
+    }
+    /// The micro-op in our JSON convention.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Mop::Append { key, value } => serde_json::json!(["append", key, value]),
+            Mop::Write { key, value } => serde_json::json!(["w", key, value]),
+            Mop::Read { key, value } => {
+                let v = match value {
+                    ReadValue::Nil => Value::Null,
+                    ReadValue::Int(i) => Value::from(*i),
+                    ReadValue::List(l) => Value::from(l.clone()),
+                };
+                serde_json::json!(["r", key, v])
+            }
+        }
+    }
+}
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Info,
+    Fail,
+}
+
+/// One transaction: an invocation and its completion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Txn {
+    /// Index of the completion op (of the invocation when it never completed): the name
+    /// `T<index>` used in explanations.
+    pub index: u64,
+    pub invoke_index: u64,
+    pub process: Process,
+    pub status: Status,
+    pub mops: Vec<Mop>,
+    /// Position of the invocation and completion in the history (realtime order).
+    pub invoke_pos: usize,
+    pub complete_pos: Option<usize>,
+}
+
+impl Txn {
+    pub fn name(&self) -> String {
+        format!("T{}", self.index)
+    }
+    pub fn mops_json(&self) -> Value {
+        Value::Array(self.mops.iter().map(Mop::to_json).collect())
+    }
+}
+
+/// The typed transactions of a history, in completion order, plus the lines that could not
+/// be read as transactions (reported as preconditions).
+#[derive(Clone, Debug, Default)]
+pub struct Txns {
+    pub txns: Vec<Txn>,
+    pub problems: Vec<String>,
+}
+
+/// The micro-ops of an op's value, or `None` when the value is not a list of micro-ops.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TxnValue(pub Option<Vec<Mop>>);
+
+/// Pairs invocations with completions while ops stream by.
+#[derive(Default)]
+pub struct TxnBuilder {
+    open: HashMap<Process, (u64, usize, Option<Vec<Mop>>)>,
+    out: Txns,
+    pos: usize,
+}
+
+impl TxnBuilder {
+    /// Feeds one op. Non-`txn` ops and nemesis ops only advance the position.
+    pub fn push(
+        &mut self,
+        index: u64,
+        process: Process,
+        kind: OpType,
+        f: &str,
+        mops: Option<Vec<Mop>>,
+    ) {
+        let pos = self.pos;
+        self.pos += 1;
+        if process.is_nemesis() || f != "txn" {
+            return;
+        }
+        if kind == OpType::Invoke {
+            if let Some((i, p, m)) = self.open.insert(process, (index, pos, mops)) {
+                self.finish_open(process, i, p, m);
+                self.out.problems.push(format!(
+                    "op {index}: process {process} invoked again before op {i} completed"
+                ));
+            }
+            return;
+        }
+        let Some((invoke_index, invoke_pos, invoke_mops)) = self.open.remove(&process) else {
+            self.out
+                .problems
+                .push(format!("op {index}: completion without an invocation"));
+            return;
+        };
+        let (status, mops) = match kind {
+            OpType::Ok => (Status::Ok, mops),
+            OpType::Fail => (Status::Fail, invoke_mops),
+            _ => (Status::Info, invoke_mops),
+        };
+        let Some(mops) = mops else {
+            self.out
+                .problems
+                .push(format!("op {index}: value is not a list of micro-ops"));
+            return;
+        };
+        self.out.txns.push(Txn {
+            index,
+            invoke_index,
+            process,
+            status,
+            mops,
+            invoke_pos,
+            complete_pos: Some(pos),
+        });
+    }
+
+    fn finish_open(&mut self, process: Process, index: u64, pos: usize, mops: Option<Vec<Mop>>) {
+        if let Some(mops) = mops {
+            self.out.txns.push(Txn {
+                index,
+                invoke_index: index,
+                process,
+                status: Status::Info,
+                mops,
+                invoke_pos: pos,
+                complete_pos: None,
+            });
+        }
+    }
+
+    /// Invocations still open at the end become `info` transactions.
+    pub fn finish(mut self) -> Txns {
+        let mut open: Vec<_> = std::mem::take(&mut self.open).into_iter().collect();
+        open.sort_by_key(|(_, (i, _, _))| *i);
+        for (process, (i, p, m)) in open {
+            self.finish_open(process, i, p, m);
+        }
+        self.out
+    }
+}
+
+impl Txns {
+    /// Reads the transactions of a generic history.
+    pub fn from_history(history: &History) -> Txns {
+        let mut b = TxnBuilder::default();
+        for op in &history.ops {
+            let mops = if op.is_client() && op.f == "txn" {
+                mops_from_value(&op.value)
+            } else {
+                None
+            };
+            b.push(op.index, op.process, op.kind, &op.f, mops);
+        }
+        let mut txns = b.finish();
+        if history.truncated_tail {
+            txns.problems
+                .push("the history's last line was cut off mid-write and dropped".into());
+        }
+        txns
+    }
+
+    /// Reads typed ops (from [`read_jsonl`]'s reader, or built by hand).
+    pub fn from_ops(ops: impl IntoIterator<Item = Op<TxnValue>>) -> Txns {
+        let mut b = TxnBuilder::default();
+        for op in ops {
+            b.push(op.index, op.process, op.kind, &op.f, op.value.0);
+        }
+        b.finish()
+    }
+}
+
+/// Micro-ops from a JSON value; `None` when it is not a well-formed list of micro-ops.
+pub fn mops_from_value(v: &Value) -> Option<Vec<Mop>> {
+    v.as_array()?.iter().map(mop_from_value).collect()
+}
+
+fn mop_from_value(v: &Value) -> Option<Mop> {
+    let a = v.as_array()?;
+    if a.len() != 3 {
+        return None;
+    }
+    let key = a[1].as_i64()?;
+    match a[0].as_str()? {
+        "append" => Some(Mop::Append {
+            key,
+            value: a[2].as_i64()?,
+        }),
+        "w" => Some(Mop::Write {
+            key,
+            value: a[2].as_i64()?,
+        }),
+        "r" => {
+            let value = match &a[2] {
+                Value::Null => ReadValue::Nil,
+                Value::Number(n) => ReadValue::Int(n.as_i64()?),
+                Value::Array(xs) => {
+                    ReadValue::List(xs.iter().map(Value::as_i64).collect::<Option<_>>()?)
+                }
+                _ => return None,
+            };
+            Some(Mop::Read { key, value })
+        }
+        _ => None,
+    }
+}
+
+/// Reads a history.jsonl file (or a run directory holding one) on the typed fast path.
+pub fn read_jsonl(path: &Path) -> Result<Txns, HistoryError> {
+    let file_path = if path.is_dir() {
+        path.join("history.jsonl")
+    } else {
+        path.to_path_buf()
+    };
+    let file = std::fs::File::open(&file_path).map_err(|source| HistoryError::Open {
+        path: file_path.clone(),
+        source,
+    })?;
+    from_reader(HistoryReader::new(
+        BufReader::with_capacity(1 << 20, file),
+        file_path,
+    ))
+}
+
+/// Parses JSON Lines text on the typed fast path.
+pub fn parse_jsonl(text: &str) -> Result<Txns, HistoryError> {
+    from_reader(HistoryReader::new(
+        text.as_bytes(),
+        PathBuf::from("<memory>"),
+    ))
+}
+
+fn from_reader<R: std::io::BufRead>(mut r: HistoryReader<R>) -> Result<Txns, HistoryError> {
+    let mut b = TxnBuilder::default();
+    while let Some(op) = r.next_op::<TxnValue>()? {
+        b.push(op.index, op.process, op.kind, &op.f, op.value.0);
+    }
+    let mut txns = b.finish();
+    if r.truncated_tail {
+        txns.problems
+            .push("the history's last line was cut off mid-write and dropped".into());
+    }
+    Ok(txns)
+}

@@ -1,0 +1,75 @@
+//! What version-order inference produces, for either workload: the data-dependency edges
+//! (ww, wr, rw), the evidence needed to explain them later, and precondition violations.
+
+use super::fx::FxMap;
+use super::graph::EdgeList;
+
+/// Written values are unique per key; this stands for "the initial state" (nil) in
+/// register version orders, so it may not be written.
+pub const INITIAL: i64 = i64::MIN;
+
+/// Facts about one written value `(key, value)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Written {
+    /// The transaction (position in the txn list) that wrote it.
+    pub writer: u32,
+    /// List-append: position in the key's inferred version order, or [`UNOBSERVED`].
+    pub pos: u32,
+    /// Whether this was the writer's last write to the key (else reading it is G1b).
+    pub last_in_txn: bool,
+}
+
+pub const UNOBSERVED: u32 = u32::MAX;
+
+/// What the explanations need to know about version orders.
+#[derive(Default)]
+pub struct Evidence {
+    pub written: FxMap<(i64, i64), Written>,
+    /// List-append: each key's version order (elements, oldest first).
+    pub order: FxMap<i64, Vec<i64>>,
+    /// rw-register: each key's direct version successions `(key, v) -> [w, ...]`, with
+    /// [`INITIAL`] for the initial state.
+    pub next: FxMap<(i64, i64), Vec<i64>>,
+}
+
+impl Evidence {
+    pub fn writer(&self, key: i64, value: i64) -> Option<u32> {
+        self.written.get(&(key, value)).map(|w| w.writer)
+    }
+
+    /// Whether `w` directly follows `v` (or the initial state) in `key`'s version order.
+    pub fn follows(&self, key: i64, v: Option<i64>, w: i64) -> bool {
+        if let Some(order) = self.order.get(&key) {
+            return match v {
+                None => order.first() == Some(&w),
+                Some(v) => match self.written.get(&(key, v)) {
+                    Some(x) if x.pos != UNOBSERVED => order.get(x.pos as usize + 1) == Some(&w),
+                    _ => false,
+                },
+            };
+        }
+        self.next
+            .get(&(key, v.unwrap_or(INITIAL)))
+            .is_some_and(|ws| ws.contains(&w))
+    }
+}
+
+/// The output of inference for one history.
+#[derive(Default)]
+pub struct Inference {
+    pub edges: EdgeList,
+    pub evidence: Evidence,
+    /// Violated preconditions: the inference could not trust these keys or ops.
+    pub preconditions: Vec<String>,
+    /// How many precondition violations there were (only the first few are kept).
+    pub precondition_count: usize,
+}
+
+impl Inference {
+    pub fn precondition(&mut self, msg: impl FnOnce() -> String) {
+        self.precondition_count += 1;
+        if self.preconditions.len() < 20 {
+            self.preconditions.push(msg());
+        }
+    }
+}
