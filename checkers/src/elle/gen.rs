@@ -202,14 +202,18 @@ impl<F: FnMut(Op)> Sim<'_, F> {
                 json!([["append", y, v + 1], ["r", x, [v]]]),
                 OpType::Ok,
             ),
-            Plant::GSingle => pair(
-                self,
-                json!([["r", x, null], ["r", y, null]]),
-                json!([["r", x, []], ["r", y, [v + 1]]]),
-                json!([["append", x, v], ["append", y, v + 1]]),
-                json!([["append", x, v], ["append", y, v + 1]]),
-                OpType::Ok,
-            ),
+            Plant::GSingle => {
+                pair(
+                    self,
+                    json!([["r", x, null], ["r", y, null]]),
+                    json!([["r", x, []], ["r", y, [v + 1]]]),
+                    json!([["append", x, v], ["append", y, v + 1]]),
+                    json!([["append", x, v], ["append", y, v + 1]]),
+                    OpType::Ok,
+                );
+                self.op(r, OpType::Invoke, json!([["r", x, null]]));
+                self.op(r, OpType::Ok, json!([["r", x, [v]]]));
+            }
             Plant::G2Item => {
                 pair(
                     self,

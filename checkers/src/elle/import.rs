@@ -7,9 +7,10 @@
 //! - ops are re-indexed densely in file order (our `index` is a position); `:time` is kept
 //!   when present, else the position is used;
 //! - a completion with no pending invocation (histories of completions only, as in many
-//!   Elle examples) gets a synthesised invocation just before it, with its reads unknown;
-//! - a completion without `:process` gets a fresh process of its own; an invocation without
-//!   `:process` cannot be paired and is an error.
+//!   Elle examples) gets a synthesised invocation, with its reads unknown, at the start of
+//!   the history and a fresh process of its own: its realtime and process order are
+//!   unknown, so none is assumed (all such transactions are concurrent);
+//! - an invocation without `:process` cannot be paired and is an error.
 //! Keys and values must be integers (an error with the line otherwise).
 
 use super::{ElleError, Workload};
@@ -31,7 +32,8 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
         .unwrap_or(-1);
     let mut fresh = (max_process + 1) as u64;
     let mut pending: HashSet<Process> = HashSet::new();
-    let mut ops: Vec<Op> = Vec::with_capacity(forms.len() * 2);
+    let mut ops: Vec<Op> = Vec::with_capacity(forms.len());
+    let mut synthesised: Vec<Op> = Vec::new();
     for (line, form) in &forms {
         let err = |message: String| ElleError::Import {
             line: *line,
@@ -54,10 +56,7 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
         let process = match form.get("process") {
             Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as u64),
             Some(p) if p.as_name() == Some("nemesis") => Process::Nemesis,
-            None if kind != OpType::Invoke => {
-                fresh += 1;
-                Process::Client(fresh - 1)
-            }
+            None if kind != OpType::Invoke => Process::Client(u64::MAX),
             None => {
                 return Err(err(
                     "an invocation without :process cannot be paired with its completion".into(),
@@ -86,25 +85,32 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
             .and_then(Edn::as_int)
             .map(|t| t.max(0) as u64);
         let error = form.get("error").map(|e| e.to_string());
+        let mut process = process;
         if !process.is_nemesis() {
             if kind == OpType::Invoke {
                 pending.insert(process);
             } else if !pending.remove(&process) {
-                let invoke_value = forget_reads(&value);
+                process = Process::Client(fresh);
+                fresh += 1;
+                let inv = forget_reads(&value);
                 push(
-                    &mut ops,
-                    time,
+                    &mut synthesised,
+                    Some(0),
                     process,
                     OpType::Invoke,
                     &f,
-                    invoke_value,
+                    inv,
                     None,
                 );
             }
         }
         push(&mut ops, time, process, kind, &f, value, error);
     }
-    Ok(History::new(ops))
+    synthesised.extend(ops);
+    for (i, op) in synthesised.iter_mut().enumerate() {
+        op.index = i as u64;
+    }
+    Ok(History::new(synthesised))
 }
 
 fn push(
