@@ -20,7 +20,7 @@ pub(crate) struct Cache {
 impl Cache {
     /// A cache for bitsets of `words` 64-bit words.
     pub fn new(words: usize) -> Self {
-        let cap = 1024;
+        let cap = 64;
         Cache {
             words,
             arena: Vec::with_capacity(cap * (words + 1)),

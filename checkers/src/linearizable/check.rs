@@ -14,7 +14,7 @@ use faultline_core::{CheckResult, Checker, History, Validity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Default memory budget for the memo of one check: 2 GiB.
@@ -142,7 +142,8 @@ pub fn check(history: &History, opts: &LinearizableOptions) -> LinearizabilityRe
         cancel: AtomicBool::new(false),
     };
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        static CORES: OnceLock<usize> = OnceLock::new();
+        *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     } else {
         opts.threads
     };

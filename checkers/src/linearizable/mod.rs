@@ -45,6 +45,7 @@ mod cache;
 mod check;
 mod counterexample;
 pub mod import;
+mod kv;
 mod model;
 mod prepare;
 mod render;

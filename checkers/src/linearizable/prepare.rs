@@ -8,11 +8,13 @@
 //! after `i`. Ops are grouped by their `"key"` (P-compositionality: a history is
 //! linearizable iff each key's sub-history is), except for the unpartitioned kv model.
 
-use super::model::{KvKind, KvModel, KvOp, RegOp, RegisterModel, SeqModel, NIL};
+use super::kv::{KvKind, KvModel, KvOp};
+use super::model::FxMap;
+use super::model::{RegOp, RegisterModel, SeqModel, NIL};
 use super::ModelKind;
-use faultline_core::{History, OpType};
+use faultline_core::{History, OpType, Process};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
 
 /// Return position of an op that never returned.
 pub(crate) const INF: u64 = u64::MAX;
@@ -66,10 +68,10 @@ enum F {
     Append,
 }
 
-struct RawOp {
+struct RawOp<'h> {
     f: F,
-    arg: Value,
-    result: Value,
+    arg: &'h Value,
+    result: &'h Value,
     swapped: Option<bool>,
     call: u64,
     ret: u64,
@@ -84,15 +86,6 @@ pub(crate) fn split_value(v: &Value) -> (Option<&Value>, &Value) {
             (m.get("key"), m.get("value").unwrap_or(&Value::Null))
         }
         other => (None, other),
-    }
-}
-
-/// A key rendered as text: strings as they are, anything else as JSON; no key is "".
-pub(crate) fn key_name(k: Option<&Value>) -> String {
-    match k {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
     }
 }
 
@@ -120,48 +113,91 @@ fn parse_f(model: ModelKind, f: &str, index: u64) -> Result<F, PrepareError> {
     Ok(f_)
 }
 
+/// A key without allocation for the common cases.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum KeyRef<'h> {
+    None,
+    Int(i64),
+    Str(&'h str),
+    Other(String),
+}
+
+impl KeyRef<'_> {
+    fn of(k: Option<&Value>) -> KeyRef<'_> {
+        match k {
+            None | Some(Value::Null) => KeyRef::None,
+            Some(Value::String(s)) => KeyRef::Str(s),
+            Some(Value::Number(n)) if n.is_i64() => KeyRef::Int(n.as_i64().unwrap_or(0)),
+            Some(other) => KeyRef::Other(other.to_string()),
+        }
+    }
+    fn name(&self) -> String {
+        match self {
+            KeyRef::None => String::new(),
+            KeyRef::Int(i) => i.to_string(),
+            KeyRef::Str(s) => s.to_string(),
+            KeyRef::Other(s) => s.clone(),
+        }
+    }
+}
+
 /// Splits `history` into per-key parts for `model`.
 pub(crate) fn prepare(
     history: &History,
     model: ModelKind,
     initial: Option<&Value>,
 ) -> Result<Prepared, PrepareError> {
-    let pairs = history.pairs();
-    let mut by_key: BTreeMap<String, Vec<RawOp>> = BTreeMap::new();
+    // Pair invokes with completions (per process, as History::pairs does).
+    let mut completion = vec![usize::MAX; history.ops.len()];
+    let mut open: FxMap<Process, usize> = FxMap::default();
+    for (i, op) in history.ops.iter().enumerate() {
+        if op.process.is_nemesis() {
+            continue;
+        }
+        if op.kind == OpType::Invoke {
+            open.insert(op.process, i);
+        } else if let Some(j) = open.remove(&op.process) {
+            completion[j] = i;
+        }
+    }
+    let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
+    let mut by_key: Vec<(String, Vec<RawOp>)> = Vec::new();
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
             continue;
         }
         let f = parse_f(model, &inv.f, inv.index)?;
-        let done = pairs[i].map(|j| (j, &history.ops[j]));
+        let done =
+            (completion[i] != usize::MAX).then(|| (completion[i], &history.ops[completion[i]]));
         let (ret, complete) = match done {
             Some((_, c)) if c.kind == OpType::Fail => continue,
             Some((j, c)) if c.kind == OpType::Ok => (j as u64, Some(j)),
             Some((j, _)) => (INF, Some(j)),
             None => (INF, None),
         };
+        if matches!(f, F::Read | F::Get) && ret == INF {
+            continue; // a read without a result constrains nothing
+        }
         let (key, arg) = split_value(&inv.value);
         let (ckey, result, swapped) = match done {
             Some((_, c)) => {
                 let (k, r) = split_value(&c.value);
-                (
-                    k,
-                    r.clone(),
-                    c.value.get("swapped").and_then(Value::as_bool),
-                )
+                (k, r, c.value.get("swapped").and_then(Value::as_bool))
             }
-            None => (None, Value::Null, None),
+            None => (None, &Value::Null, None),
         };
-        if matches!(f, F::Read | F::Get) && ret == INF {
-            continue; // a read without a result constrains nothing
-        }
-        let key = key_name(key.or(ckey));
-        let arg = if arg.is_null() && f != F::Read && f != F::Get {
-            result.clone() // some clients only fill the value in on completion
-        } else {
-            arg.clone()
+        // Some clients only fill the argument in on completion.
+        let arg = if arg.is_null() { result } else { arg };
+        let key = KeyRef::of(key.or(ckey));
+        let k = match key_index.get(&key) {
+            Some(&k) => k,
+            None => {
+                by_key.push((key.name(), Vec::new()));
+                key_index.insert(key, by_key.len() - 1);
+                by_key.len() - 1
+            }
         };
-        by_key.entry(key).or_default().push(RawOp {
+        by_key[k].1.push(RawOp {
             f,
             arg,
             result,
@@ -186,13 +222,46 @@ pub(crate) fn prepare(
                 .map(|(key, raws)| kv_part(key.clone(), vec![(key, raws)], initial))
                 .collect(),
         )),
+        ModelKind::KvUnpartitioned if by_key.is_empty() => Ok(Prepared::Kv(Vec::new())),
         ModelKind::KvUnpartitioned => {
-            let mut raws: Vec<(String, Vec<RawOp>)> = by_key.into_iter().collect();
-            if raws.is_empty() {
-                return Ok(Prepared::Kv(Vec::new()));
+            by_key.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(Prepared::Kv(vec![kv_part(
+                "(all keys)".to_string(),
+                by_key,
+                initial,
+            )]))
+        }
+    }
+}
+
+/// Register values as ids: nil is 0; integers without allocation, anything else by its JSON.
+struct Interner {
+    ints: FxMap<i64, u64>,
+    others: FxMap<String, u64>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, v: &Value) -> u64 {
+        let next = self.names.len() as u64;
+        match v {
+            Value::Null => NIL,
+            Value::Number(n) if n.is_i64() => {
+                let i = n.as_i64().unwrap_or(0);
+                *self.ints.entry(i).or_insert_with(|| {
+                    self.names.push(i.to_string());
+                    next
+                })
             }
-            let part = kv_part("(all keys)".to_string(), std::mem::take(&mut raws), initial);
-            Ok(Prepared::Kv(vec![part]))
+            other => {
+                let s = other.to_string();
+                if let Some(&id) = self.others.get(&s) {
+                    return id;
+                }
+                self.names.push(s.clone());
+                self.others.insert(s, next);
+                next
+            }
         }
     }
 }
@@ -203,27 +272,18 @@ fn register_part(
     history: &History,
     initial: Option<&Value>,
 ) -> Result<Part<RegisterModel>, PrepareError> {
-    let mut ids: HashMap<String, u64> = HashMap::new();
-    let mut names = vec!["nil".to_string()];
-    let mut intern = |v: &Value| -> u64 {
-        if v.is_null() {
-            return NIL;
-        }
-        let s = v.to_string();
-        if let Some(&id) = ids.get(&s) {
-            return id;
-        }
-        let id = names.len() as u64;
-        names.push(s.clone());
-        ids.insert(s, id);
-        id
+    let mut ids = Interner {
+        ints: FxMap::default(),
+        others: FxMap::default(),
+        names: vec!["nil".to_string()],
     };
+    let mut intern = |v: &Value| ids.id(v);
     let init = initial.map(&mut intern).unwrap_or(NIL);
     let mut ops = Vec::with_capacity(raws.len());
     for r in raws {
         let op = match r.f {
-            F::Read => RegOp::Read(intern(&r.result)),
-            F::Write => RegOp::Write(intern(&r.arg)),
+            F::Read => RegOp::Read(intern(r.result)),
+            F::Write => RegOp::Write(intern(r.arg)),
             _ => {
                 let Some([old, new]) = r
                     .arg
@@ -253,16 +313,19 @@ fn register_part(
     }
     Ok(Part {
         key,
-        model: RegisterModel { init, names },
+        model: RegisterModel {
+            init,
+            names: ids.names,
+        },
         ops,
     })
 }
 
-fn kv_text(v: &Value) -> String {
+fn kv_text(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::Null => Cow::Borrowed(""),
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -277,9 +340,9 @@ fn kv_part(
     for (ki, (_, raws)) in keys.into_iter().enumerate() {
         for r in raws {
             let (kind, arg) = match r.f {
-                F::Get => (KvKind::Get, model.intern_str(&kv_text(&r.result))),
-                F::Put => (KvKind::Put, model.intern_str(&kv_text(&r.arg))),
-                _ => (KvKind::Append, model.intern_str(&kv_text(&r.arg))),
+                F::Get => (KvKind::Get, model.intern_str(&kv_text(r.result))),
+                F::Put => (KvKind::Put, model.intern_str(&kv_text(r.arg))),
+                _ => (KvKind::Append, model.intern_str(&kv_text(r.arg))),
             };
             ops.push(PreparedOp {
                 op: KvOp {

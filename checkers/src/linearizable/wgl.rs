@@ -14,6 +14,9 @@
 //! child tried: any linearization from here can move it to the front. And of two pending
 //! ops with the same effect that never returned (`info`), the later one is only tried once
 //! the earlier one is linearized: swapping them in any linearization gives another one.
+//! Models may add a third ([`SeqModel::unreachable`]): when only appends can be linearized
+//! before a callable read returns, and the current value can never grow into what it read,
+//! the branch is dead.
 //!
 //! Speed: the bitset is a `Vec<u64>` updated in place, its hash is a Zobrist hash kept up
 //! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate.
@@ -150,6 +153,10 @@ fn run<M: SeqModel>(
     prev[tail] = last as u32;
 
     let read_only: Vec<bool> = ops.iter().map(|o| M::read_only(&o.op)).collect();
+    // Ops that may reset the state, in call order.
+    let resets: Vec<u32> = (0..n as u32)
+        .filter(|&i| M::resets(&ops[i as usize].op))
+        .collect();
     let twin = twins::<M>(ops);
     let words = n.div_ceil(64);
     let mut bits = vec![0u64; words];
@@ -199,25 +206,41 @@ fn run<M: SeqModel>(
         if fresh {
             // A new configuration: if some callable read is legal, it is the only child
             // worth trying (it can be moved to the front of any linearization from here).
+            // And if only appends can follow, a read that can never become legal makes
+            // this configuration dead.
             fresh = false;
             let mut e = next[head] as usize;
+            let mut hopeless = false;
+            let mut first_reset: Option<u64> = None; // call of the first pending reset
             while e < n {
                 if read_only[e] {
                     if let Some(s) = model.step(state, &ops[e].op) {
                         candidate = Some((e, true, s));
                         break;
                     }
+                    let reset_call = *first_reset.get_or_insert_with(|| {
+                        resets
+                            .iter()
+                            .find(|&&r| bits[r as usize / 64] & (1u64 << (r % 64)) == 0)
+                            .map_or(INF, |&r| ops[r as usize].call)
+                    });
+                    // No reset can come before this read: only appends can.
+                    if reset_call > ops[e].ret && model.unreachable(state, &ops[e].op) {
+                        hopeless = true;
+                        break;
+                    }
                 }
                 e = next[e] as usize;
             }
-            entry = next[head] as usize;
+            entry = if hopeless { head } else { next[head] as usize };
         }
         if candidate.is_none() && entry < n {
             let e = entry;
             entry = next[e] as usize;
+            // Reads were tried by the pre-scan in this very state: none is legal.
             let twin_pending =
                 twin[e] != NONE && bits[twin[e] as usize / 64] & (1u64 << (twin[e] % 64)) == 0;
-            if !twin_pending {
+            if !twin_pending && !read_only[e] {
                 if let Some(s) = model.step(state, &ops[e].op) {
                     candidate = Some((e, false, s));
                 }
