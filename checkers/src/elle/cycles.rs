@@ -6,6 +6,7 @@
 //! - `G-single`: exactly one rw, the rest ww/wr (read skew);
 //! - `G-nonadjacent`: two or more rw, no two of them adjacent;
 //! - `G2-item`: two or more rw with some adjacent (write skew and worse).
+//!
 //! Each has a `-process` variant (process edges allowed, at least one used) and a
 //! `-realtime` variant (process and realtime edges allowed, at least one realtime used).
 //!

@@ -110,6 +110,9 @@ impl SplitMix {
     }
 }
 
+/// A running transaction: its micro-ops and (stale snapshot) the state it saw at invocation.
+type Running = (Vec<M>, HashMap<i64, Vec<i64>>);
+
 enum M {
     Append(i64, i64),
     Read(i64, Option<Vec<i64>>),
@@ -256,8 +259,7 @@ pub fn generate(opts: &GenOptions, mut emit: impl FnMut(Op)) -> u64 {
         .collect();
     sim.next_key = keys.len() as i64;
     let mut state: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut workers: Vec<(u64, Option<(Vec<M>, HashMap<i64, Vec<i64>>)>)> =
-        (0..procs as u64).map(|p| (p, None)).collect();
+    let mut workers: Vec<(u64, Option<Running>)> = (0..procs as u64).map(|p| (p, None)).collect();
     let mut plant_at: Vec<(usize, Plant)> = opts
         .plants
         .iter()

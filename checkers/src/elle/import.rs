@@ -11,6 +11,7 @@
 //!   the history and a fresh process of its own: its realtime and process order are
 //!   unknown, so none is assumed (all such transactions are concurrent);
 //! - an invocation without `:process` cannot be paired and is an error.
+//!
 //! Keys and values must be integers (an error with the line otherwise).
 
 use super::{ElleError, Workload};

@@ -8,6 +8,7 @@
 //!   that read `v` of a key and then wrote `w` to it installed `w` directly after `v`. This
 //!   holds in any database that does not let a txn overwrite a version it did not read
 //!   (read committed and up); turn it off for weaker systems.
+//!
 //! Versions are a txn's *final* write to a key; intermediate writes are not versions.
 //!
 //! Edges: `wr` from the writer of each externally read value; `ww` between writers of
