@@ -9,6 +9,11 @@
 //! value is `{"balances": {"<account>": <balance>, ...}}`; a transfer's value is
 //! `{"from": a, "to": b, "amount": n}`. Nemesis ops are `start`/`stop` with
 //! `{"fault": name, "nodes": [...]}`.
+//!
+//! To help find the cause, the first violation comes with its context: the last good read
+//! before it and every transfer that completed (ok or info) between the two reads. A lost
+//! update shows there as two ok transfers into the same account that both read the same
+//! old balance.
 
 use faultline_core::{CheckResult, Checker, History, Op, Validity};
 use serde_json::{json, Value};
@@ -33,6 +38,8 @@ impl Checker for BankChecker {
         let mut reads = 0usize;
         let mut bad = Vec::new();
         let mut bad_count = 0usize;
+        let mut last_good: Option<&Op> = None;
+        let mut first_violation = Value::Null;
         for op in &history.ops {
             if op.process.is_nemesis() {
                 faults.apply(op);
@@ -43,7 +50,12 @@ impl Checker for BankChecker {
             }
             reads += 1;
             let problems = self.problems(&op.value);
-            if !problems.is_empty() {
+            if problems.is_empty() {
+                last_good = Some(op);
+            } else {
+                if bad_count == 0 {
+                    first_violation = violation_context(history, last_good, op);
+                }
                 bad_count += 1;
                 if bad.len() < MAX_REPORTED {
                     bad.push(json!({
@@ -64,6 +76,7 @@ impl Checker for BankChecker {
             "total": self.total,
             "accounts": self.accounts.len(),
             "first_bad_reads": bad,
+            "first_violation": first_violation,
         });
         if bad_count > 0 {
             CheckResult::new(
@@ -126,6 +139,33 @@ impl BankChecker {
     }
 }
 
+/// The last good read, the first bad one, and the transfers that completed between them.
+fn violation_context(history: &History, good: Option<&Op>, bad: &Op) -> Value {
+    let from = good.map_or(0, |g| g.time);
+    let pairs = history.pairs();
+    let transfers: Vec<Value> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.f == "transfer" && (o.is_ok() || o.is_info()) && o.time >= from && o.time <= bad.time
+        })
+        .take(50)
+        .map(|(i, o)| {
+            let invoked = pairs[i].map(|j| history.ops[j].time as f64 / 1e9);
+            json!({
+                "index": o.index, "type": o.kind, "node": o.node, "process": o.process.to_string(),
+                "value": o.value, "invoked_s": invoked, "completed_s": o.time as f64 / 1e9,
+            })
+        })
+        .collect();
+    json!({
+        "last_good_read": good.map(|g| json!({"index": g.index, "node": g.node, "time_s": g.time as f64 / 1e9, "balances": g.value.get("balances")})),
+        "first_bad_read": {"index": bad.index, "node": bad.node, "time_s": bad.time as f64 / 1e9, "balances": bad.value.get("balances")},
+        "transfers_between": transfers,
+    })
+}
+
 /// Faults in force at a point of the history, from nemesis start/stop ops.
 #[derive(Default)]
 pub struct ActiveFaults {
@@ -138,13 +178,11 @@ impl ActiveFaults {
             return;
         };
         match op.f.as_str() {
-            "start" if op.is_info() || op.is_ok() => {
-                if op.error.is_none() {
-                    self.active.insert(
-                        fault.to_string(),
-                        op.value.get("nodes").cloned().unwrap_or(Value::Null),
-                    );
-                }
+            "start" if (op.is_info() || op.is_ok()) && op.error.is_none() => {
+                self.active.insert(
+                    fault.to_string(),
+                    op.value.get("nodes").cloned().unwrap_or(Value::Null),
+                );
             }
             "stop" => {
                 self.active.remove(fault);
@@ -234,6 +272,46 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("partition_one"));
+    }
+
+    #[test]
+    fn the_first_violation_lists_transfers_since_the_last_good_read() {
+        let mut ops = read(0, json!({"0": 10, "1": 10, "2": 10}));
+        ops.push(op(
+            2,
+            Process::Client(1),
+            OpType::Invoke,
+            "transfer",
+            json!({"from": 0, "to": 2, "amount": 5}),
+        ));
+        ops.push(op(
+            3,
+            Process::Client(2),
+            OpType::Invoke,
+            "transfer",
+            json!({"from": 1, "to": 2, "amount": 4}),
+        ));
+        ops.push(op(
+            4,
+            Process::Client(1),
+            OpType::Ok,
+            "transfer",
+            json!({"from": 0, "to": 2, "amount": 5}),
+        ));
+        ops.push(op(
+            5,
+            Process::Client(2),
+            OpType::Ok,
+            "transfer",
+            json!({"from": 1, "to": 2, "amount": 4}),
+        ));
+        ops.extend(read(6, json!({"0": 5, "1": 6, "2": 14})));
+        let r = checker().check(&History::new(ops));
+        assert_eq!(r.valid, Validity::Invalid);
+        let v = &r.details["first_violation"];
+        assert_eq!(v["last_good_read"]["index"], 1);
+        assert_eq!(v["first_bad_read"]["index"], 7);
+        assert_eq!(v["transfers_between"].as_array().unwrap().len(), 2);
     }
 
     #[test]

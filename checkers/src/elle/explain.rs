@@ -86,7 +86,11 @@ pub fn edge_sentence(a: &Txn, b: &Txn, kind: u8, ev: &Evidence) -> String {
                 let seen = last_seen(r);
                 for (k2, w, verb) in writes(b) {
                     if k == k2 && ev.follows(k, seen, w) {
-                        return format!("{bn} {}; {an} read key {k} = {} without it, {tail}", wrote(verb, k, w), show_read(r));
+                        return format!(
+                            "{bn} {}; {an} read key {k} = {} without it, {tail}",
+                            wrote(verb, k, w),
+                            show_read(r)
+                        );
                     }
                 }
             }

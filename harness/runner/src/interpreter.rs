@@ -1,0 +1,337 @@
+//! The interpreter: one coordinator, many workers.
+//!
+//! The coordinator alone owns the generator, the seeded random stream and the history
+//! [`Recorder`]. A free worker sends it the completion of its last op and gets the next
+//! invocation back; the coordinator stamps and records both ends of every op, so the history
+//! is totally ordered by index and time. Workers only execute: a client worker runs each op
+//! under the op timeout and, when it fires, drops its connection (`Client::reset`) and
+//! reports `info` (or `fail` for a read, which has no effect). After an `info` the worker's
+//! process is retired and it continues under a fresh process id. A cancel signal (Ctrl-C)
+//! makes the coordinator hand out no more ops; ops in flight finish within their timeout.
+
+use faultline_core::generator::{Ctx, Gen, Next};
+use faultline_core::{Client, Completion, HistoryWriter, Invocation, Nemesis, Op, OpType, Process};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Writes stamped ops to history.jsonl, flushing at least once a second.
+pub struct Recorder {
+    writer: HistoryWriter,
+    start: Instant,
+    next_index: u64,
+    last_flush: Instant,
+}
+
+impl Recorder {
+    pub fn create(path: &Path) -> std::io::Result<Recorder> {
+        Ok(Recorder {
+            writer: HistoryWriter::create(path)?,
+            start: Instant::now(),
+            next_index: 0,
+            last_flush: Instant::now(),
+        })
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub fn record(
+        &mut self,
+        process: Process,
+        kind: OpType,
+        f: &str,
+        value: Value,
+        node: Option<String>,
+        error: Option<String>,
+    ) -> Op {
+        let op = Op {
+            index: self.next_index,
+            time: self.start.elapsed().as_nanos() as u64,
+            process,
+            kind,
+            f: f.to_string(),
+            value,
+            node,
+            error,
+        };
+        self.next_index += 1;
+        if let Err(e) = self.writer.append(&op) {
+            tracing::error!("writing the history: {e}");
+        }
+        self.flush_if_due();
+        op
+    }
+
+    pub fn flush_if_due(&mut self) {
+        if self.last_flush.elapsed() >= Duration::from_millis(500) {
+            let _ = self.writer.flush();
+            self.last_flush = Instant::now();
+        }
+    }
+
+    pub fn sync(&mut self) {
+        if let Err(e) = self.writer.sync() {
+            tracing::error!("syncing the history: {e}");
+        }
+    }
+
+    pub fn ops_recorded(&self) -> u64 {
+        self.next_index
+    }
+}
+
+/// A client bound to the node it talks to.
+pub struct BoundClient {
+    pub node: String,
+    pub client: Box<dyn Client>,
+}
+
+enum Assignment {
+    Op(Invocation),
+    Done,
+}
+
+struct Request {
+    worker: usize,
+    completion: Option<Completion>,
+}
+
+struct WorkerState {
+    process: Process,
+    node: Option<String>,
+    busy: Option<Invocation>,
+    waiting: Option<Option<Duration>>,
+    done: bool,
+    tx: mpsc::Sender<Assignment>,
+}
+
+/// Persistent state across phases: the history, the random stream, process ids.
+pub struct Interpreter {
+    pub recorder: Recorder,
+    rng: ChaCha8Rng,
+    nodes: Vec<String>,
+    next_process: u64,
+    client_processes: Vec<Process>,
+    pub op_timeout: Duration,
+}
+
+impl Interpreter {
+    pub fn new(recorder: Recorder, seed: u64, nodes: Vec<String>, concurrency: usize, op_timeout: Duration) -> Self {
+        Interpreter {
+            recorder,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            nodes,
+            next_process: concurrency as u64,
+            client_processes: (0..concurrency as u64).map(Process::Client).collect(),
+            op_timeout,
+        }
+    }
+
+    /// Runs `gen` to exhaustion (or cancellation) with one worker per client and, when
+    /// given, a nemesis worker. Returns the clients for the next phase.
+    pub async fn run_phase(
+        &mut self,
+        mut gen: Gen<Invocation>,
+        clients: Vec<BoundClient>,
+        nemesis: Option<Arc<dyn Nemesis>>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Vec<BoundClient> {
+        let (req_tx, mut req_rx) = mpsc::channel::<Request>(clients.len() + 2);
+        let mut workers = Vec::new();
+        let mut handles = Vec::new();
+        for (i, bound) in clients.into_iter().enumerate() {
+            let (tx, rx) = mpsc::channel(1);
+            workers.push(WorkerState {
+                process: self.client_processes[i],
+                node: Some(bound.node.clone()),
+                busy: None,
+                waiting: None,
+                done: false,
+                tx,
+            });
+            handles.push(tokio::spawn(client_worker(i, bound, req_tx.clone(), rx, self.op_timeout)));
+        }
+        let nemesis_handle = nemesis.map(|n| {
+            let (tx, rx) = mpsc::channel(1);
+            let id = workers.len();
+            workers.push(WorkerState {
+                process: Process::Nemesis,
+                node: None,
+                busy: None,
+                waiting: None,
+                done: false,
+                tx,
+            });
+            tokio::spawn(nemesis_worker(id, n, req_tx.clone(), rx))
+        });
+        drop(req_tx);
+
+        let mut cancelled = *cancel.borrow();
+        let mut flush = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            if workers.iter().all(|w| w.done) {
+                break;
+            }
+            let wake = self.next_wake(&workers);
+            tokio::select! {
+                req = req_rx.recv() => {
+                    let Some(req) = req else { break };
+                    if let Some(c) = req.completion {
+                        self.complete(&mut workers[req.worker], c);
+                    }
+                    self.assign(&mut gen, &mut workers, req.worker, cancelled).await;
+                    self.reask_waiting(&mut gen, &mut workers, cancelled).await;
+                }
+                _ = tokio::time::sleep_until(wake) => {
+                    self.reask_waiting(&mut gen, &mut workers, cancelled).await;
+                }
+                changed = cancel.changed(), if !cancelled => {
+                    cancelled = changed.is_err() || *cancel.borrow();
+                    if cancelled {
+                        tracing::warn!("cancelled: no new ops; waiting for ops in flight");
+                    }
+                    self.reask_waiting(&mut gen, &mut workers, cancelled).await;
+                }
+                _ = flush.tick() => self.recorder.flush_if_due(),
+            }
+        }
+        for (i, w) in workers.iter().enumerate() {
+            if i < self.client_processes.len() {
+                self.client_processes[i] = w.process;
+            }
+        }
+        let mut clients = Vec::new();
+        for h in handles {
+            match h.await {
+                Ok(c) => clients.push(c),
+                Err(e) => tracing::error!("a client worker panicked: {e}"),
+            }
+        }
+        if let Some(h) = nemesis_handle {
+            let _ = h.await;
+        }
+        self.recorder.flush_if_due();
+        clients
+    }
+
+    fn next_wake(&self, workers: &[WorkerState]) -> tokio::time::Instant {
+        let now = self.recorder.elapsed();
+        // Waiting for "something to change" is re-asked every 100 ms as well.
+        let at = workers
+            .iter()
+            .filter_map(|w| w.waiting)
+            .map(|t| t.unwrap_or(now + Duration::from_millis(100)))
+            .min()
+            .unwrap_or(now + Duration::from_millis(100));
+        tokio::time::Instant::now() + at.saturating_sub(now)
+    }
+
+    fn complete(&mut self, w: &mut WorkerState, c: Completion) {
+        let Some(inv) = w.busy.take() else { return };
+        let value = c.value.unwrap_or(inv.value);
+        self.recorder.record(w.process, c.kind, &inv.f, value, w.node.clone(), c.error);
+        if c.kind == OpType::Info && !w.process.is_nemesis() {
+            // The op may still take effect: this process is retired (Jepsen's rule).
+            w.process = Process::Client(self.next_process);
+            self.next_process += 1;
+        }
+    }
+
+    async fn reask_waiting(&mut self, gen: &mut Gen<Invocation>, workers: &mut [WorkerState], cancelled: bool) {
+        let now = self.recorder.elapsed();
+        for i in 0..workers.len() {
+            match workers[i].waiting {
+                Some(Some(t)) if t > now && !cancelled => {}
+                Some(_) => self.assign(gen, workers, i, cancelled).await,
+                None => {}
+            }
+        }
+    }
+
+    async fn assign(&mut self, gen: &mut Gen<Invocation>, workers: &mut [WorkerState], i: usize, cancelled: bool) {
+        let next = if cancelled {
+            Next::Done
+        } else {
+            let in_flight = workers.iter().filter(|w| w.busy.is_some()).count();
+            let mut ctx = Ctx {
+                time: self.recorder.elapsed(),
+                process: workers[i].process,
+                nodes: &self.nodes,
+                in_flight,
+                rng: &mut self.rng,
+            };
+            gen.next(&mut ctx)
+        };
+        let w = &mut workers[i];
+        w.waiting = None;
+        match next {
+            Next::Op(inv) => {
+                self.recorder.record(w.process, OpType::Invoke, &inv.f, inv.value.clone(), w.node.clone(), None);
+                w.busy = Some(inv.clone());
+                if w.tx.send(Assignment::Op(inv)).await.is_err() {
+                    // The worker is gone (it panicked): its op never ran.
+                    self.complete(w, Completion::fail("worker exited"));
+                    w.done = true;
+                }
+            }
+            Next::Wait(t) => w.waiting = Some(t),
+            Next::Done => {
+                let _ = w.tx.send(Assignment::Done).await;
+                w.done = true;
+            }
+        }
+    }
+}
+
+async fn client_worker(
+    id: usize,
+    mut bound: BoundClient,
+    tx: mpsc::Sender<Request>,
+    mut rx: mpsc::Receiver<Assignment>,
+    op_timeout: Duration,
+) -> BoundClient {
+    let mut completion = None;
+    loop {
+        if tx.send(Request { worker: id, completion: completion.take() }).await.is_err() {
+            break;
+        }
+        match rx.recv().await {
+            Some(Assignment::Op(inv)) => {
+                let c = match tokio::time::timeout(op_timeout, bound.client.invoke(&inv)).await {
+                    Ok(c) => c,
+                    Err(_) => {
+                        bound.client.reset();
+                        let msg = format!("timeout after {}s", op_timeout.as_secs_f64());
+                        if bound.client.is_read_only(&inv) {
+                            Completion::fail(msg)
+                        } else {
+                            Completion::info(msg)
+                        }
+                    }
+                };
+                completion = Some(c);
+            }
+            Some(Assignment::Done) | None => break,
+        }
+    }
+    bound
+}
+
+async fn nemesis_worker(id: usize, nemesis: Arc<dyn Nemesis>, tx: mpsc::Sender<Request>, mut rx: mpsc::Receiver<Assignment>) {
+    let mut completion = None;
+    loop {
+        if tx.send(Request { worker: id, completion: completion.take() }).await.is_err() {
+            break;
+        }
+        match rx.recv().await {
+            Some(Assignment::Op(inv)) => completion = Some(nemesis.invoke(&inv).await),
+            Some(Assignment::Done) | None => break,
+        }
+    }
+}

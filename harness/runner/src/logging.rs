@@ -1,0 +1,23 @@
+//! Logging: human lines on stderr, everything in the run's harness.log. Nothing logged ever
+//! contains a password: endpoints display masked. `FAULTLINE_LOG=debug` shows more.
+
+use std::path::Path;
+use tracing_subscriber::fmt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; `log_file` receives a copy of every line.
+pub fn init(log_file: Option<&Path>) {
+    let filter = EnvFilter::try_from_env("FAULTLINE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,mysql_async=warn"));
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let file = log_file
+        .and_then(|p| std::fs::File::create(p).ok())
+        .map(|f| fmt::layer().with_writer(std::sync::Mutex::new(f)).with_ansi(false));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file)
+        .try_init();
+}

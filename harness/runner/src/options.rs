@@ -1,0 +1,182 @@
+//! Run options shared by every test binary, in two stages (after ripgrep): [`RunArgs`] is
+//! what clap parsed, [`RunSpec`] the resolved, serialisable description of the run that goes
+//! into test.json (concrete concurrency, the seed, the expanded nemesis list).
+
+use clap::Args;
+use faultline_nemesis::Mode;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// System under test: local-galera (N MariaDB Galera nodes the harness starts) or
+    /// local-mariadb (one plain server).
+    #[arg(long, default_value = "local-galera")]
+    pub db: String,
+    /// Number of nodes (local-galera).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Client workers: a number, or `3n` for three per node.
+    #[arg(long, default_value = "2n")]
+    pub concurrency: String,
+    /// Seconds of workload (faults included); then heal, recover and final reads.
+    #[arg(long, default_value_t = 60)]
+    pub time_limit: u64,
+    /// Seed of the one random stream every choice comes from (random when absent).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Faults, comma separated (`faultline list nemeses`), or `none`.
+    #[arg(long, value_delimiter = ',', default_value = "none")]
+    pub nemesis: Vec<String>,
+    /// Seconds of quiet before each fault.
+    #[arg(long, default_value_t = 10)]
+    pub nemesis_interval: u64,
+    /// How long each fault lasts: seconds, or a range `MIN-MAX` chosen at random.
+    #[arg(long, default_value = "10-30")]
+    pub nemesis_duration: String,
+    /// How the next fault is picked from the list.
+    #[arg(long, default_value = "random", value_parser = ["random", "round-robin"])]
+    pub nemesis_mode: String,
+    /// Mean milliseconds between client ops, over all workers (stagger).
+    #[arg(long, default_value_t = 10)]
+    pub op_interval_ms: u64,
+    /// Seconds before an op without an answer is abandoned (info, or fail for reads).
+    #[arg(long, default_value_t = 5)]
+    pub op_timeout: u64,
+    /// Where runs are kept.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// `name=value` put into every node's [mysqld] configuration (repeatable).
+    #[arg(long = "server-option")]
+    pub server_options: Vec<String>,
+    /// Seconds to wait, after healing, for every node to serve queries again.
+    #[arg(long, default_value_t = 120)]
+    pub recovery_timeout: u64,
+}
+
+/// The resolved run description written to test.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSpec {
+    pub test: String,
+    pub db: String,
+    pub nodes: usize,
+    pub concurrency: usize,
+    pub time_limit_s: u64,
+    pub seed: u64,
+    pub nemesis: Vec<String>,
+    pub nemesis_interval_s: u64,
+    pub nemesis_duration_s: (u64, u64),
+    pub nemesis_mode: Mode,
+    pub op_interval_ms: u64,
+    pub op_timeout_s: u64,
+    pub recovery_timeout_s: u64,
+    pub store: PathBuf,
+    pub server_options: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadArgs(pub String);
+
+/// `8` -> 8; `3n` with 3 nodes -> 9.
+pub fn parse_concurrency(s: &str, nodes: usize) -> Result<usize, BadArgs> {
+    let bad = || BadArgs(format!("--concurrency {s:?}: give a number like 6, or 2n for two per node"));
+    let n = match s.strip_suffix('n') {
+        Some("") => nodes,
+        Some(k) => k.parse::<usize>().map_err(|_| bad())? * nodes,
+        None => s.parse::<usize>().map_err(|_| bad())?,
+    };
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok(n)
+}
+
+fn parse_duration_range(s: &str) -> Result<(u64, u64), BadArgs> {
+    let bad = || BadArgs(format!("--nemesis-duration {s:?}: give seconds like 15, or a range like 10-30"));
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        None => {
+            let v = s.trim().parse().map_err(|_| bad())?;
+            (v, v)
+        }
+    };
+    if lo > hi || hi == 0 {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+impl RunArgs {
+    /// Validates and resolves the arguments of test `test`.
+    pub fn resolve(&self, test: &str) -> Result<RunSpec, BadArgs> {
+        match self.db.as_str() {
+            "local-galera" | "local-mariadb" => {}
+            other => {
+                return Err(BadArgs(format!(
+                    "--db {other:?} is not known: use local-galera or local-mariadb"
+                )))
+            }
+        }
+        let nodes = if self.db == "local-mariadb" { 1 } else { self.nodes };
+        if nodes == 0 || nodes > 9 {
+            return Err(BadArgs(format!("--nodes {}: give 1 to 9", self.nodes)));
+        }
+        faultline_nemesis::lookup(&self.nemesis).map_err(|e| BadArgs(e.to_string()))?;
+        let mut server_options = Vec::new();
+        for o in &self.server_options {
+            let (k, v) = o.split_once('=').ok_or_else(|| {
+                BadArgs(format!("--server-option {o:?}: give name=value, e.g. wsrep_sync_wait=1"))
+            })?;
+            server_options.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        if self.time_limit == 0 {
+            return Err(BadArgs("--time-limit must be at least 1 second".into()));
+        }
+        Ok(RunSpec {
+            test: test.to_string(),
+            db: self.db.clone(),
+            nodes,
+            concurrency: parse_concurrency(&self.concurrency, nodes)?,
+            time_limit_s: self.time_limit,
+            seed: self.seed.unwrap_or_else(rand::random),
+            nemesis: self.nemesis.iter().filter(|n| n.as_str() != "none").cloned().collect(),
+            nemesis_interval_s: self.nemesis_interval,
+            nemesis_duration_s: parse_duration_range(&self.nemesis_duration)?,
+            nemesis_mode: if self.nemesis_mode == "round-robin" { Mode::RoundRobin } else { Mode::Random },
+            op_interval_ms: self.op_interval_ms,
+            op_timeout_s: self.op_timeout.max(1),
+            recovery_timeout_s: self.recovery_timeout,
+            store: self.store.clone(),
+            server_options,
+        })
+    }
+}
+
+impl RunSpec {
+    pub fn op_timeout(&self) -> Duration {
+        Duration::from_secs(self.op_timeout_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_is_a_number_or_per_node() {
+        assert_eq!(parse_concurrency("5", 3).unwrap(), 5);
+        assert_eq!(parse_concurrency("3n", 3).unwrap(), 9);
+        assert_eq!(parse_concurrency("n", 4).unwrap(), 4);
+        assert!(parse_concurrency("x", 3).is_err());
+        assert!(parse_concurrency("0", 3).is_err());
+    }
+
+    #[test]
+    fn durations_are_seconds_or_ranges() {
+        assert_eq!(parse_duration_range("15").unwrap(), (15, 15));
+        assert_eq!(parse_duration_range("10-30").unwrap(), (10, 30));
+        assert!(parse_duration_range("30-10").is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! The bank workload: money moves between accounts, the total never changes.
+//!
+//! A transfer reads the two balances and writes both back, computed, in one transaction
+//! (Jepsen's bank: read-modify-write, so it exercises the isolation level: with
+//! `--read-lock none` at REPEATABLE READ, InnoDB permits lost updates, which the checker
+//! will see as a changed total). A read returns all balances in one transaction. Ops go to
+//! whichever node the worker is bound to. A transfer that would overdraw is a `fail`.
+//!
+//! History values: transfer `{"from": a, "to": b, "amount": n}`; read `null` on invoke and
+//! `{"balances": {"0": 20, ...}}` on ok.
+
+use crate::sql::{SqlConn, Stage};
+use async_trait::async_trait;
+use clap::{Args, ValueEnum};
+use faultline_checkers::bank::BankChecker;
+use faultline_cluster::Endpoint;
+use faultline_core::generator::{from_fn, mix, once, seq, Gen};
+use faultline_core::{Checker, Client, Completion, Invocation};
+use faultline_harness::Workload;
+use mysql_async::prelude::Queryable;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Isolation::ReadUncommitted => "READ UNCOMMITTED",
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadLock {
+    None,
+    ForUpdate,
+}
+
+#[derive(Args, Clone, Debug, Serialize, Deserialize)]
+pub struct BankOptions {
+    /// Number of accounts.
+    #[arg(long, default_value_t = 5)]
+    pub accounts: u64,
+    /// Money in the bank, spread evenly over the accounts.
+    #[arg(long, default_value_t = 100)]
+    pub total_amount: i64,
+    /// Largest amount of one transfer.
+    #[arg(long, default_value_t = 5)]
+    pub max_transfer: i64,
+    /// Transaction isolation level (default: the server's, REPEATABLE READ on MariaDB).
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Lock the rows a transfer reads (`SELECT ... FOR UPDATE`) or not.
+    #[arg(long, value_enum, default_value = "none")]
+    pub read_lock: ReadLock,
+}
+
+pub struct Bank {
+    opts: BankOptions,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Bank {
+    pub fn new(opts: BankOptions, endpoints: &[Endpoint]) -> Self {
+        Bank { opts, endpoints: endpoints.to_vec() }
+    }
+
+    /// The checker for a bank run with these options (also used by analyze).
+    pub fn checker(opts: &BankOptions) -> BankChecker {
+        BankChecker { accounts: (0..opts.accounts).collect(), total: opts.total_amount }
+    }
+
+    fn init_statements(&self) -> Vec<String> {
+        self.opts
+            .isolation
+            .map(|i| vec![format!("SET SESSION TRANSACTION ISOLATION LEVEL {}", i.sql())])
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Workload for Bank {
+    fn name(&self) -> &str {
+        "bank"
+    }
+
+    fn options(&self) -> Value {
+        serde_json::to_value(&self.opts).unwrap_or(Value::Null)
+    }
+
+    async fn setup(&self) -> anyhow::Result<()> {
+        let mut c = SqlConn::new(self.endpoints[0].clone(), vec![]);
+        let conn = c.get().await.map_err(|e| anyhow::anyhow!("connecting to {}: {}", self.endpoints[0], e.message))?;
+        conn.query_drop("CREATE TABLE IF NOT EXISTS accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)").await?;
+        conn.query_drop("DELETE FROM accounts").await?;
+        let n = self.opts.accounts as i64;
+        let each = self.opts.total_amount / n;
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let b = if i == n - 1 { self.opts.total_amount - each * (n - 1) } else { each };
+                format!("({i}, {b})")
+            })
+            .collect();
+        conn.query_drop(format!("INSERT INTO accounts VALUES {}", values.join(","))).await?;
+        Ok(())
+    }
+
+    fn client(&self, node: &str) -> Box<dyn Client> {
+        let endpoint = self.endpoints.iter().find(|e| e.node == node).unwrap_or(&self.endpoints[0]).clone();
+        Box::new(BankClient { conn: SqlConn::new(endpoint, self.init_statements()), read_lock: self.opts.read_lock })
+    }
+
+    fn generator(&self) -> Gen<Invocation> {
+        let accounts = self.opts.accounts;
+        let max = self.opts.max_transfer.max(1);
+        mix(vec![
+            from_fn(|_| Invocation::new("read", Value::Null)),
+            from_fn(move |ctx| {
+                let from = ctx.rng.random_range(0..accounts);
+                let mut to = ctx.rng.random_range(0..accounts - 1);
+                if to >= from {
+                    to += 1;
+                }
+                let amount = ctx.rng.random_range(1..=max);
+                Invocation::new("transfer", json!({"from": from, "to": to, "amount": amount}))
+            }),
+        ])
+    }
+
+    fn final_generator(&self) -> Option<Gen<Invocation>> {
+        Some(seq((0..self.endpoints.len() * 2).map(|_| once(Invocation::new("read", Value::Null))).collect()))
+    }
+
+    fn checkers(&self) -> Vec<Box<dyn Checker>> {
+        vec![Box::new(Bank::checker(&self.opts))]
+    }
+}
+
+struct BankClient {
+    conn: SqlConn,
+    read_lock: ReadLock,
+}
+
+impl BankClient {
+    fn lock_clause(&self) -> &'static str {
+        match self.read_lock {
+            ReadLock::None => "",
+            ReadLock::ForUpdate => " FOR UPDATE",
+        }
+    }
+
+    async fn read(&mut self) -> Result<Value, crate::sql::conn::OpError> {
+        let lock = self.lock_clause();
+        self.conn.exec("START TRANSACTION", Stage::ReadOnly).await?;
+        let rows: Result<Vec<(i64, i64)>, _> =
+            self.conn.get().await?.query(format!("SELECT id, balance FROM accounts{lock}")).await;
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                let err = self.conn.error(e, Stage::ReadOnly);
+                self.conn.rollback().await;
+                return Err(err);
+            }
+        };
+        self.conn.exec("COMMIT", Stage::ReadOnly).await?;
+        let balances: BTreeMap<String, i64> = rows.into_iter().map(|(id, b)| (id.to_string(), b)).collect();
+        Ok(json!({ "balances": balances }))
+    }
+
+    async fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Completion {
+        let lock = self.lock_clause();
+        if let Err(e) = self.conn.exec("START TRANSACTION", Stage::BeforeCommit).await {
+            return e.completion();
+        }
+        let select = format!("SELECT id, balance FROM accounts WHERE id IN ({from}, {to}){lock}");
+        let rows: Vec<(i64, i64)> = match self.conn.get().await {
+            Ok(c) => match c.query(select).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let err = self.conn.error(e, Stage::BeforeCommit);
+                    self.conn.rollback().await;
+                    return err.completion();
+                }
+            },
+            Err(e) => return e.completion(),
+        };
+        let balance = |id| rows.iter().find(|(i, _)| *i == id).map(|(_, b)| *b);
+        let (Some(b_from), Some(b_to)) = (balance(from), balance(to)) else {
+            self.conn.rollback().await;
+            return Completion::fail(format!("accounts {from} or {to} not found"));
+        };
+        if b_from - amount < 0 {
+            self.conn.rollback().await;
+            return Completion::fail("insufficient funds");
+        }
+        for (id, b) in [(from, b_from - amount), (to, b_to + amount)] {
+            if let Err(e) = self.conn.exec(&format!("UPDATE accounts SET balance = {b} WHERE id = {id}"), Stage::BeforeCommit).await {
+                self.conn.rollback().await;
+                return e.completion();
+            }
+        }
+        match self.conn.exec("COMMIT", Stage::Commit).await {
+            Ok(()) => Completion::ok(None),
+            Err(e) => {
+                if e.kind == faultline_core::OpType::Fail {
+                    self.conn.rollback().await;
+                }
+                e.completion()
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Client for BankClient {
+    async fn invoke(&mut self, op: &Invocation) -> Completion {
+        match op.f.as_str() {
+            "read" => match self.read().await {
+                Ok(v) => Completion::ok(Some(v)),
+                Err(e) => e.completion(),
+            },
+            "transfer" => {
+                let get = |k: &str| op.value.get(k).and_then(Value::as_i64).unwrap_or(0);
+                self.transfer(get("from"), get("to"), get("amount")).await
+            }
+            other => Completion::fail(format!("unknown bank op {other}")),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.conn.reset();
+    }
+
+    fn is_read_only(&self, op: &Invocation) -> bool {
+        op.f == "read"
+    }
+}

@@ -1,0 +1,92 @@
+//! `faultline`: everything that is not a test run: analyze a stored run, list the faults,
+//! clean up after a killed harness.
+
+use clap::{Parser, Subcommand};
+use faultline_harness::analyze::{check_run_dir, print_verdict};
+use faultline_harness::run::read_test_json;
+use faultline_harness::{logging, EXIT_HARNESS_FAILURE};
+use faultline_workloads::{cli, registry};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "faultline", version, about = "faultline: analyze runs, list faults, clean up")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Re-check a stored run from its history alone (rewrites its results.json and report).
+    Analyze {
+        /// A run folder, e.g. store/latest.
+        run: PathBuf,
+    },
+    /// List what can be used.
+    List {
+        #[command(subcommand)]
+        what: ListWhat,
+    },
+    /// Control local clusters.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListWhat {
+    /// Every fault `--nemesis` accepts.
+    Nemeses,
+}
+
+#[derive(Subcommand)]
+enum ClusterAction {
+    /// Remove everything a killed harness left behind: processes in our namespaces, the
+    /// namespaces, bridges, temp dirs, libfaketime shm files.
+    Clean,
+}
+
+fn main() {
+    let cli: Cli = cli::parse_or_exit();
+    logging::init(None);
+    let code = match cli.command {
+        Command::Analyze { run } => analyze(&run),
+        Command::List { what: ListWhat::Nemeses } => {
+            for f in faultline_nemesis::catalogue() {
+                println!("{:<18} {}", f.name(), f.description());
+            }
+            0
+        }
+        Command::Cluster { action: ClusterAction::Clean } => {
+            let c = faultline_cluster::clean::clean();
+            println!(
+                "removed {} namespace(s), {} link(s), {} temp dir(s)",
+                c.namespaces.len(),
+                c.links.len(),
+                c.dirs.len()
+            );
+            0
+        }
+    };
+    std::process::exit(code);
+}
+
+fn analyze(run: &std::path::Path) -> i32 {
+    let result = (|| {
+        let test = read_test_json(run)?;
+        let checkers = registry::checkers_for(&test)?;
+        let checked = check_run_dir(run, &checkers, serde_json::json!({"analyzed": true}))?;
+        Ok::<_, anyhow::Error>((checked, test["spec"]["seed"].as_u64()))
+    })();
+    match result {
+        Ok((checked, seed)) => {
+            print_verdict(checked.verdict, &checked.results, seed, run);
+            checked.verdict.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_HARNESS_FAILURE
+        }
+    }
+}

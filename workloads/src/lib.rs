@@ -1,0 +1,14 @@
+//! faultline-workloads: what the tests do to a database, and the binaries users run.
+//!
+//! What lives here: the SQL plumbing every MySQL-protocol workload shares ([`sql`]: one
+//! connection per client, the error classification table), the workloads ([`bank`]), the
+//! registry that maps a stored run back to its checkers ([`registry`]) and the command-line
+//! front ends ([`cli`]) behind the binaries `bank` and `faultline`.
+//!
+//! What does not: the runner, the store and reports (faultline-harness), the systems under
+//! test (faultline-cluster), faults (faultline-nemesis), checker logic (faultline-checkers).
+
+pub mod bank;
+pub mod cli;
+pub mod registry;
+pub mod sql;

@@ -1,0 +1,21 @@
+//! From a stored run back to its checkers: `faultline analyze` reads test.json and asks here.
+//! Adding a workload adds one arm.
+
+use crate::bank::{Bank, BankOptions};
+use anyhow::{bail, Context};
+use faultline_core::Checker;
+use serde_json::Value;
+
+/// The checkers of the workload a test.json describes, configured as the run was.
+pub fn checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+    let name = test["workload"]["name"].as_str().unwrap_or("");
+    let options = test["workload"]["options"].clone();
+    match name {
+        "bank" => {
+            let opts: BankOptions = serde_json::from_value(options).context("reading the bank options of test.json")?;
+            Ok(vec![Box::new(Bank::checker(&opts))])
+        }
+        "" => bail!("test.json names no workload: is this a faultline run folder?"),
+        other => bail!("workload {other:?} is not known to this faultline build"),
+    }
+}

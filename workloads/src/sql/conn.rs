@@ -1,0 +1,93 @@
+//! One connection per client, opened lazily, dropped after a timeout or a broken connection.
+
+use super::errors::{classify, describe, Stage};
+use faultline_cluster::Endpoint;
+use faultline_core::{Completion, OpType};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+use std::time::Duration;
+
+/// A lazily opened connection to one node.
+pub struct SqlConn {
+    endpoint: Endpoint,
+    /// Statements run on every new connection (isolation level, ...).
+    init: Vec<String>,
+    conn: Option<Conn>,
+    connect_timeout: Duration,
+}
+
+/// An error with the outcome it implies.
+pub struct OpError {
+    pub kind: OpType,
+    pub message: String,
+}
+
+impl OpError {
+    pub fn completion(self) -> Completion {
+        Completion { kind: self.kind, value: None, error: Some(self.message) }
+    }
+}
+
+impl SqlConn {
+    pub fn new(endpoint: Endpoint, init: Vec<String>) -> Self {
+        SqlConn { endpoint, init, conn: None, connect_timeout: Duration::from_secs(2) }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The open connection, connecting first when needed. Errors here are always `fail`:
+    /// nothing of the op was sent.
+    pub async fn get(&mut self) -> Result<&mut Conn, OpError> {
+        if self.conn.is_none() {
+            let opts = Opts::from_url(&self.endpoint.url_with_secret()).map_err(|e| OpError {
+                kind: OpType::Fail,
+                message: format!("bad endpoint {}: {e}", self.endpoint),
+            })?;
+            let opts = OptsBuilder::from_opts(opts)
+                .init(self.init.clone())
+                .stmt_cache_size(0)
+                .tcp_nodelay(true);
+            let conn = match tokio::time::timeout(self.connect_timeout, Conn::new(opts)).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    return Err(OpError { kind: OpType::Fail, message: format!("connect: {}", describe(&e)) })
+                }
+                Err(_) => return Err(OpError { kind: OpType::Fail, message: "connect: timed out".into() }),
+            };
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut().expect("connected above"))
+    }
+
+    /// Drops the connection; the next op reconnects.
+    pub fn reset(&mut self) {
+        self.conn = None;
+    }
+
+    /// Turns a driver error at `stage` into an outcome, dropping a connection that can no
+    /// longer be trusted.
+    pub fn error(&mut self, e: mysql_async::Error, stage: Stage) -> OpError {
+        let kind = classify(&e, stage);
+        if !matches!(e, mysql_async::Error::Server(_)) || kind == OpType::Info {
+            self.reset();
+        }
+        OpError { kind, message: describe(&e) }
+    }
+
+    /// Runs a statement whose result is not needed.
+    pub async fn exec(&mut self, sql: &str, stage: Stage) -> Result<(), OpError> {
+        let r = self.get().await?.query_drop(sql).await;
+        r.map_err(|e| self.error(e, stage))
+    }
+
+    /// Best-effort ROLLBACK after a failed statement; a failure drops the connection.
+    pub async fn rollback(&mut self) {
+        if let Some(c) = self.conn.as_mut() {
+            if c.query_drop("ROLLBACK").await.is_err() {
+                self.reset();
+            }
+        }
+    }
+}

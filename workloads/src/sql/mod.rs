@@ -1,0 +1,7 @@
+//! SQL plumbing shared by the MySQL-protocol workloads.
+
+pub mod conn;
+pub mod errors;
+
+pub use conn::SqlConn;
+pub use errors::{classify, Stage};
