@@ -10,12 +10,13 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+/// An op in flight: f, key, argument, whether it took effect, what a get saw.
+type Pending = (&'static str, String, String, bool, String);
+
 fn simulate(seed: u64, procs: usize, keys: u32, n_ops: usize, info_p: f64, put_p: f64) -> History {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut state: HashMap<String, String> = HashMap::new();
-    // (process, pending: (f, key, arg, applied, result))
-    let mut slots: Vec<(u64, Option<(&str, String, String, bool, String)>)> =
-        (0..procs as u64).map(|p| (p, None)).collect();
+    let mut slots: Vec<(u64, Option<Pending>)> = (0..procs as u64).map(|p| (p, None)).collect();
     let mut next_pid = procs as u64;
     let mut ops: Vec<Op> = Vec::new();
     let mut invoked = 0;
