@@ -15,6 +15,7 @@
 pub mod clean;
 pub mod endpoint;
 pub mod galera;
+pub mod leftovers;
 pub mod netlab;
 pub mod preflight;
 pub mod process;
@@ -60,7 +61,12 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<String> {
     if !out.status.success() {
         return Err(ClusterError::Command {
             command: format!("{program} {}", args.join(" ")),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            stderr: {
+                let err = String::from_utf8_lossy(&out.stderr);
+                let out = String::from_utf8_lossy(&out.stdout);
+                let text = if err.trim().is_empty() { out } else { err };
+                text.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+            },
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

@@ -33,6 +33,9 @@ impl NodeConfig<'_> {
             format!("socket={d}/mysqld.sock"),
             format!("pid-file={d}/mysqld.pid"),
             format!("log-error={d}/error.log"),
+            // Private temp dir: parallel bootstraps in a shared /tmp trip over each other's
+            // `#sql-temptable-*` files (seen: "Can't find file ... .MAI", install aborts).
+            format!("tmpdir={d}/tmp"),
             format!("port={MYSQL_PORT}"),
             format!("bind-address={a}"),
             "skip-name-resolve".into(),

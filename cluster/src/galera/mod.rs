@@ -435,6 +435,8 @@ impl Db for LocalGalera {
             "galera_provider": if self.opts.galera { preflight::GALERA_PROVIDER } else { "" },
             "server_options": self.opts.server_options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "network": "one network namespace per node on a private bridge",
+            "lab_prefix": self.lab.lock().unwrap().prefix,
+            "temp_dir": self.dir,
         })
     }
 

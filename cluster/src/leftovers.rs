@@ -1,0 +1,54 @@
+//! What a run with lab prefix `fl<id>` might leave behind, for tests and `cluster status`:
+//! namespaces, links, its temp dir, and processes whose command line points into it.
+
+use crate::run;
+use std::path::Path;
+
+/// Everything of lab `prefix` (and temp dir `dir`) that still exists; empty when clean.
+pub fn leftovers(prefix: &str, dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let ours = |name: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(['n', 'b', 'v']))
+    };
+    if let Ok(list) = run("ip", &["netns", "list"]) {
+        for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
+            if ours(ns) {
+                found.push(format!("namespace {ns}"));
+            }
+        }
+    }
+    if let Ok(links) = run("ip", &["-o", "link", "show"]) {
+        for line in links.lines() {
+            if let Some(name) = line
+                .split(':')
+                .nth(1)
+                .map(|s| s.trim().split('@').next().unwrap_or(""))
+            {
+                if ours(name) {
+                    found.push(format!("link {name}"));
+                }
+            }
+        }
+    }
+    if dir.exists() {
+        found.push(format!("temp dir {}", dir.display()));
+    }
+    let needle = dir.display().to_string();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+                continue;
+            };
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if !needle.is_empty() && cmdline.contains(&needle) {
+                found.push(format!(
+                    "process {} ({})",
+                    p.file_name().to_string_lossy(),
+                    cmdline.trim()
+                ));
+            }
+        }
+    }
+    found
+}
