@@ -76,18 +76,29 @@ pub struct Bank {
 
 impl Bank {
     pub fn new(opts: BankOptions, endpoints: &[Endpoint]) -> Self {
-        Bank { opts, endpoints: endpoints.to_vec() }
+        Bank {
+            opts,
+            endpoints: endpoints.to_vec(),
+        }
     }
 
     /// The checker for a bank run with these options (also used by analyze).
     pub fn checker(opts: &BankOptions) -> BankChecker {
-        BankChecker { accounts: (0..opts.accounts).collect(), total: opts.total_amount }
+        BankChecker {
+            accounts: (0..opts.accounts).collect(),
+            total: opts.total_amount,
+        }
     }
 
     fn init_statements(&self) -> Vec<String> {
         self.opts
             .isolation
-            .map(|i| vec![format!("SET SESSION TRANSACTION ISOLATION LEVEL {}", i.sql())])
+            .map(|i| {
+                vec![format!(
+                    "SET SESSION TRANSACTION ISOLATION LEVEL {}",
+                    i.sql()
+                )]
+            })
             .unwrap_or_default()
     }
 }
@@ -104,24 +115,43 @@ impl Workload for Bank {
 
     async fn setup(&self) -> anyhow::Result<()> {
         let mut c = SqlConn::new(self.endpoints[0].clone(), vec![]);
-        let conn = c.get().await.map_err(|e| anyhow::anyhow!("connecting to {}: {}", self.endpoints[0], e.message))?;
-        conn.query_drop("CREATE TABLE IF NOT EXISTS accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)").await?;
+        let conn = c
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to {}: {}", self.endpoints[0], e.message))?;
+        conn.query_drop(
+            "CREATE TABLE IF NOT EXISTS accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+        )
+        .await?;
         conn.query_drop("DELETE FROM accounts").await?;
         let n = self.opts.accounts as i64;
         let each = self.opts.total_amount / n;
         let values: Vec<String> = (0..n)
             .map(|i| {
-                let b = if i == n - 1 { self.opts.total_amount - each * (n - 1) } else { each };
+                let b = if i == n - 1 {
+                    self.opts.total_amount - each * (n - 1)
+                } else {
+                    each
+                };
                 format!("({i}, {b})")
             })
             .collect();
-        conn.query_drop(format!("INSERT INTO accounts VALUES {}", values.join(","))).await?;
+        conn.query_drop(format!("INSERT INTO accounts VALUES {}", values.join(",")))
+            .await?;
         Ok(())
     }
 
     fn client(&self, node: &str) -> Box<dyn Client> {
-        let endpoint = self.endpoints.iter().find(|e| e.node == node).unwrap_or(&self.endpoints[0]).clone();
-        Box::new(BankClient { conn: SqlConn::new(endpoint, self.init_statements()), read_lock: self.opts.read_lock })
+        let endpoint = self
+            .endpoints
+            .iter()
+            .find(|e| e.node == node)
+            .unwrap_or(&self.endpoints[0])
+            .clone();
+        Box::new(BankClient {
+            conn: SqlConn::new(endpoint, self.init_statements()),
+            read_lock: self.opts.read_lock,
+        })
     }
 
     fn generator(&self) -> Gen<Invocation> {
@@ -136,13 +166,18 @@ impl Workload for Bank {
                     to += 1;
                 }
                 let amount = ctx.rng.random_range(1..=max);
-                Invocation::new("transfer", json!({"from": from, "to": to, "amount": amount}))
+                Invocation::new(
+                    "transfer",
+                    json!({"from": from, "to": to, "amount": amount}),
+                )
             }),
         ])
     }
 
     fn final_generator(&self) -> Option<Gen<Invocation>> {
-        Some(seq((0..self.endpoints.len() * 2).map(|_| once(Invocation::new("read", Value::Null))).collect()))
+        Some(seq((0..self.endpoints.len() * 2)
+            .map(|_| once(Invocation::new("read", Value::Null)))
+            .collect()))
     }
 
     fn checkers(&self) -> Vec<Box<dyn Checker>> {
@@ -166,8 +201,12 @@ impl BankClient {
     async fn read(&mut self) -> Result<Value, crate::sql::conn::OpError> {
         let lock = self.lock_clause();
         self.conn.exec("START TRANSACTION", Stage::ReadOnly).await?;
-        let rows: Result<Vec<(i64, i64)>, _> =
-            self.conn.get().await?.query(format!("SELECT id, balance FROM accounts{lock}")).await;
+        let rows: Result<Vec<(i64, i64)>, _> = self
+            .conn
+            .get()
+            .await?
+            .query(format!("SELECT id, balance FROM accounts{lock}"))
+            .await;
         let rows = match rows {
             Ok(r) => r,
             Err(e) => {
@@ -177,13 +216,20 @@ impl BankClient {
             }
         };
         self.conn.exec("COMMIT", Stage::ReadOnly).await?;
-        let balances: BTreeMap<String, i64> = rows.into_iter().map(|(id, b)| (id.to_string(), b)).collect();
+        let balances: BTreeMap<String, i64> = rows
+            .into_iter()
+            .map(|(id, b)| (id.to_string(), b))
+            .collect();
         Ok(json!({ "balances": balances }))
     }
 
     async fn transfer(&mut self, from: i64, to: i64, amount: i64) -> Completion {
         let lock = self.lock_clause();
-        if let Err(e) = self.conn.exec("START TRANSACTION", Stage::BeforeCommit).await {
+        if let Err(e) = self
+            .conn
+            .exec("START TRANSACTION", Stage::BeforeCommit)
+            .await
+        {
             return e.completion();
         }
         let select = format!("SELECT id, balance FROM accounts WHERE id IN ({from}, {to}){lock}");
@@ -208,7 +254,14 @@ impl BankClient {
             return Completion::fail("insufficient funds");
         }
         for (id, b) in [(from, b_from - amount), (to, b_to + amount)] {
-            if let Err(e) = self.conn.exec(&format!("UPDATE accounts SET balance = {b} WHERE id = {id}"), Stage::BeforeCommit).await {
+            if let Err(e) = self
+                .conn
+                .exec(
+                    &format!("UPDATE accounts SET balance = {b} WHERE id = {id}"),
+                    Stage::BeforeCommit,
+                )
+                .await
+            {
                 self.conn.rollback().await;
                 return e.completion();
             }

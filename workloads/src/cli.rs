@@ -22,7 +22,11 @@ pub fn parse_or_exit<C: Parser>() -> C {
 }
 
 /// Runs test `test` with `args`, building the workload with `make`; never returns.
-pub fn run_main(test: &str, args: &RunArgs, make: impl FnOnce(&[Endpoint]) -> Box<dyn Workload>) -> ! {
+pub fn run_main(
+    test: &str,
+    args: &RunArgs,
+    make: impl FnOnce(&[Endpoint]) -> Box<dyn Workload>,
+) -> ! {
     let spec = match args.resolve(test) {
         Ok(s) => s,
         Err(e) => {
@@ -38,13 +42,19 @@ pub fn run_main(test: &str, args: &RunArgs, make: impl FnOnce(&[Endpoint]) -> Bo
     let dir = match RunDir::create(&spec.store, test) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: cannot create a run folder under {}: {e}", spec.store.display());
+            eprintln!(
+                "error: cannot create a run folder under {}: {e}",
+                spec.store.display()
+            );
             std::process::exit(EXIT_HARNESS_FAILURE);
         }
     };
     logging::init(Some(&dir.file("harness.log")));
     let seed = spec.seed;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let result = runtime.block_on(async {
         let cancel = cancel_on_signals();
         run_test(spec, &dir, cancel, make).await
@@ -56,7 +66,12 @@ pub fn run_main(test: &str, args: &RunArgs, make: impl FnOnce(&[Endpoint]) -> Bo
                 println!("(the run was interrupted; the history so far was checked)");
             }
             println!("report: {}", dir.file("report.html").display());
-            print_verdict(outcome.checked.verdict, &outcome.checked.results, Some(seed), &dir.path);
+            print_verdict(
+                outcome.checked.verdict,
+                &outcome.checked.results,
+                Some(seed),
+                &dir.path,
+            );
             std::process::exit(outcome.checked.verdict.exit_code());
         }
         Err(e) => {

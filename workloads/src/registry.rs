@@ -12,7 +12,8 @@ pub fn checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
     let options = test["workload"]["options"].clone();
     match name {
         "bank" => {
-            let opts: BankOptions = serde_json::from_value(options).context("reading the bank options of test.json")?;
+            let opts: BankOptions =
+                serde_json::from_value(options).context("reading the bank options of test.json")?;
             Ok(vec![Box::new(Bank::checker(&opts))])
         }
         "" => bail!("test.json names no workload: is this a faultline run folder?"),

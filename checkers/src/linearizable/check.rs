@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 /// Default memory budget for the memo of one check: 2 GiB.
 pub const DEFAULT_MEMORY_BUDGET: usize = 2 << 30;
+/// Histories with fewer ops than this are checked on the calling thread.
+const SMALL_HISTORY: usize = 1000;
 /// At most this many key names are listed as unfinished or failed in a report.
 const MAX_LISTED_KEYS: usize = 100;
 
@@ -206,7 +208,12 @@ fn run_parts<M: SeqModel + Send>(
 ) -> (Vec<KeyResult>, usize) {
     let ops = parts.iter().map(|p| p.ops.len()).sum();
     parts.sort_by_key(|p| std::cmp::Reverse(p.ops.len()));
-    let threads = threads.clamp(1, parts.len().max(1));
+    // Spawning threads costs tens of microseconds: more than checking a small history.
+    let threads = if ops < SMALL_HISTORY {
+        1
+    } else {
+        threads.clamp(1, parts.len().max(1))
+    };
     if threads == 1 {
         let mut out = Vec::with_capacity(parts.len());
         for part in &mut parts {

@@ -138,7 +138,7 @@ impl LocalGalera {
         let nodes = self.nodes.lock().unwrap();
         let mut installs = Vec::new();
         for node in nodes.iter() {
-            std::fs::create_dir_all(&node.dir)
+            std::fs::create_dir_all(node.dir.join("tmp"))
                 .map_err(io(format!("creating {}", node.dir.display())))?;
             let cnf = node.dir.join("my.cnf");
             std::fs::write(&cnf, self.config_of(node, &peers))

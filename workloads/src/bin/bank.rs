@@ -19,5 +19,7 @@ struct Cli {
 fn main() {
     let cli: Cli = cli::parse_or_exit();
     let bank = cli.bank.clone();
-    cli::run_main("bank", &cli.run, move |endpoints| Box::new(Bank::new(bank, endpoints)))
+    cli::run_main("bank", &cli.run, move |endpoints| {
+        Box::new(Bank::new(bank, endpoints))
+    })
 }

@@ -9,7 +9,11 @@ use faultline_workloads::{cli, registry};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "faultline", version, about = "faultline: analyze runs, list faults, clean up")]
+#[command(
+    name = "faultline",
+    version,
+    about = "faultline: analyze runs, list faults, clean up"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,13 +56,17 @@ fn main() {
     logging::init(None);
     let code = match cli.command {
         Command::Analyze { run } => analyze(&run),
-        Command::List { what: ListWhat::Nemeses } => {
+        Command::List {
+            what: ListWhat::Nemeses,
+        } => {
             for f in faultline_nemesis::catalogue() {
                 println!("{:<18} {}", f.name(), f.description());
             }
             0
         }
-        Command::Cluster { action: ClusterAction::Clean } => {
+        Command::Cluster {
+            action: ClusterAction::Clean,
+        } => {
             let c = faultline_cluster::clean::clean();
             println!(
                 "removed {} namespace(s), {} link(s), {} temp dir(s)",

@@ -24,13 +24,22 @@ pub struct OpError {
 
 impl OpError {
     pub fn completion(self) -> Completion {
-        Completion { kind: self.kind, value: None, error: Some(self.message) }
+        Completion {
+            kind: self.kind,
+            value: None,
+            error: Some(self.message),
+        }
     }
 }
 
 impl SqlConn {
     pub fn new(endpoint: Endpoint, init: Vec<String>) -> Self {
-        SqlConn { endpoint, init, conn: None, connect_timeout: Duration::from_secs(2) }
+        SqlConn {
+            endpoint,
+            init,
+            conn: None,
+            connect_timeout: Duration::from_secs(2),
+        }
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -52,9 +61,17 @@ impl SqlConn {
             let conn = match tokio::time::timeout(self.connect_timeout, Conn::new(opts)).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => {
-                    return Err(OpError { kind: OpType::Fail, message: format!("connect: {}", describe(&e)) })
+                    return Err(OpError {
+                        kind: OpType::Fail,
+                        message: format!("connect: {}", describe(&e)),
+                    })
                 }
-                Err(_) => return Err(OpError { kind: OpType::Fail, message: "connect: timed out".into() }),
+                Err(_) => {
+                    return Err(OpError {
+                        kind: OpType::Fail,
+                        message: "connect: timed out".into(),
+                    })
+                }
             };
             self.conn = Some(conn);
         }
@@ -73,7 +90,10 @@ impl SqlConn {
         if !matches!(e, mysql_async::Error::Server(_)) || kind == OpType::Info {
             self.reset();
         }
-        OpError { kind, message: describe(&e) }
+        OpError {
+            kind,
+            message: describe(&e),
+        }
     }
 
     /// Runs a statement whose result is not needed.

@@ -133,7 +133,9 @@ mod tests {
     #[test]
     fn lost_connections_on_commit_are_unknown() {
         assert_eq!(classify_code(None, Stage::Commit), Info);
-        let io = Error::Io(mysql_async::IoError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)));
+        let io = Error::Io(mysql_async::IoError::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )));
         assert_eq!(classify(&io, Stage::Commit), Info);
     }
 }
