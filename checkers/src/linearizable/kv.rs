@@ -245,6 +245,19 @@ impl SeqModel for KvModel {
     fn same_effect(a: &KvOp, b: &KvOp) -> bool {
         (a.kind, a.key, a.arg) == (b.kind, b.key, b.arg)
     }
+    fn bytes(&self) -> usize {
+        // Roughly: nodes, hash-map entries (with control bytes), maps and prefix hashes.
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + (self.children.capacity() + self.verified.capacity()) * 16
+            + self.memo.capacity() * 24
+            + self.map_ids.capacity() * 24
+            + self.maps.len() * (16 + 4 * self.key_names.len()) * 2
+            + self
+                .prefix_hashes
+                .iter()
+                .map(|p| p.capacity() * 16)
+                .sum::<usize>()
+    }
     fn resets(op: &KvOp) -> bool {
         op.kind == KvKind::Put
     }

@@ -37,6 +37,10 @@ pub(crate) trait SeqModel {
     fn resets(_op: &Self::Op) -> bool {
         true
     }
+    /// Bytes held by the model's tables, for the memory budget.
+    fn bytes(&self) -> usize {
+        0
+    }
     /// Whether the read-only op `read` can never become legal from `state` as long as only
     /// ops that do not [`reset`](SeqModel::resets) follow. `false` when unsure.
     fn unreachable(&mut self, _state: u64, _read: &Self::Op) -> bool {

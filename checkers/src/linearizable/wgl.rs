@@ -170,8 +170,14 @@ fn run<M: SeqModel>(
     // (op | FORCED, state before it). A forced op was the only child worth trying.
     let mut stack: Vec<(u32, u64)> = Vec::with_capacity(n);
     let mut state = model.init();
+    // The deepest stack seen, copied lazily: at the first backtrack after a new maximum
+    // (so a search that never backtracks copies nothing).
     let mut best: Vec<u32> = Vec::new();
     let mut best_state = state;
+    let mut best_len = 0usize;
+    let mut model_bytes = model.bytes();
+    *held += model_bytes;
+    budget.memory_used.fetch_add(model_bytes, Ordering::Relaxed);
     let mut entry = next[head] as usize;
     let mut fresh = true;
     let mut steps = 0u32;
@@ -199,6 +205,15 @@ fn run<M: SeqModel>(
             }
             if budget.deadline.is_some_and(|d| Instant::now() >= d) {
                 abort!(Abort::Timeout);
+            }
+            // The model's own tables (interned values, memoised transitions) count too.
+            let now = model.bytes();
+            let delta = now.saturating_sub(model_bytes);
+            let before = budget.memory_used.fetch_add(delta, Ordering::Relaxed);
+            *held += delta;
+            model_bytes = now.max(model_bytes);
+            if before + delta > budget.memory_limit {
+                abort!(Abort::Memory);
             }
         }
         // The op to try, whether it is forced, and the state after it.
@@ -274,11 +289,7 @@ fn run<M: SeqModel>(
                 let (p, q) = (prev[r], next[r]);
                 next[p as usize] = q;
                 prev[q as usize] = p;
-                if stack.len() > best.len() {
-                    best.clear();
-                    best.extend(stack.iter().map(|s| s.0 & !FORCED));
-                    best_state = state;
-                }
+                best_len = best_len.max(stack.len());
                 fresh = true;
                 continue;
             }
@@ -290,6 +301,11 @@ fn run<M: SeqModel>(
         }
         // Here entry is a return (an op not linearized in time) or the configuration is dead:
         // backtrack, past forced ops, whose parents have no other child worth trying.
+        if stack.len() == best_len && best.len() < best_len {
+            best.clear();
+            best.extend(stack.iter().map(|s| s.0 & !FORCED));
+            best_state = state;
+        }
         loop {
             let Some((top, old_state)) = stack.pop() else {
                 let failure = explain(model, ops, best, best_state);
