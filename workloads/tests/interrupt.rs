@@ -1,0 +1,78 @@
+//! Ctrl-C and SIGTERM in the middle of a run with an active fault: the `bank` binary stops,
+//! heals, tears down, still writes the history and the results, prints the verdict, seed and
+//! store lines last, `faultline analyze` checks the history it left, and nothing of ours is
+//! left running or configured.
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        if let Ok(dir) = std::fs::canonicalize(store.join("latest")) {
+            let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap_or_default();
+            if history.lines().any(|l| l.contains("\"type\":\"info\"") && l.contains("\"f\":\"start\"") && l.contains(fault)) {
+                return dir;
+            }
+        }
+        assert!(start.elapsed() < timeout, "{fault} never started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn interrupt_during(fault: &str, signal: Signal) {
+    let store = std::env::temp_dir().join(format!("fl-int-{}-{fault}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bank"))
+        .args(["--time-limit", "120", "--nemesis", fault, "--nemesis-interval", "2", "--nemesis-duration", "60"])
+        .arg("--store")
+        .arg(&store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = wait_for_fault_start(&store, fault, Duration::from_secs(120));
+    std::thread::sleep(Duration::from_secs(2));
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(180), "the harness did not stop after {signal}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+    let code = status.code().expect("exited, not killed");
+    assert!([0, 1, 2].contains(&code), "exit {code}: {out}");
+    let last: Vec<&str> = out.lines().rev().take(3).collect();
+    assert!(last[2].starts_with("verdict: ") && last[1].starts_with("seed: ") && last[0].starts_with("store: "), "{out}");
+    assert!(out.contains("interrupted"), "{out}");
+
+    // The history was kept, the fault's heal is in it, and analyze reaches the same verdict.
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(history.lines().any(|l| l.contains("\"f\":\"heal\"")));
+    assert!(dir.join("results.json").exists() && dir.join("report.html").exists());
+    let analyze = Command::new(env!("CARGO_BIN_EXE_faultline")).arg("analyze").arg(&dir).output().unwrap();
+    assert_eq!(analyze.status.code(), Some(code), "{}", String::from_utf8_lossy(&analyze.stdout));
+
+    let test: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("test.json")).unwrap()).unwrap();
+    let left = faultline_cluster::leftovers::leftovers(
+        test["db"]["lab_prefix"].as_str().unwrap(),
+        Path::new(test["db"]["temp_dir"].as_str().unwrap()),
+    );
+    assert!(left.is_empty(), "left behind after {signal}: {left:?}");
+    std::fs::remove_dir_all(&store).ok();
+}
+
+#[test]
+fn ctrl_c_during_a_partition_heals_and_keeps_the_history() {
+    interrupt_during("partition_one", Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_during_a_kill_heals_and_keeps_the_history() {
+    interrupt_during("random_kill", Signal::SIGTERM);
+}
