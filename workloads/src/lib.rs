@@ -10,5 +10,6 @@
 
 pub mod bank;
 pub mod cli;
+pub mod import;
 pub mod registry;
 pub mod sql;

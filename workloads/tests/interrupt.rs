@@ -14,7 +14,11 @@ fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf
     loop {
         if let Ok(dir) = std::fs::canonicalize(store.join("latest")) {
             let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap_or_default();
-            if history.lines().any(|l| l.contains("\"type\":\"info\"") && l.contains("\"f\":\"start\"") && l.contains(fault)) {
+            if history.lines().any(|l| {
+                l.contains("\"type\":\"info\"")
+                    && l.contains("\"f\":\"start\"")
+                    && l.contains(fault)
+            }) {
                 return dir;
             }
         }
@@ -26,7 +30,16 @@ fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf
 fn interrupt_during(fault: &str, signal: Signal) {
     let store = std::env::temp_dir().join(format!("fl-int-{}-{fault}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_bank"))
-        .args(["--time-limit", "120", "--nemesis", fault, "--nemesis-interval", "2", "--nemesis-duration", "60"])
+        .args([
+            "--time-limit",
+            "120",
+            "--nemesis",
+            fault,
+            "--nemesis-interval",
+            "2",
+            "--nemesis-duration",
+            "60",
+        ])
         .arg("--store")
         .arg(&store)
         .stdout(Stdio::piped())
@@ -41,24 +54,42 @@ fn interrupt_during(fault: &str, signal: Signal) {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "the harness did not stop after {signal}");
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "the harness did not stop after {signal}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let out = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
     let code = status.code().expect("exited, not killed");
     assert!([0, 1, 2].contains(&code), "exit {code}: {out}");
     let last: Vec<&str> = out.lines().rev().take(3).collect();
-    assert!(last[2].starts_with("verdict: ") && last[1].starts_with("seed: ") && last[0].starts_with("store: "), "{out}");
+    assert!(
+        last[2].starts_with("verdict: ")
+            && last[1].starts_with("seed: ")
+            && last[0].starts_with("store: "),
+        "{out}"
+    );
     assert!(out.contains("interrupted"), "{out}");
 
     // The history was kept, the fault's heal is in it, and analyze reaches the same verdict.
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
     assert!(history.lines().any(|l| l.contains("\"f\":\"heal\"")));
     assert!(dir.join("results.json").exists() && dir.join("report.html").exists());
-    let analyze = Command::new(env!("CARGO_BIN_EXE_faultline")).arg("analyze").arg(&dir).output().unwrap();
-    assert_eq!(analyze.status.code(), Some(code), "{}", String::from_utf8_lossy(&analyze.stdout));
+    let analyze = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("analyze")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        analyze.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&analyze.stdout)
+    );
 
-    let test: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("test.json")).unwrap()).unwrap();
+    let test: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("test.json")).unwrap()).unwrap();
     let left = faultline_cluster::leftovers::leftovers(
         test["db"]["lab_prefix"].as_str().unwrap(),
         Path::new(test["db"]["temp_dir"].as_str().unwrap()),

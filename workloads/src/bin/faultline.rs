@@ -21,10 +21,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Re-check a stored run from its history alone (rewrites its results.json and report).
+    /// Re-check a stored run from its history alone (rewrites its results.json and report),
+    /// or check a history another tool wrote (`--format`).
     Analyze {
-        /// A run folder, e.g. store/latest.
+        /// A run folder (e.g. store/latest), or a file with `--format`.
         run: PathBuf,
+        /// native (a faultline run), porcupine-etcd, porcupine-kv or jepsen-edn.
+        #[arg(long, default_value = "native")]
+        format: String,
+        /// For jepsen-edn: register, cas-register, append or rw-register.
+        #[arg(long)]
+        workload: Option<String>,
+        /// For append / rw-register: the consistency model (serializable, snapshot-isolation, ...).
+        #[arg(long)]
+        model: Option<String>,
+        /// Seconds the linearizability check may take before it says unknown.
+        #[arg(long)]
+        check_timeout: Option<f64>,
+        /// A register's value before any write, as JSON (default: nothing written yet).
+        #[arg(long)]
+        initial_value: Option<String>,
     },
     /// List what can be used.
     List {
@@ -55,7 +71,27 @@ fn main() {
     let cli: Cli = cli::parse_or_exit();
     logging::init(None);
     let code = match cli.command {
-        Command::Analyze { run } => analyze(&run),
+        Command::Analyze {
+            run,
+            format,
+            workload,
+            model,
+            check_timeout,
+            initial_value,
+        } => {
+            if format == "native" {
+                analyze(&run)
+            } else {
+                let args = faultline_workloads::import::ImportArgs {
+                    format: &format,
+                    workload: workload.as_deref(),
+                    model: model.as_deref(),
+                    check_timeout: check_timeout.map(std::time::Duration::from_secs_f64),
+                    initial_value: initial_value.as_deref(),
+                };
+                analyze_file(&run, &args)
+            }
+        }
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -78,6 +114,34 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::ImportArgs) -> i32 {
+    match faultline_workloads::import::check_file(path, args) {
+        Ok(results) => {
+            let verdict = faultline_core::CheckResult::merged(&results);
+            for r in &results {
+                if let Some(anomalies) = r.details.get("anomaly_types") {
+                    println!("  anomalies: {anomalies}");
+                }
+            }
+            for r in &results {
+                println!(
+                    "  {:<14} {:<8} {}",
+                    r.checker,
+                    r.valid.to_string(),
+                    r.summary
+                );
+            }
+            println!("verdict: {verdict}");
+            println!("file: {}", path.display());
+            verdict.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            faultline_harness::EXIT_BAD_ARGS
+        }
+    }
 }
 
 fn analyze(run: &std::path::Path) -> i32 {

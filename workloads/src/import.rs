@@ -1,0 +1,72 @@
+//! `faultline analyze --format ... FILE`: check histories other tools wrote.
+//!
+//! | format | file | checker |
+//! |---|---|---|
+//! | `porcupine-etcd` | Porcupine's etcd Jepsen logs | linearizable, cas-register |
+//! | `porcupine-kv` | Porcupine's kv EDN lines | linearizable, kv map per key |
+//! | `jepsen-edn --workload register\|cas-register` | Jepsen / Knossos EDN ops | linearizable |
+//! | `jepsen-edn --workload append\|rw-register` | Jepsen / Elle EDN txns | elle, `--model` |
+//!
+//! A malformed file is reported with its line number.
+
+use anyhow::{bail, Context};
+use faultline_checkers::{elle, linearizable};
+use faultline_core::{CheckResult, Checker, History};
+use std::path::Path;
+use std::time::Duration;
+
+/// What the user asked for on the command line.
+pub struct ImportArgs<'a> {
+    pub format: &'a str,
+    pub workload: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub check_timeout: Option<Duration>,
+    pub initial_value: Option<&'a str>,
+}
+
+/// Reads `path` in `args.format` and checks it.
+pub fn check_file(path: &Path, args: &ImportArgs) -> anyhow::Result<Vec<CheckResult>> {
+    let lin =
+        |model: linearizable::ModelKind, history: History| -> anyhow::Result<Vec<CheckResult>> {
+            let mut checker = linearizable::LinearizableChecker::new(model);
+            checker.check_timeout = args.check_timeout;
+            if let Some(v) = args.initial_value {
+                let value = serde_json::from_str(v).with_context(|| {
+                    format!("--initial-value {v:?} is not JSON (e.g. 0, \"a\", null)")
+                })?;
+                checker.initial_value = (value != serde_json::Value::Null).then_some(value);
+            }
+            Ok(vec![checker.check(&history)])
+        };
+    match (args.format, args.workload) {
+        ("porcupine-etcd", _) => lin(
+            linearizable::ModelKind::CasRegister,
+            linearizable::import::porcupine_etcd(path)?,
+        ),
+        ("porcupine-kv", _) => lin(
+            linearizable::ModelKind::Kv,
+            linearizable::import::porcupine_kv(path)?,
+        ),
+        ("jepsen-edn", Some(w @ ("register" | "cas-register"))) => lin(
+            w.parse().map_err(anyhow::Error::msg)?,
+            linearizable::import::jepsen_edn_register(path)?,
+        ),
+        ("jepsen-edn", Some(w @ ("append" | "list-append" | "rw-register"))) => {
+            let workload: elle::Workload = w.parse()?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let history = elle::import::jepsen_edn(&text, workload)?;
+            let checker = elle::ElleChecker::new(workload, args.model.unwrap_or("serializable"))?;
+            Ok(vec![checker.check(&history)])
+        }
+        ("jepsen-edn", Some(other)) => {
+            bail!("--workload {other:?}: use register, cas-register, append or rw-register")
+        }
+        ("jepsen-edn", None) => {
+            bail!("--format jepsen-edn needs --workload register|cas-register|append|rw-register")
+        }
+        (other, _) => {
+            bail!("--format {other:?}: use native, porcupine-etcd, porcupine-kv or jepsen-edn")
+        }
+    }
+}
