@@ -69,6 +69,8 @@ pub fn check_run_dir(dir: &Path, checkers: &[Box<dyn Checker>], extra: Value) ->
     });
     std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&results_json)? + "\n")?;
     std::fs::write(dir.join("report.html"), report::render(&test, verdict, &results, &summary))?;
+    let name = test["spec"]["test"].as_str().unwrap_or("run");
+    std::fs::write(dir.join("junit.xml"), crate::junit::render(name, &results))?;
     Ok(Checked { verdict, results, summary })
 }
 

@@ -13,6 +13,7 @@
 
 pub mod analyze;
 pub mod interpreter;
+pub mod junit;
 pub mod logging;
 pub mod options;
 pub mod report;

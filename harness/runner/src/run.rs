@@ -87,12 +87,19 @@ pub async fn run_test(
     }
     let workload = make(&endpoints);
     let started = chrono::Utc::now().to_rfc3339();
+    let galera_version = cluster
+        .statuses()
+        .await
+        .into_iter()
+        .map(|(_, s)| s.provider_version)
+        .find(|v| !v.is_empty());
     dir.write_json(
         "test.json",
         &json!({
             "spec": spec,
             "started": started,
             "db": db.facts(),
+            "galera_version": galera_version,
             "workload": { "name": workload.name(), "options": workload.options() },
             "endpoints": endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "faultline_version": env!("CARGO_PKG_VERSION"),
