@@ -2,7 +2,8 @@
 //!
 //! What lives here: the bank checker ([`bank`]), the linearizability checker with its models
 //! and Porcupine imports ([`linearizable`]), the Elle-style transactional isolation checker
-//! for list-append and rw-register ([`elle`]), and a reader for Jepsen's EDN histories
+//! for list-append and rw-register ([`elle`]), recovery times after faults ([`recovery`]:
+//! availability, kept apart from safety), and a reader for Jepsen's EDN histories
 //! ([`edn`]). Every checker depends on faultline-core alone, so it runs offline on a stored
 //! or imported history.
 //!
@@ -12,3 +13,4 @@ pub mod bank;
 pub mod edn;
 pub mod elle;
 pub mod linearizable;
+pub mod recovery;

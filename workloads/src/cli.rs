@@ -57,7 +57,14 @@ pub fn run_main(
         .expect("tokio runtime");
     let result = runtime.block_on(async {
         let cancel = cancel_on_signals();
-        run_test(spec, &dir, cancel, make).await
+        let slo = spec.recovery_slo_s;
+        run_test(spec, &dir, cancel, move |endpoints| {
+            Box::new(crate::standard::WithStandardCheckers {
+                inner: make(endpoints),
+                recovery_slo_s: slo,
+            })
+        })
+        .await
     });
     drop(runtime);
     match result {

@@ -13,3 +13,4 @@ pub mod cli;
 pub mod import;
 pub mod registry;
 pub mod sql;
+pub mod standard;

@@ -6,6 +6,15 @@ use anyhow::{bail, Context};
 use faultline_core::Checker;
 use serde_json::Value;
 
+/// Every checker a run described by test.json had: its workload's and the standard ones.
+pub fn all_checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+    let mut checkers = checkers_for(test)?;
+    checkers.extend(crate::standard::standard_checkers(
+        test["spec"]["recovery_slo_s"].as_f64(),
+    ));
+    Ok(checkers)
+}
+
 /// The checkers of the workload a test.json describes, configured as the run was.
 pub fn checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
     let name = test["workload"]["name"].as_str().unwrap_or("");

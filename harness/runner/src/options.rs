@@ -53,6 +53,11 @@ pub struct RunArgs {
     /// Seconds to wait, after healing, for every node to serve queries again.
     #[arg(long, default_value_t = 120)]
     pub recovery_timeout: u64,
+    /// Longest acceptable recovery after a fault (seconds to the first ok op on every node
+    /// and to 90% of the throughput before the fault); slower is an invalid verdict of its
+    /// own (availability, kept apart from safety).
+    #[arg(long)]
+    pub recovery_slo: Option<f64>,
 }
 
 /// The resolved run description written to test.json.
@@ -71,6 +76,7 @@ pub struct RunSpec {
     pub op_interval_ms: u64,
     pub op_timeout_s: u64,
     pub recovery_timeout_s: u64,
+    pub recovery_slo_s: Option<f64>,
     pub store: PathBuf,
     pub server_options: Vec<(String, String)>,
 }
@@ -81,7 +87,11 @@ pub struct BadArgs(pub String);
 
 /// `8` -> 8; `3n` with 3 nodes -> 9.
 pub fn parse_concurrency(s: &str, nodes: usize) -> Result<usize, BadArgs> {
-    let bad = || BadArgs(format!("--concurrency {s:?}: give a number like 6, or 2n for two per node"));
+    let bad = || {
+        BadArgs(format!(
+            "--concurrency {s:?}: give a number like 6, or 2n for two per node"
+        ))
+    };
     let n = match s.strip_suffix('n') {
         Some("") => nodes,
         Some(k) => k.parse::<usize>().map_err(|_| bad())? * nodes,
@@ -94,9 +104,16 @@ pub fn parse_concurrency(s: &str, nodes: usize) -> Result<usize, BadArgs> {
 }
 
 fn parse_duration_range(s: &str) -> Result<(u64, u64), BadArgs> {
-    let bad = || BadArgs(format!("--nemesis-duration {s:?}: give seconds like 15, or a range like 10-30"));
+    let bad = || {
+        BadArgs(format!(
+            "--nemesis-duration {s:?}: give seconds like 15, or a range like 10-30"
+        ))
+    };
     let (lo, hi) = match s.split_once('-') {
-        Some((a, b)) => (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        ),
         None => {
             let v = s.trim().parse().map_err(|_| bad())?;
             (v, v)
@@ -119,7 +136,11 @@ impl RunArgs {
                 )))
             }
         }
-        let nodes = if self.db == "local-mariadb" { 1 } else { self.nodes };
+        let nodes = if self.db == "local-mariadb" {
+            1
+        } else {
+            self.nodes
+        };
         if nodes == 0 || nodes > 9 {
             return Err(BadArgs(format!("--nodes {}: give 1 to 9", self.nodes)));
         }
@@ -127,7 +148,9 @@ impl RunArgs {
         let mut server_options = Vec::new();
         for o in &self.server_options {
             let (k, v) = o.split_once('=').ok_or_else(|| {
-                BadArgs(format!("--server-option {o:?}: give name=value, e.g. wsrep_sync_wait=1"))
+                BadArgs(format!(
+                    "--server-option {o:?}: give name=value, e.g. wsrep_sync_wait=1"
+                ))
             })?;
             server_options.push((k.trim().to_string(), v.trim().to_string()));
         }
@@ -141,13 +164,23 @@ impl RunArgs {
             concurrency: parse_concurrency(&self.concurrency, nodes)?,
             time_limit_s: self.time_limit,
             seed: self.seed.unwrap_or_else(rand::random),
-            nemesis: self.nemesis.iter().filter(|n| n.as_str() != "none").cloned().collect(),
+            nemesis: self
+                .nemesis
+                .iter()
+                .filter(|n| n.as_str() != "none")
+                .cloned()
+                .collect(),
             nemesis_interval_s: self.nemesis_interval,
             nemesis_duration_s: parse_duration_range(&self.nemesis_duration)?,
-            nemesis_mode: if self.nemesis_mode == "round-robin" { Mode::RoundRobin } else { Mode::Random },
+            nemesis_mode: if self.nemesis_mode == "round-robin" {
+                Mode::RoundRobin
+            } else {
+                Mode::Random
+            },
             op_interval_ms: self.op_interval_ms,
             op_timeout_s: self.op_timeout.max(1),
             recovery_timeout_s: self.recovery_timeout,
+            recovery_slo_s: self.recovery_slo,
             store: self.store.clone(),
             server_options,
         })

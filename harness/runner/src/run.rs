@@ -32,7 +32,8 @@ pub struct Outcome {
 pub fn cancel_on_signals() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let term_fut = async {
             match term.as_mut() {
                 Some(t) => {
@@ -106,18 +107,33 @@ pub async fn run_test(
         }),
     )?;
     workload.setup().await.context("setting up the workload")?;
+    if !faults.is_empty() {
+        // Admission: faults go only into a healthy cluster (every node ready, full membership).
+        db.wait_ready(Duration::from_secs(60)).await.map_err(|e| {
+            anyhow::anyhow!("admission check failed, refusing to inject faults: {e}")
+        })?;
+    }
 
     let nodes = db.nodes();
     let clients = || -> Vec<BoundClient> {
         (0..spec.concurrency)
             .map(|i| {
                 let node = nodes[i % nodes.len()].clone();
-                BoundClient { client: workload.client(&node), node }
+                BoundClient {
+                    client: workload.client(&node),
+                    node,
+                }
             })
             .collect()
     };
     let recorder = Recorder::create(&dir.file("history.jsonl"))?;
-    let mut interp = Interpreter::new(recorder, spec.seed, nodes.clone(), spec.concurrency, spec.op_timeout());
+    let mut interp = Interpreter::new(
+        recorder,
+        spec.seed,
+        nodes.clone(),
+        spec.concurrency,
+        spec.op_timeout(),
+    );
     let nemesis: Arc<dyn Nemesis> = Arc::new(NemesisExecutor::new(db.clone(), faults.clone()));
     let schedule = schedule(
         faults.clone(),
@@ -130,13 +146,33 @@ pub async fn run_test(
     );
     let main = time_limit(
         Duration::from_secs(spec.time_limit_s),
-        clients_nemesis(stagger(Duration::from_millis(spec.op_interval_ms), workload.generator()), schedule),
+        clients_nemesis(
+            stagger(
+                Duration::from_millis(spec.op_interval_ms),
+                workload.generator(),
+            ),
+            schedule,
+        ),
     );
-    tracing::info!("running {} for {}s, seed {}", workload.name(), spec.time_limit_s, spec.seed);
-    let mut bound = interp.run_phase(main, clients(), Some(nemesis.clone()), cancel.clone()).await;
+    tracing::info!(
+        "running {} for {}s, seed {}",
+        workload.name(),
+        spec.time_limit_s,
+        spec.seed
+    );
+    let mut bound = interp
+        .run_phase(main, clients(), Some(nemesis.clone()), cancel.clone())
+        .await;
 
     // Heal everything, whatever happened, and record it.
-    interp.recorder.record(Process::Nemesis, OpType::Invoke, "heal", json!({"fault": "all"}), None, None);
+    interp.recorder.record(
+        Process::Nemesis,
+        OpType::Invoke,
+        "heal",
+        json!({"fault": "all"}),
+        None,
+        None,
+    );
     let healed = nemesis.heal_all().await;
     interp.recorder.record(
         Process::Nemesis,
@@ -162,7 +198,9 @@ pub async fn run_test(
                 b.client.reset();
             }
             let (_tx, no_cancel) = watch::channel(false);
-            interp.run_phase(clients_only(final_gen), bound, None, no_cancel).await;
+            interp
+                .run_phase(clients_only(final_gen), bound, None, no_cancel)
+                .await;
         }
     }
     interp.recorder.sync();
@@ -188,7 +226,12 @@ pub async fn run_test(
 /// The test.json of a stored run.
 pub fn read_test_json(dir: &std::path::Path) -> anyhow::Result<Value> {
     let path = dir.join("test.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (is {} a run folder?)", path.display(), dir.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (is {} a run folder?)",
+            path.display(),
+            dir.display()
+        )
+    })?;
     Ok(serde_json::from_str(&text)?)
 }

@@ -147,7 +147,7 @@ fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::Impo
 fn analyze(run: &std::path::Path) -> i32 {
     let result = (|| {
         let test = read_test_json(run)?;
-        let checkers = registry::checkers_for(&test)?;
+        let checkers = registry::all_checkers_for(&test)?;
         let checked = check_run_dir(run, &checkers, serde_json::json!({"analyzed": true}))?;
         Ok::<_, anyhow::Error>((checked, test["spec"]["seed"].as_u64()))
     })();
