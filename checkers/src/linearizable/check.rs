@@ -79,7 +79,10 @@ impl LinearizabilityReport {
         let mut details = serde_json::to_value(self).unwrap_or(Value::Null);
         // The report embeds `details.html` as is: the counterexample's timeline.
         if let (Some(cx), Some(o)) = (&self.counterexample, details.as_object_mut()) {
-            o.insert("html".into(), Value::String(super::render_counterexample_html(cx)));
+            o.insert(
+                "html".into(),
+                Value::String(super::render_counterexample_html(cx)),
+            );
         }
         CheckResult::new("linearizable", self.valid, self.summary.clone(), details)
     }
