@@ -1,8 +1,14 @@
 //! Removes whatever a killed harness left behind: processes in our namespaces, the
-//! namespaces, bridges, temp dirs and libfaketime's /dev/shm files.
+//! namespaces, bridges and veths, temp dirs, control dirs and libfaketime's /dev/shm files.
+//!
+//! A lab `fl<id>` belongs to the process whose pid ends its temp dir's name
+//! (`faultline-fl<id>-<pid>`). While that process lives the lab is in use and is left alone
+//! (other runs and tests may be going on); `force` removes it anyway. A namespace or link
+//! with no temp dir at all is an orphan and always goes.
 
 use crate::netlab::remove_namespace;
 use crate::run;
+use std::collections::BTreeSet;
 
 /// What [`clean`] removed, for the user.
 #[derive(Debug, Default)]
@@ -10,23 +16,73 @@ pub struct Cleaned {
     pub namespaces: Vec<String>,
     pub links: Vec<String>,
     pub dirs: Vec<String>,
+    /// Labs left alone because their owner is alive.
+    pub in_use: Vec<String>,
 }
 
-fn is_ours(name: &str, suffix: char) -> bool {
-    // fl<digits><suffix><rest>
-    let Some(rest) = name.strip_prefix("fl") else {
-        return false;
-    };
+/// `fl123n2` -> Some("fl123") when the part after the digits starts with `suffix`.
+fn lab_of(name: &str, suffixes: &[char]) -> Option<String> {
+    let rest = name.strip_prefix("fl")?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
-    digits > 0 && rest[digits..].starts_with(suffix)
+    (digits > 0 && rest[digits..].starts_with(suffixes)).then(|| format!("fl{}", &rest[..digits]))
 }
 
-/// Removes every faultline resource on this machine (all runs, not just one).
-pub fn clean() -> Cleaned {
+fn alive(pid: u32) -> bool {
+    // A zombie has exited: it only waits to be reaped.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| !r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Removes faultline resources whose owner is gone (all of them with `force`).
+pub fn clean(force: bool) -> Cleaned {
     let mut cleaned = Cleaned::default();
+    let tmp = std::env::temp_dir();
+    // Labs in use: their temp dir names a live owner.
+    let mut live = BTreeSet::new();
+    let mut dirs = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(rest) = name.strip_prefix("faultline-fl-ctl-") {
+                // A control dir is in use while its daemon (daemon.pid) lives.
+                let daemon = std::fs::read_to_string(e.path().join("daemon.pid"))
+                    .ok()
+                    .and_then(|p| p.trim().parse::<u32>().ok());
+                if !force && daemon.is_some_and(alive) {
+                    cleaned.in_use.push(format!("cluster {rest}"));
+                } else {
+                    dirs.push(e.path());
+                }
+            } else if let Some(rest) = name.strip_prefix("faultline-") {
+                let Some((lab, pid)) = rest.rsplit_once('-') else {
+                    continue;
+                };
+                let is_lab = lab
+                    .strip_prefix("fl")
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+                if !is_lab {
+                    continue;
+                }
+                match pid.parse::<u32>() {
+                    Ok(pid) if !force && alive(pid) => {
+                        live.insert(lab.to_string());
+                        cleaned.in_use.push(lab.to_string());
+                    }
+                    Ok(_) => dirs.push(e.path()),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
     if let Ok(list) = run("ip", &["netns", "list"]) {
         for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
-            if is_ours(ns, 'n') {
+            if lab_of(ns, &['n']).is_some_and(|lab| !live.contains(&lab)) {
                 remove_namespace(ns);
                 cleaned.namespaces.push(ns.to_string());
             }
@@ -37,22 +93,19 @@ pub fn clean() -> Cleaned {
             let Some(name) = line
                 .split(':')
                 .nth(1)
-                .map(|s| s.trim().split('@').next().unwrap_or(""))
+                .map(|s| s.trim().split('@').next().unwrap_or("").to_string())
             else {
                 continue;
             };
-            if is_ours(name, 'b') || is_ours(name, 'v') {
-                let _ = run("ip", &["link", "del", name]);
-                cleaned.links.push(name.to_string());
+            if lab_of(&name, &['b', 'v']).is_some_and(|lab| !live.contains(&lab)) {
+                let _ = run("ip", &["link", "del", &name]);
+                cleaned.links.push(name);
             }
         }
     }
-    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("faultline-fl") && std::fs::remove_dir_all(e.path()).is_ok() {
-                cleaned.dirs.push(e.path().display().to_string());
-            }
+    for d in dirs {
+        if std::fs::remove_dir_all(&d).is_ok() {
+            cleaned.dirs.push(d.display().to_string());
         }
     }
     if let Ok(entries) = std::fs::read_dir("/dev/shm") {
@@ -63,7 +116,7 @@ pub fn clean() -> Cleaned {
                 .or_else(|| name.strip_prefix("sem.faketime_sem_"))
                 .and_then(|p| p.parse::<u32>().ok());
             if let Some(pid) = pid {
-                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                if !alive(pid) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -74,12 +127,21 @@ pub fn clean() -> Cleaned {
 
 #[cfg(test)]
 mod tests {
+    use super::lab_of;
+
     #[test]
     fn recognises_only_our_names() {
-        assert!(super::is_ours("fl123n2", 'n'));
-        assert!(super::is_ours("fl7br", 'b'));
-        assert!(!super::is_ours("flannel0", 'n'));
-        assert!(!super::is_ours("docker0", 'b'));
-        assert!(!super::is_ours("fln1", 'n'));
+        assert_eq!(lab_of("fl123n2", &['n']).as_deref(), Some("fl123"));
+        assert_eq!(lab_of("fl7br", &['b', 'v']).as_deref(), Some("fl7"));
+        assert_eq!(lab_of("fl7v3", &['b', 'v']).as_deref(), Some("fl7"));
+        assert!(lab_of("flannel0", &['n']).is_none());
+        assert!(lab_of("docker0", &['b']).is_none());
+        assert!(lab_of("fln1", &['n']).is_none());
+    }
+
+    #[test]
+    fn our_own_process_is_alive_and_a_missing_one_is_not() {
+        assert!(super::alive(std::process::id()));
+        assert!(!super::alive(u32::MAX - 1));
     }
 }

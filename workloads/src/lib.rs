@@ -10,6 +10,7 @@
 
 pub mod bank;
 pub mod cli;
+pub mod cluster_cli;
 pub mod import;
 pub mod registry;
 pub mod sql;

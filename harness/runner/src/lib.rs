@@ -12,6 +12,7 @@
 //! (faultline-nemesis, faultline-cluster), checker logic (faultline-checkers).
 
 pub mod analyze;
+pub mod control;
 pub mod interpreter;
 pub mod junit;
 pub mod logging;

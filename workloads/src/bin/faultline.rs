@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use faultline_harness::analyze::{check_run_dir, print_verdict};
 use faultline_harness::run::read_test_json;
 use faultline_harness::{logging, EXIT_HARNESS_FAILURE};
+use faultline_workloads::cluster_cli::ClusterAction;
 use faultline_workloads::{cli, registry};
 use std::path::PathBuf;
 
@@ -47,8 +48,11 @@ enum Command {
         #[command(subcommand)]
         what: ListWhat,
     },
-    /// Control local clusters.
+    /// A local cluster that keeps running between commands: start, status, kill, partition, heal, ...
     Cluster {
+        /// Which cluster, when several run side by side.
+        #[arg(long, default_value = "default")]
+        name: String,
         #[command(subcommand)]
         action: ClusterAction,
     },
@@ -58,13 +62,6 @@ enum Command {
 enum ListWhat {
     /// Every fault `--nemesis` accepts.
     Nemeses,
-}
-
-#[derive(Subcommand)]
-enum ClusterAction {
-    /// Remove everything a killed harness left behind: processes in our namespaces, the
-    /// namespaces, bridges, temp dirs, libfaketime shm files.
-    Clean,
 }
 
 fn main() {
@@ -100,18 +97,7 @@ fn main() {
             }
             0
         }
-        Command::Cluster {
-            action: ClusterAction::Clean,
-        } => {
-            let c = faultline_cluster::clean::clean();
-            println!(
-                "removed {} namespace(s), {} link(s), {} temp dir(s)",
-                c.namespaces.len(),
-                c.links.len(),
-                c.dirs.len()
-            );
-            0
-        }
+        Command::Cluster { name, action } => faultline_workloads::cluster_cli::run(&name, action),
     };
     std::process::exit(code);
 }

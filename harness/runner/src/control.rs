@@ -1,0 +1,351 @@
+//! The cluster control daemon: a local cluster that keeps running between commands, driven
+//! over a unix socket (`faultline cluster start --detach`, then `kill n1`, `status`, ...).
+//!
+//! Protocol: one JSON request per line, one JSON response per line. Requests are
+//! [`Request`]s; every fault of the catalogue can be started and stopped by name, and the
+//! common ones have their own verbs (kill, restart, pause, resume, partition, heal). The
+//! daemon remembers what it did, so `status` lists the active faults and `heal` (all) or
+//! `heal n1` (one node) undoes them. `stop` heals, tears down and exits.
+//!
+//! The socket and the state file live in `$TMPDIR/faultline-fl-ctl-<name>/`, which
+//! `faultline cluster clean` removes along with everything else of ours.
+
+use faultline_cluster::LocalGalera;
+use faultline_core::db::{Db, Grudge};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{watch, Mutex};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Status,
+    Kill {
+        node: String,
+    },
+    Restart {
+        node: String,
+    },
+    Pause {
+        node: String,
+    },
+    Resume {
+        node: String,
+    },
+    /// Cuts `node` off from `from` (default: every other node), both directions.
+    Partition {
+        node: String,
+        from: Option<Vec<String>>,
+    },
+    /// Heals everything, or everything about one node.
+    Heal {
+        node: Option<String>,
+    },
+    /// Starts or stops a catalogue fault by name on `nodes` (default: the fault's own choice).
+    Fault {
+        name: String,
+        action: String,
+        nodes: Option<Vec<String>>,
+    },
+    Stop,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    pub message: String,
+    #[serde(default)]
+    pub data: Value,
+}
+
+impl Response {
+    fn ok(message: impl Into<String>, data: Value) -> Self {
+        Response {
+            ok: true,
+            message: message.into(),
+            data,
+        }
+    }
+    fn err(message: impl Into<String>) -> Self {
+        Response {
+            ok: false,
+            message: message.into(),
+            data: Value::Null,
+        }
+    }
+}
+
+/// Where the daemon named `name` keeps its socket and state.
+pub fn control_dir(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("faultline-fl-ctl-{name}"))
+}
+
+pub fn socket_path(name: &str) -> PathBuf {
+    control_dir(name).join("control.sock")
+}
+
+struct Daemon {
+    cluster: Arc<LocalGalera>,
+    grudge: Mutex<Grudge>,
+    active: Mutex<BTreeSet<String>>,
+    stop: watch::Sender<bool>,
+}
+
+/// Serves requests for `cluster` on `socket` until a `stop` request or `shutdown` turns true.
+pub async fn serve(
+    cluster: Arc<LocalGalera>,
+    socket: &Path,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket)?;
+    let (stop, mut stopped) = watch::channel(false);
+    let daemon = Arc::new(Daemon {
+        cluster,
+        grudge: Mutex::new(Grudge::new()),
+        active: Mutex::new(BTreeSet::new()),
+        stop,
+    });
+    loop {
+        tokio::select! {
+            conn = listener.accept() => {
+                let (stream, _) = conn?;
+                let d = daemon.clone();
+                tokio::spawn(async move { let _ = d.handle(stream).await; });
+            }
+            _ = stopped.changed() => break,
+            _ = shutdown.changed() => break,
+        }
+    }
+    let _ = std::fs::remove_file(socket);
+    Ok(())
+}
+
+impl Daemon {
+    async fn handle(&self, stream: UnixStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        while let Some(line) = lines.next_line().await? {
+            let response = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => self.dispatch(req).await,
+                Err(e) => Response::err(format!("bad request: {e}")),
+            };
+            let mut text = serde_json::to_string(&response).unwrap_or_default();
+            text.push('\n');
+            write.write_all(text.as_bytes()).await?;
+        }
+        Ok(())
+    }
+
+    async fn dispatch(&self, req: Request) -> Response {
+        let db: &dyn Db = self.cluster.as_ref();
+        let result: Result<String, String> = match req {
+            Request::Status => return Response::ok("status", self.status().await),
+            Request::Kill { node } => match db.as_kill() {
+                Some(k) => match k.kill(&node).await {
+                    Ok(()) => Ok(self.mark(format!("killed {node}")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot kill nodes".into()),
+            },
+            Request::Restart { node } => match db.as_kill() {
+                Some(k) => match k.start(&node).await {
+                    Ok(()) => Ok(self.unmark(&format!("killed {node}")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot start nodes".into()),
+            },
+            Request::Pause { node } => match db.as_pause() {
+                Some(p) => match p.pause(&node).await {
+                    Ok(()) => Ok(self.mark(format!("paused {node}")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot pause nodes".into()),
+            },
+            Request::Resume { node } => match db.as_pause() {
+                Some(p) => match p.resume(&node).await {
+                    Ok(()) => Ok(self.unmark(&format!("paused {node}")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot pause nodes".into()),
+            },
+            Request::Partition { node, from } => self.partition(&node, from).await,
+            Request::Heal { node } => self.heal(node.as_deref()).await,
+            Request::Fault {
+                name,
+                action,
+                nodes,
+            } => self.fault(&name, &action, nodes).await,
+            Request::Stop => {
+                let _ = db.heal_all().await;
+                let _ = db.teardown().await;
+                let _ = self.stop.send(true);
+                Ok("stopped: every node shut down, namespaces removed".into())
+            }
+        };
+        match result {
+            Ok(m) => Response::ok(m, Value::Null),
+            Err(e) => Response::err(e),
+        }
+    }
+
+    async fn mark(&self, what: String) -> String {
+        self.active.lock().await.insert(what.clone());
+        what
+    }
+
+    async fn unmark(&self, what: &str) -> String {
+        self.active.lock().await.remove(what);
+        format!("undone: {what}")
+    }
+
+    async fn partition(&self, node: &str, from: Option<Vec<String>>) -> Result<String, String> {
+        let nodes = self.cluster.nodes();
+        if !nodes.iter().any(|n| n == node) {
+            return Err(format!(
+                "unknown node {node}: nodes are {}",
+                nodes.join(", ")
+            ));
+        }
+        let others: Vec<String> =
+            from.unwrap_or_else(|| nodes.iter().filter(|n| *n != node).cloned().collect());
+        let mut grudge = self.grudge.lock().await;
+        for o in &others {
+            grudge
+                .entry(node.to_string())
+                .or_default()
+                .insert(o.clone());
+            grudge
+                .entry(o.clone())
+                .or_default()
+                .insert(node.to_string());
+        }
+        let p = self
+            .cluster
+            .as_partition()
+            .ok_or("this database cannot partition its nodes")?;
+        p.partition(&grudge).await.map_err(|e| e.to_string())?;
+        Ok(format!("partitioned {node} from {}", others.join(",")))
+    }
+
+    async fn heal(&self, node: Option<&str>) -> Result<String, String> {
+        let db: &dyn Db = self.cluster.as_ref();
+        match node {
+            None => {
+                db.heal_all().await.map_err(|e| e.to_string())?;
+                self.grudge.lock().await.clear();
+                self.active.lock().await.clear();
+                Ok("healed every fault".into())
+            }
+            Some(node) => {
+                if let Some(p) = db.as_pause() {
+                    p.resume(node).await.map_err(|e| e.to_string())?;
+                }
+                if let Some(k) = db.as_kill() {
+                    k.start(node).await.map_err(|e| e.to_string())?;
+                }
+                let mut grudge = self.grudge.lock().await;
+                grudge.remove(node);
+                for enemies in grudge.values_mut() {
+                    enemies.remove(node);
+                }
+                grudge.retain(|_, v| !v.is_empty());
+                if let Some(p) = db.as_partition() {
+                    p.partition(&grudge).await.map_err(|e| e.to_string())?;
+                }
+                self.active.lock().await.retain(|a| {
+                    !a.split_whitespace()
+                        .any(|w| w == node || w.split(',').any(|x| x == node))
+                });
+                Ok(format!("healed {node}"))
+            }
+        }
+    }
+
+    async fn fault(
+        &self,
+        name: &str,
+        action: &str,
+        nodes: Option<Vec<String>>,
+    ) -> Result<String, String> {
+        let faults = faultline_nemesis::lookup(&[name.to_string()]).map_err(|e| e.to_string())?;
+        let fault = faults
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{name} is not a fault"))?;
+        let db: &dyn Db = self.cluster.as_ref();
+        if let Some(why) = fault.unsupported(db) {
+            return Err(why);
+        }
+        let targets = nodes.unwrap_or_else(|| {
+            use rand::SeedableRng;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rand::random());
+            fault.targets(&db.nodes(), &mut rng)
+        });
+        let key = format!("{name} {}", targets.join(","));
+        match action {
+            "start" => {
+                fault.start(db, &targets).await.map_err(|e| e.to_string())?;
+                Ok(self.mark(key).await)
+            }
+            "stop" => {
+                fault.stop(db, &targets).await.map_err(|e| e.to_string())?;
+                Ok(self.unmark(&key).await)
+            }
+            other => Err(format!("action {other:?}: use start or stop")),
+        }
+    }
+
+    async fn status(&self) -> Value {
+        let statuses = self.cluster.statuses().await;
+        let nodes: Vec<Value> = statuses
+            .into_iter()
+            .map(|(node, s)| {
+                json!({
+                    "node": node,
+                    "pid": self.cluster.pid(&node),
+                    "ready": s.is_synced(s.cluster_size.max(1)) && s.cluster_status == "Primary",
+                    "state": s.state,
+                    "cluster_status": s.cluster_status,
+                    "cluster_size": s.cluster_size,
+                    "partition_rules": self.cluster.partition_rules(&node).map(|r| r.len()).unwrap_or(0),
+                })
+            })
+            .collect();
+        json!({
+            "db": self.cluster.name(),
+            "lab": self.cluster.facts()["lab_prefix"],
+            "endpoints": self.cluster.endpoints().iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "nodes": nodes,
+            "active_faults": self.active.lock().await.iter().cloned()
+                .chain(self.grudge.lock().await.iter().map(|(n, e)| format!("{n} drops {}", e.iter().cloned().collect::<Vec<_>>().join(","))))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Sends one request to the daemon named `name` and waits for its answer.
+pub async fn request(name: &str, req: &Request) -> anyhow::Result<Response> {
+    let socket = socket_path(name);
+    let stream = UnixStream::connect(&socket).await.map_err(|e| {
+        anyhow::anyhow!(
+            "no cluster named {name:?} is running ({}: {e}): start one with `faultline cluster start --detach`",
+            socket.display()
+        )
+    })?;
+    let (read, mut write) = stream.into_split();
+    let mut text = serde_json::to_string(req)?;
+    text.push('\n');
+    write.write_all(text.as_bytes()).await?;
+    let mut lines = BufReader::new(read).lines();
+    let line = lines
+        .next_line()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the daemon closed the connection"))?;
+    Ok(serde_json::from_str(&line)?)
+}

@@ -1,0 +1,185 @@
+//! `faultline cluster`: a detached cluster driven command by command (kill, restart,
+//! partition, heal, a catalogue fault by name, stop), and a daemon killed with -9 whose
+//! leftovers `faultline cluster clean` removes while it leaves live labs alone. Real servers,
+//! started by the commands. Checks are scoped to the test's own lab: other tests and runs
+//! may have clusters up at the same time.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn faultline(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn cluster(name: &str, args: &[&str]) -> String {
+    let mut all = vec!["cluster", "--name", name];
+    all.extend_from_slice(args);
+    let (code, out) = faultline(&all);
+    assert_eq!(code, 0, "faultline {}: {out}", all.join(" "));
+    out
+}
+
+fn node_line<'a>(status: &'a str, node: &str) -> &'a str {
+    status
+        .lines()
+        .find(|l| l.starts_with(&format!("{node} ")))
+        .unwrap_or("")
+}
+
+fn wait_status(name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let s = cluster(name, &["status"]);
+        if ok(&s) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never {what}: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The lab prefix `status` prints (`local-galera lab fl123`).
+fn lab_of(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.split(" lab ").nth(1))
+        .expect("status names the lab")
+        .trim()
+        .to_string()
+}
+
+fn namespaces() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Our lab's namespaces.
+fn lab_namespaces(lab: &str) -> Vec<String> {
+    namespaces()
+        .into_iter()
+        .filter(|n| n.strip_prefix(lab).is_some_and(|r| r.starts_with('n')))
+        .collect()
+}
+
+#[test]
+fn a_detached_cluster_obeys_commands_and_stops_clean() {
+    let name = format!("it{}", std::process::id());
+    let out = cluster(&name, &["start", "--detach"]);
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" ready ")).count(),
+        3,
+        "{out}"
+    );
+    let lab = lab_of(&out);
+    assert_eq!(lab_namespaces(&lab).len(), 3);
+
+    cluster(&name, &["kill", "n2"]);
+    let s = cluster(&name, &["status"]);
+    assert!(node_line(&s, "n2").contains("pid -"), "{s}");
+    assert!(s.contains("killed n2"), "{s}");
+    cluster(&name, &["restart", "n2"]);
+    wait_status(&name, "all ready", |s| {
+        ["n1", "n2", "n3"]
+            .iter()
+            .all(|n| node_line(s, n).contains(" ready "))
+    });
+
+    cluster(&name, &["partition", "n3"]);
+    wait_status(&name, "n3 non-Primary", |s| {
+        node_line(s, "n3").contains("non-Primary")
+    });
+    let s = cluster(&name, &["status"]);
+    assert!(s.contains("n3 drops n1,n2"), "{s}");
+    cluster(&name, &["heal", "n3"]);
+    wait_status(&name, "n3 back", |s| {
+        node_line(s, "n3").contains(" ready ") && s.contains("active faults: none")
+    });
+
+    cluster(&name, &["fault", "partition_one", "start", "--nodes", "n1"]);
+    wait_status(&name, "n1 non-Primary", |s| {
+        node_line(s, "n1").contains("non-Primary")
+    });
+    cluster(&name, &["heal"]);
+    wait_status(&name, "n1 back", |s| node_line(s, "n1").contains(" ready "));
+
+    let (code, out) = faultline(&[
+        "cluster",
+        "--name",
+        &name,
+        "fault",
+        "no_such_fault",
+        "start",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("unknown nemesis"), "{out}");
+
+    cluster(&name, &["stop"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let (code, out) = faultline(&["cluster", "--name", &name, "status"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no cluster named"), "{out}");
+    let left = lab_namespaces(&lab);
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+}
+
+#[test]
+fn kill_9_of_the_daemon_then_clean_leaves_nothing() {
+    let name = format!("k9{}", std::process::id());
+    let out = cluster(&name, &["start", "--detach"]);
+    let pid: i32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("daemon pid "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("start prints the daemon pid");
+    let lab = lab_of(&out);
+    cluster(&name, &["partition", "n1"]);
+    cluster(&name, &["pause", "n2"]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let ours = lab_namespaces(&lab);
+    assert_eq!(
+        ours.len(),
+        3,
+        "the servers outlive the daemon until clean: {ours:?}"
+    );
+
+    let (code, out) = faultline(&["cluster", "clean"]);
+    assert_eq!(code, 0, "{out}");
+    let left = lab_namespaces(&lab);
+    assert!(
+        left.is_empty(),
+        "namespaces left after clean: {left:?} ({out})"
+    );
+    assert!(!std::env::temp_dir()
+        .join(format!("faultline-fl-ctl-{name}"))
+        .exists());
+    // No process of that lab survives, paused or not.
+    let ps = Command::new("ps")
+        .args(["-eo", "stat=,args="])
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&ps.stdout).lines() {
+        assert!(
+            !line.contains(&format!("faultline-{lab}-")),
+            "a process of {lab} survived: {line}"
+        );
+    }
+}
