@@ -9,9 +9,10 @@
 //! History values: transfer `{"from": a, "to": b, "amount": n}`; read `null` on invoke and
 //! `{"balances": {"0": 20, ...}}` on ok.
 
+pub use crate::sql::isolation::{Isolation, ReadLock};
 use crate::sql::{SqlConn, Stage};
 use async_trait::async_trait;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use faultline_checkers::bank::BankChecker;
 use faultline_cluster::Endpoint;
 use faultline_core::generator::{from_fn, mix, once, seq, Gen};
@@ -22,33 +23,6 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Isolation {
-    ReadUncommitted,
-    ReadCommitted,
-    RepeatableRead,
-    Serializable,
-}
-
-impl Isolation {
-    pub fn sql(self) -> &'static str {
-        match self {
-            Isolation::ReadUncommitted => "READ UNCOMMITTED",
-            Isolation::ReadCommitted => "READ COMMITTED",
-            Isolation::RepeatableRead => "REPEATABLE READ",
-            Isolation::Serializable => "SERIALIZABLE",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReadLock {
-    None,
-    ForUpdate,
-}
 
 #[derive(Args, Clone, Debug, Serialize, Deserialize)]
 pub struct BankOptions {

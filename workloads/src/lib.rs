@@ -8,10 +8,14 @@
 //! What does not: the runner, the store and reports (faultline-harness), the systems under
 //! test (faultline-cluster), faults (faultline-nemesis), checker logic (faultline-checkers).
 
+pub mod append;
 pub mod bank;
 pub mod cli;
 pub mod cluster_cli;
 pub mod import;
+pub mod register;
 pub mod registry;
+pub mod rw_register;
 pub mod sql;
 pub mod standard;
+pub mod txn;

@@ -1,7 +1,10 @@
 //! From a stored run back to its checkers: `faultline analyze` reads test.json and asks here.
 //! Adding a workload adds one arm.
 
+use crate::append::AppendOptions;
 use crate::bank::{Bank, BankOptions};
+use crate::register::{Register, RegisterOptions};
+use crate::rw_register::RwRegisterOptions;
 use anyhow::{bail, Context};
 use faultline_core::Checker;
 use serde_json::Value;
@@ -24,6 +27,21 @@ pub fn checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
             let opts: BankOptions =
                 serde_json::from_value(options).context("reading the bank options of test.json")?;
             Ok(vec![Box::new(Bank::checker(&opts))])
+        }
+        "register" => {
+            let opts: RegisterOptions = serde_json::from_value(options)
+                .context("reading the register options of test.json")?;
+            Ok(vec![Box::new(Register::checker(&opts))])
+        }
+        "append" => {
+            let opts: AppendOptions = serde_json::from_value(options)
+                .context("reading the append options of test.json")?;
+            Ok(vec![Box::new(crate::append::checker(&opts)?)])
+        }
+        "rw-register" => {
+            let opts: RwRegisterOptions = serde_json::from_value(options)
+                .context("reading the rw-register options of test.json")?;
+            Ok(vec![Box::new(crate::rw_register::checker(&opts)?)])
         }
         "" => bail!("test.json names no workload: is this a faultline run folder?"),
         other => bail!("workload {other:?} is not known to this faultline build"),

@@ -2,6 +2,8 @@
 
 pub mod conn;
 pub mod errors;
+pub mod isolation;
 
 pub use conn::SqlConn;
 pub use errors::{classify, Stage};
+pub use isolation::{Isolation, ReadLock};
