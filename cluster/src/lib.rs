@@ -3,7 +3,7 @@
 //! What lives here: [`preflight`] (are mariadbd, Galera, ip and iptables installed?),
 //! [`netlab`] (one network namespace per node on a private bridge, iptables partitions inside
 //! each namespace), [`process`] (a supervised server process: start in its namespace, kill -9,
-//! SIGSTOP/SIGCONT, reap), [`galera`] (the `local-galera` recipe: bootstrap, join, wait for
+//! SIGSTOP/SIGCONT, reap), [`quality`] (packet loss and bandwidth caps in the lab), [`galera`] (the `local-galera` recipe: bootstrap, join, wait for
 //! Synced, crash and IST rejoin, partitions, teardown), [`endpoint`] (client endpoints with
 //! masked passwords) and [`clean`] (removes whatever a killed harness left behind).
 //!
@@ -14,11 +14,13 @@
 
 pub mod clean;
 pub mod endpoint;
+pub mod external;
 pub mod galera;
 pub mod leftovers;
 pub mod netlab;
 pub mod preflight;
 pub mod process;
+pub mod quality;
 
 pub use endpoint::Endpoint;
 pub use galera::{GaleraOptions, LocalGalera};
@@ -65,7 +67,15 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<String> {
                 let err = String::from_utf8_lossy(&out.stderr);
                 let out = String::from_utf8_lossy(&out.stdout);
                 let text = if err.trim().is_empty() { out } else { err };
-                text.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+                text.trim()
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             },
         });
     }

@@ -21,6 +21,17 @@ pub struct Supervised {
 impl Supervised {
     /// Starts `program args` in namespace `ns`, stdout and stderr appended to `log`.
     pub fn spawn(ns: &str, program: &str, args: &[String], log: &Path) -> Result<Supervised> {
+        Self::spawn_with_env(ns, program, args, &[], log)
+    }
+
+    /// Like [`Supervised::spawn`], with extra environment variables (e.g. libfaketime's).
+    pub fn spawn_with_env(
+        ns: &str,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Supervised> {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
@@ -36,6 +47,7 @@ impl Supervised {
         let child = Command::new("ip")
             .args(["netns", "exec", ns, program])
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -77,20 +89,25 @@ impl Supervised {
         self.paused = false;
     }
 
-    /// SIGTERM, then kill -9 after `grace` if it has not exited.
-    pub fn stop(&mut self, grace: std::time::Duration) {
-        if self.is_running() {
-            let _ = self.signal(Signal::SIGCONT);
-            let _ = self.signal(Signal::SIGTERM);
-            let deadline = std::time::Instant::now() + grace;
-            while std::time::Instant::now() < deadline {
-                if !self.is_running() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+    /// SIGTERM, then kill -9 after `grace` if it has not exited. True when it exited cleanly
+    /// within `grace`.
+    pub fn stop(&mut self, grace: std::time::Duration) -> bool {
+        if !self.is_running() {
+            self.kill();
+            return true;
+        }
+        let _ = self.signal(Signal::SIGCONT);
+        let _ = self.signal(Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if !self.is_running() {
+                self.paused = false;
+                return true;
             }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         self.kill();
+        false
     }
 
     pub fn pause(&mut self) -> Result<()> {

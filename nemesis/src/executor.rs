@@ -53,7 +53,8 @@ impl Nemesis for NemesisExecutor {
         let fault = &self.faults[i];
         let result = match op.f.as_str() {
             "start" => {
-                let r = fault.start(self.db.as_ref(), &nodes).await;
+                let params = op.value.get("params").cloned().unwrap_or_default();
+                let r = fault.start_with(self.db.as_ref(), &nodes, &params).await;
                 // Even a failed start may have done part of its work: heal it at the end.
                 self.active.lock().await.push((i, nodes.clone()));
                 r

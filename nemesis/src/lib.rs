@@ -19,6 +19,7 @@ pub use schedule::{schedule, Mode, ScheduleOptions};
 use async_trait::async_trait;
 use faultline_core::db::{Db, DbResult, NodeId};
 use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
 
 /// One kind of fault: how to pick its targets, start it and end it.
 #[async_trait]
@@ -29,17 +30,50 @@ pub trait Fault: Send + Sync {
     fn description(&self) -> &'static str;
     /// Why this database cannot suffer this fault, if it cannot.
     fn unsupported(&self, db: &dyn Db) -> Option<String>;
-    /// Chooses the nodes to hit, from the run's one seeded random stream.
+    /// Chooses the nodes to hit, from the run's one seeded random stream. Where the order
+    /// matters (a ring, a bridge) it is the order of the returned nodes.
     fn targets(&self, nodes: &[NodeId], rng: &mut ChaCha8Rng) -> Vec<NodeId>;
+    /// Anything else the fault chooses (a clock offset, a loss rate), drawn from the same
+    /// stream right after [`Fault::targets`]; recorded in the op's value as `params`.
+    /// `Null` (the default) for faults that need nothing more.
+    fn params(&self, _targets: &[NodeId], _rng: &mut ChaCha8Rng) -> Value {
+        Value::Null
+    }
+    /// Starts the fault with default parameters.
     async fn start(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()>;
+    /// Starts the fault with the parameters chosen by [`Fault::params`].
+    async fn start_with(&self, db: &dyn Db, targets: &[NodeId], _params: &Value) -> DbResult<()> {
+        self.start(db, targets).await
+    }
     async fn stop(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()>;
 }
 
 /// Every fault, by name. Adding a fault is one file in `faults/` and one line here.
 pub fn catalogue() -> Vec<Box<dyn Fault>> {
+    use faults::{clock, kill, net, partition, pause};
     vec![
-        Box::new(faults::kill::RandomKill),
-        Box::new(faults::partition::PartitionOne),
+        Box::new(kill::RandomKill),
+        Box::new(kill::MinorKill),
+        Box::new(kill::MajorKill),
+        Box::new(kill::AllKill),
+        Box::new(kill::RestartOne),
+        Box::new(pause::PauseOne),
+        Box::new(pause::PauseAll),
+        Box::new(partition::PartitionOne),
+        Box::new(partition::PartitionMajority),
+        Box::new(partition::PartitionRing),
+        Box::new(partition::PartitionBridge),
+        Box::new(partition::PartitionRandom),
+        Box::new(partition::PartitionLink),
+        Box::new(clock::SMALL_SKEWS),
+        Box::new(clock::SUBCRITICAL_SKEWS),
+        Box::new(clock::CRITICAL_SKEWS),
+        Box::new(clock::BIG_SKEWS),
+        Box::new(clock::HUGE_SKEWS),
+        Box::new(clock::StrobeSkews),
+        Box::new(net::Loss),
+        Box::new(net::Bandwidth),
+        Box::new(net::Delay),
     ]
 }
 

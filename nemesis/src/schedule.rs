@@ -53,7 +53,11 @@ pub fn schedule(faults: Arc<Vec<Box<dyn Fault>>>, opts: ScheduleOptions) -> Gen<
         } else {
             lo
         });
-        let value = json!({ "fault": fault.name(), "nodes": nodes });
+        let params = fault.params(&nodes, ctx.rng);
+        let mut value = json!({ "fault": fault.name(), "nodes": nodes });
+        if !params.is_null() {
+            value["params"] = params;
+        }
         seq(vec![
             sleep(opts.interval),
             once(Invocation::new("start", value.clone())),

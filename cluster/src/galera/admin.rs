@@ -96,3 +96,14 @@ pub async fn answers(socket: &Path) -> bool {
         Ok(Ok(true))
     )
 }
+
+/// The first column of the first row of `sql`, as text (`None` for no row or NULL).
+pub async fn query_value(socket: &Path, sql: &str) -> Result<Option<String>, String> {
+    let mut conn = connect(socket, Duration::from_secs(5)).await?;
+    let v: Option<Option<String>> = conn
+        .query_first(sql)
+        .await
+        .map_err(|e| format!("{sql}: {e}"))?;
+    let _ = conn.disconnect().await;
+    Ok(v.flatten())
+}

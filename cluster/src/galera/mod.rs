@@ -7,10 +7,17 @@
 //! `mariadbd --wsrep-recover` found its position, so it rejoins by IST rather than SST and
 //! the cluster's history (state UUID, seqno) survives. Admin goes through the unix socket,
 //! which works across namespaces and during partitions. Dropping a [`LocalGalera`] kills
-//! every process and removes the namespaces, the bridge and the temp dir.
+//! every process and removes the namespaces, the bridge, the temp dir and libfaketime's shm
+//! files. Every mariadbd runs under libfaketime when it is installed ([`clock`]), so the
+//! wall clock of each node can be shifted while it runs. Whole-cluster recovery after every
+//! node crashed, clean shutdown, clocks and link quality are in `recovery` and
+//! `capabilities`.
 
 mod admin;
+mod capabilities;
+pub mod clock;
 mod config;
+mod recovery;
 
 pub use admin::NodeStatus;
 use config::NodeConfig;
@@ -19,7 +26,7 @@ use crate::netlab::{node_index, NetLab};
 use crate::process::Supervised;
 use crate::{preflight, ClusterError, Endpoint, Result};
 use async_trait::async_trait;
-use faultline_core::db::{Db, DbResult, Grudge, Kill, Partition, Pause};
+use faultline_core::db::{Clock, Db, DbResult, Grudge, Kill, NetQuality, NodeId, Partition, Pause};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -67,6 +74,9 @@ pub struct LocalGalera {
     nodes: Mutex<Vec<Node>>,
     mariadb_version: String,
     name: &'static str,
+    /// Servers run under libfaketime (it is installed).
+    faketime: bool,
+    strobes: clock::Strobes,
 }
 
 impl LocalGalera {
@@ -102,6 +112,8 @@ impl LocalGalera {
             dir,
             nodes: Mutex::new(nodes),
             mariadb_version,
+            faketime: clock::available(),
+            strobes: clock::Strobes::default(),
         };
         // On any error from here on, dropping `cluster` tears everything down.
         cluster.prepare_dirs()?;
@@ -143,6 +155,9 @@ impl LocalGalera {
             let cnf = node.dir.join("my.cnf");
             std::fs::write(&cnf, self.config_of(node, &peers))
                 .map_err(io(format!("writing {}", cnf.display())))?;
+            if self.faketime {
+                clock::write_offset(&node.dir, 0)?;
+            }
             crate::run(
                 "chown",
                 &["-R", "mysql:mysql", &node.dir.display().to_string()],
@@ -174,10 +189,16 @@ impl LocalGalera {
             node.dir.join("my.cnf").display()
         )];
         args.extend_from_slice(extra);
-        let p = Supervised::spawn(
+        let env = if self.faketime {
+            clock::env(&node.dir)
+        } else {
+            Vec::new()
+        };
+        let p = Supervised::spawn_with_env(
             &node.ns,
             preflight::MARIADBD,
             &args,
+            &env,
             &node.dir.join("stdout.log"),
         )?;
         tracing::info!(node = %node.name, pid = p.pid(), "started mariadbd {}", extra.join(" "));
@@ -350,12 +371,14 @@ impl LocalGalera {
     }
 
     fn teardown_now(&self) {
+        self.strobes.stop_all();
         for node in self.nodes.lock().unwrap().iter_mut() {
             if let Some(mut p) = node.process.take() {
                 p.kill();
             }
         }
         self.lab.lock().unwrap().teardown();
+        clock::remove_dead_shm();
         if self.dir.exists() {
             if let Err(e) = std::fs::remove_dir_all(&self.dir) {
                 tracing::warn!("removing {}: {e}", self.dir.display());
@@ -402,12 +425,19 @@ impl Db for LocalGalera {
         if let Err(e) = self.lab.lock().unwrap().heal() {
             errors.push(e.to_string());
         }
-        for k in 1..=n {
-            if !self.node_running(k) {
-                if let Err(e) = self.start(&format!("n{k}")).await {
-                    errors.push(e.to_string());
-                }
+        if self.opts.galera {
+            if let Err(e) = self.heal_quality().await {
+                errors.push(e.to_string());
             }
+        }
+        if self.faketime {
+            if let Err(e) = self.reset_clocks().await {
+                errors.push(e.to_string());
+            }
+        }
+        // Killed nodes restart; when every node is down this is a whole-cluster recovery.
+        if let Err(e) = self.start_all(&self.nodes()).await {
+            errors.push(e.to_string());
         }
         if errors.is_empty() {
             Ok(())
@@ -467,6 +497,12 @@ impl Db for LocalGalera {
     fn as_partition(&self) -> Option<&dyn Partition> {
         self.opts.galera.then_some(self as &dyn Partition)
     }
+    fn as_clock(&self) -> Option<&dyn Clock> {
+        self.faketime.then_some(self as &dyn Clock)
+    }
+    fn as_net_quality(&self) -> Option<&dyn NetQuality> {
+        self.opts.galera.then_some(self as &dyn NetQuality)
+    }
 }
 
 #[async_trait]
@@ -496,6 +532,18 @@ impl Kill for LocalGalera {
         }
         self.spawn_node(k, &extra)?;
         Ok(())
+    }
+
+    async fn shutdown(&self, node: &str) -> DbResult<()> {
+        Ok(self.shutdown_node(node_index(node)?).await?)
+    }
+
+    async fn start_all(&self, nodes: &[NodeId]) -> DbResult<()> {
+        let mut ks = Vec::new();
+        for n in nodes {
+            ks.push(node_index(n)?);
+        }
+        Ok(self.start_nodes(&ks).await?)
     }
 }
 

@@ -3,8 +3,9 @@
 //! * [`Client`]: turns one [`Invocation`] into calls on the system under test and classifies
 //!   the outcome as ok, fail or info. One client per worker, one connection per client.
 //! * [`Db`]: the system under test as a whole (nodes, setup, teardown, readiness) plus optional
-//!   capabilities, each its own trait: [`Kill`], [`Pause`], [`Partition`]. A nemesis asks for
-//!   the capability it needs and refuses to start when the database lacks it.
+//!   capabilities, each its own trait: [`Kill`], [`Pause`], [`Partition`], [`Clock`],
+//!   [`NetQuality`]. A nemesis asks for the capability it needs and refuses to start when the
+//!   database lacks it.
 //! * [`Nemesis`]: executes nemesis invocations (start or stop a fault) and heals everything.
 
 use crate::op::{Invocation, OpType};
@@ -107,6 +108,12 @@ pub trait Db: Send + Sync {
     fn as_partition(&self) -> Option<&dyn Partition> {
         None
     }
+    fn as_clock(&self) -> Option<&dyn Clock> {
+        None
+    }
+    fn as_net_quality(&self) -> Option<&dyn NetQuality> {
+        None
+    }
 }
 
 /// Crash (kill -9) and start nodes.
@@ -115,6 +122,18 @@ pub trait Kill: Send + Sync {
     async fn kill(&self, node: &str) -> DbResult<()>;
     /// Starts a killed node so it rejoins (recovering its position first where that matters).
     async fn start(&self, node: &str) -> DbResult<()>;
+    /// Clean shutdown (SIGTERM and wait); a database without one crashes the node instead.
+    async fn shutdown(&self, node: &str) -> DbResult<()> {
+        self.kill(node).await
+    }
+    /// Starts every stopped node of `nodes`. When no node of the cluster is left running this
+    /// is a whole-cluster recovery, which must keep the cluster's history.
+    async fn start_all(&self, nodes: &[NodeId]) -> DbResult<()> {
+        for n in nodes {
+            self.start(n).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Freeze (SIGSTOP) and thaw (SIGCONT) nodes.
@@ -131,6 +150,41 @@ pub trait Partition: Send + Sync {
     async fn partition(&self, grudge: &Grudge) -> DbResult<()>;
     /// Removes every partition rule.
     async fn heal_network(&self) -> DbResult<()>;
+}
+
+/// Shift nodes' wall clocks (the monotonic clock is left alone).
+#[async_trait]
+pub trait Clock: Send + Sync {
+    /// Sets `node`'s wall clock to true time plus `offset_ms` (negative: behind).
+    async fn set_offset(&self, node: &str, offset_ms: i64) -> DbResult<()>;
+    /// Flips `node`'s wall clock between true time and true time plus `offset_ms` every
+    /// `period` until [`Clock::reset_clocks`] (Jepsen's strobe).
+    async fn strobe(&self, node: &str, offset_ms: i64, period: Duration) -> DbResult<()>;
+    /// Every node back to true time, strobes stopped.
+    async fn reset_clocks(&self) -> DbResult<()>;
+}
+
+/// Degrade links between nodes: packet loss, a bandwidth cap, delay with jitter.
+#[async_trait]
+pub trait NetQuality: Send + Sync {
+    /// Drops `percent` (0-100) of the packets between `node` and the other nodes, both ways.
+    async fn set_loss(&self, node: &str, percent: f64) -> DbResult<()>;
+    /// Caps `node`'s traffic at `kbit` kbit/s in each direction.
+    async fn set_bandwidth(&self, node: &str, kbit: u32) -> DbResult<()>;
+    /// Why delay is not available, if it is not.
+    fn delay_unsupported(&self) -> Option<String> {
+        Some("this database cannot delay packets".into())
+    }
+    /// Holds each packet between `node` and the other nodes for `delay` ± `jitter`.
+    async fn set_delay(&self, node: &str, delay: Duration, jitter: Duration) -> DbResult<()> {
+        let _ = (node, delay, jitter);
+        Err(DbError::new(
+            self.delay_unsupported()
+                .unwrap_or_else(|| "delay is not implemented".into()),
+        ))
+    }
+    /// Removes every loss rule, bandwidth cap and delay.
+    async fn heal_quality(&self) -> DbResult<()>;
 }
 
 /// The fault injector. Invocations are `start` / `stop` with a value naming the fault and
