@@ -17,5 +17,6 @@ pub mod register;
 pub mod registry;
 pub mod rw_register;
 pub mod sql;
+pub mod sqlsmith;
 pub mod standard;
 pub mod txn;

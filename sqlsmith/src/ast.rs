@@ -1,0 +1,333 @@
+//! The statement and expression tree the generator builds and the printer prints.
+//!
+//! Deliberately small: exactly what the generator produces, no more. Every node is
+//! serialisable so a failing case can be stored and read back.
+
+use crate::schema::ColType;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: ColType,
+    pub nullable: bool,
+    /// A DEFAULT literal (used when a NOT NULL column is added to a table with rows).
+    pub default: Option<Literal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub unique: bool,
+    /// Column and optional prefix length (TEXT needs one).
+    pub columns: Vec<(String, Option<u16>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateTable {
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    pub primary_key: Vec<String>,
+    pub indexes: Vec<IndexDef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Stmt {
+    CreateTable(CreateTable),
+    CreateIndex {
+        table: String,
+        index: IndexDef,
+    },
+    AddColumn {
+        table: String,
+        column: ColumnDef,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    Insert {
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Expr>>,
+    },
+    Update {
+        table: String,
+        sets: Vec<(String, Expr)>,
+        filter: Option<Expr>,
+    },
+    Delete {
+        table: String,
+        filter: Option<Expr>,
+    },
+    Select(Select),
+    Begin,
+    Commit,
+    Rollback,
+}
+
+impl Stmt {
+    pub fn is_ddl(&self) -> bool {
+        matches!(
+            self,
+            Stmt::CreateTable(_)
+                | Stmt::CreateIndex { .. }
+                | Stmt::AddColumn { .. }
+                | Stmt::DropColumn { .. }
+        )
+    }
+
+    /// Writes (DML or DDL): their effect matters when the outcome is unknown.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. }
+        ) || self.is_ddl()
+    }
+
+    /// The table a write or DDL changes.
+    pub fn written_table(&self) -> Option<&str> {
+        match self {
+            Stmt::CreateTable(c) => Some(&c.name),
+            Stmt::CreateIndex { table, .. }
+            | Stmt::AddColumn { table, .. }
+            | Stmt::DropColumn { table, .. }
+            | Stmt::Insert { table, .. }
+            | Stmt::Update { table, .. }
+            | Stmt::Delete { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+
+    /// A short label for statistics and the history (`insert`, `select`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Stmt::CreateTable(_) => "create-table",
+            Stmt::CreateIndex { .. } => "create-index",
+            Stmt::AddColumn { .. } => "add-column",
+            Stmt::DropColumn { .. } => "drop-column",
+            Stmt::Insert { .. } => "insert",
+            Stmt::Update { .. } => "update",
+            Stmt::Delete { .. } => "delete",
+            Stmt::Select(s) if s.for_update => "select-for-update",
+            Stmt::Select(_) => "select",
+            Stmt::Begin => "begin",
+            Stmt::Commit => "commit",
+            Stmt::Rollback => "rollback",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableRef {
+    pub table: String,
+    pub alias: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Cross,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub table: TableRef,
+    pub on: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct From {
+    pub first: TableRef,
+    pub joins: Vec<Join>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Select {
+    pub distinct: bool,
+    pub items: Vec<Expr>,
+    pub from: Option<From>,
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+    /// Output positions (1-based) and DESC.
+    pub order_by: Vec<(usize, bool)>,
+    pub limit: Option<u64>,
+    pub for_update: bool,
+}
+
+impl Select {
+    /// ORDER BY names every output column: with binary collations the output list is then
+    /// fully determined (tied rows are identical), so results compare as ordered lists.
+    pub fn order_is_total(&self) -> bool {
+        !self.items.is_empty()
+            && (1..=self.items.len()).all(|p| self.order_by.iter().any(|(q, _)| *q == p))
+    }
+
+    /// Whether any select item is an aggregate (outside subqueries).
+    pub fn has_aggregate(&self) -> bool {
+        self.items.iter().any(Expr::has_aggregate)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Literal {
+    Null,
+    Int(i64),
+    /// A decimal or float literal, already spelled (`12.50`, `1.5e3`).
+    Num(String),
+    Str(String),
+    Date(String),
+    DateTime(String),
+    Bool(bool),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NullSafeEq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Xor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggFunc {
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    Lit(Literal),
+    Col {
+        qual: Option<String>,
+        name: String,
+    },
+    Unary {
+        op: UnOp,
+        e: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        l: Box<Expr>,
+        r: Box<Expr>,
+    },
+    IsNull {
+        e: Box<Expr>,
+        negated: bool,
+    },
+    /// `e IS TRUE`
+    IsTrue(Box<Expr>),
+    Between {
+        e: Box<Expr>,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        e: Box<Expr>,
+        pattern: String,
+        negated: bool,
+    },
+    InList {
+        e: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSubquery {
+        e: Box<Expr>,
+        sub: Box<Select>,
+        negated: bool,
+    },
+    Exists {
+        sub: Box<Select>,
+        negated: bool,
+    },
+    Subquery(Box<Select>),
+    Func {
+        name: String,
+        args: Vec<Expr>,
+    },
+    /// `DATE_ADD(e, INTERVAL n DAY)`
+    DateAdd {
+        e: Box<Expr>,
+        days: i64,
+    },
+    /// `arg` None is COUNT(*).
+    Agg {
+        func: AggFunc,
+        distinct: bool,
+        arg: Option<Box<Expr>>,
+    },
+    Case {
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+}
+
+impl Expr {
+    pub fn col(qual: &str, name: &str) -> Expr {
+        Expr::Col {
+            qual: Some(qual.to_string()),
+            name: name.to_string(),
+        }
+    }
+
+    pub fn has_aggregate(&self) -> bool {
+        let mut found = false;
+        self.visit_shallow(&mut |e| found |= matches!(e, Expr::Agg { .. }));
+        found
+    }
+
+    /// Calls `f` on this node and every descendant, not entering subqueries.
+    pub fn visit_shallow(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.visit_shallow(f);
+        }
+    }
+
+    /// The direct sub-expressions (not those inside subqueries).
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Lit(_) | Expr::Col { .. } | Expr::Exists { .. } | Expr::Subquery(_) => vec![],
+            Expr::Unary { e, .. }
+            | Expr::IsNull { e, .. }
+            | Expr::IsTrue(e)
+            | Expr::Like { e, .. } => vec![e],
+            Expr::InSubquery { e, .. } | Expr::DateAdd { e, .. } => vec![e],
+            Expr::Binary { l, r, .. } => vec![l, r],
+            Expr::Between { e, lo, hi, .. } => vec![e, lo, hi],
+            Expr::InList { e, list, .. } => std::iter::once(&**e).chain(list.iter()).collect(),
+            Expr::Func { args, .. } => args.iter().collect(),
+            Expr::Agg { arg, .. } => arg.iter().map(|a| &**a).collect(),
+            Expr::Case { whens, otherwise } => whens
+                .iter()
+                .flat_map(|(w, t)| [w, t])
+                .chain(otherwise.iter().map(|o| &**o))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The reducer: shrinks a failing statement list while a "still fails?" closure says yes.
+//!
+//! First delta debugging (ddmin) over whole statements, then simplification inside the
+//! statements that are left: drop WHERE / HAVING / ORDER BY / LIMIT / DISTINCT / joins /
+//! select items / INSERT rows / indexes, and replace any expression node by one of its
+//! children or by NULL. The closure does the expensive part (replaying on servers), so every
+//! call counts against a budget; the reducer never calls it on the unchanged input.
+
+use crate::ast::{Expr, Literal, Select, Stmt};
+
+/// The result of a reduction.
+#[derive(Clone, Debug)]
+pub struct Reduced {
+    pub stmts: Vec<Stmt>,
+    /// How many times the closure ran.
+    pub tests: usize,
+}
+
+struct Budget<'a> {
+    fails: &'a mut dyn FnMut(&[Stmt]) -> bool,
+    left: usize,
+    used: usize,
+}
+
+impl Budget<'_> {
+    fn test(&mut self, stmts: &[Stmt]) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        self.used += 1;
+        (self.fails)(stmts)
+    }
+}
+
+/// Reduces `stmts` (which fail) with at most `max_tests` calls of `fails`.
+pub fn reduce(
+    stmts: Vec<Stmt>,
+    max_tests: usize,
+    fails: &mut dyn FnMut(&[Stmt]) -> bool,
+) -> Reduced {
+    let mut b = Budget {
+        fails,
+        left: max_tests,
+        used: 0,
+    };
+    let stmts = ddmin(stmts, &mut b);
+    let stmts = simplify(stmts, &mut b);
+    Reduced {
+        stmts,
+        tests: b.used,
+    }
+}
+
+/// Zeller's ddmin over the statement list (complements first, then halves).
+fn ddmin(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
+    let mut n = 2usize;
+    while cur.len() >= 2 && b.left > 0 {
+        let chunk = cur.len().div_ceil(n);
+        let mut reduced = false;
+        for i in 0..n {
+            let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(cur.len()));
+            if lo >= hi {
+                continue;
+            }
+            let complement: Vec<Stmt> = cur[..lo].iter().chain(&cur[hi..]).cloned().collect();
+            if !complement.is_empty() && b.test(&complement) {
+                cur = complement;
+                n = (n - 1).max(2);
+                reduced = true;
+                break;
+            }
+        }
+        if !reduced {
+            if n >= cur.len() {
+                break;
+            }
+            n = (n * 2).min(cur.len());
+        }
+    }
+    cur
+}
+
+/// Statement-local simplification until nothing more helps (or the budget is gone).
+fn simplify(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
+    let mut changed = true;
+    while changed && b.left > 0 {
+        changed = false;
+        for i in 0..cur.len() {
+            'again: loop {
+                for cand in stmt_candidates(&cur[i]) {
+                    let mut next = cur.clone();
+                    next[i] = cand;
+                    if b.test(&next) {
+                        cur = next;
+                        changed = true;
+                        continue 'again;
+                    }
+                    if b.left == 0 {
+                        return cur;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    cur
+}
+
+/// Smaller variants of a statement, most aggressive first.
+pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
+    let mut out = Vec::new();
+    match s {
+        Stmt::Select(q) => out.extend(select_candidates(q).into_iter().map(Stmt::Select)),
+        Stmt::Insert {
+            table,
+            columns,
+            rows,
+        } => {
+            for i in 0..rows.len() {
+                if rows.len() > 1 {
+                    let mut r = rows.clone();
+                    r.remove(i);
+                    out.push(Stmt::Insert {
+                        table: table.clone(),
+                        columns: columns.clone(),
+                        rows: r,
+                    });
+                }
+            }
+            for j in 0..columns.len() {
+                if columns.len() > 1 {
+                    let mut c = columns.clone();
+                    c.remove(j);
+                    let r = rows
+                        .iter()
+                        .map(|r| {
+                            r.iter()
+                                .enumerate()
+                                .filter(|(k, _)| *k != j)
+                                .map(|(_, e)| e.clone())
+                                .collect()
+                        })
+                        .collect();
+                    out.push(Stmt::Insert {
+                        table: table.clone(),
+                        columns: c,
+                        rows: r,
+                    });
+                }
+            }
+        }
+        Stmt::Update {
+            table,
+            sets,
+            filter,
+        } => {
+            if filter.is_some() {
+                out.push(Stmt::Update {
+                    table: table.clone(),
+                    sets: sets.clone(),
+                    filter: None,
+                });
+            }
+            for i in 0..sets.len() {
+                if sets.len() > 1 {
+                    let mut s2 = sets.clone();
+                    s2.remove(i);
+                    out.push(Stmt::Update {
+                        table: table.clone(),
+                        sets: s2,
+                        filter: filter.clone(),
+                    });
+                }
+            }
+            for f in filter.iter().flat_map(expr_candidates) {
+                out.push(Stmt::Update {
+                    table: table.clone(),
+                    sets: sets.clone(),
+                    filter: Some(f),
+                });
+            }
+        }
+        Stmt::Delete { table, filter } => {
+            if filter.is_some() {
+                out.push(Stmt::Delete {
+                    table: table.clone(),
+                    filter: None,
+                });
+            }
+            for f in filter.iter().flat_map(expr_candidates) {
+                out.push(Stmt::Delete {
+                    table: table.clone(),
+                    filter: Some(f),
+                });
+            }
+        }
+        Stmt::CreateTable(ct) => {
+            for i in 0..ct.indexes.len() {
+                let mut c = ct.clone();
+                c.indexes.remove(i);
+                out.push(Stmt::CreateTable(c));
+            }
+            if !ct.primary_key.is_empty() {
+                let mut c = ct.clone();
+                c.primary_key.clear();
+                out.push(Stmt::CreateTable(c));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn select_candidates(q: &Select) -> Vec<Select> {
+    let mut out = Vec::new();
+    let mut push = |f: &dyn Fn(&mut Select)| {
+        let mut c = q.clone();
+        f(&mut c);
+        if &c != q {
+            out.push(c);
+        }
+    };
+    push(&|c| c.filter = None);
+    push(&|c| c.having = None);
+    push(&|c| {
+        c.order_by.clear();
+        c.limit = None;
+    });
+    push(&|c| c.limit = None);
+    push(&|c| c.distinct = false);
+    push(&|c| c.for_update = false);
+    push(&|c| {
+        if let Some(f) = c.from.as_mut() {
+            f.joins.clear();
+        }
+    });
+    for i in 0..q.items.len() {
+        if q.items.len() > 1 {
+            let mut c = q.clone();
+            c.items.remove(i);
+            c.order_by.retain(|(p, _)| *p <= c.items.len());
+            c.order_by
+                .iter_mut()
+                .for_each(|(p, _)| *p = (*p).min(c.items.len()));
+            c.order_by.dedup();
+            out.push(c);
+        }
+    }
+    if let Some(f) = &q.filter {
+        for e in expr_candidates(f) {
+            out.push(Select {
+                filter: Some(e),
+                ..q.clone()
+            });
+        }
+    }
+    for (i, item) in q.items.iter().enumerate() {
+        for e in expr_candidates(item) {
+            let mut c = q.clone();
+            c.items[i] = e;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Mutable access to the direct children, in the order of [`Expr::children`].
+fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
+    match e {
+        Expr::Lit(_) | Expr::Col { .. } | Expr::Exists { .. } | Expr::Subquery(_) => vec![],
+        Expr::Unary { e, .. } | Expr::IsNull { e, .. } | Expr::IsTrue(e) | Expr::Like { e, .. } => {
+            vec![&mut **e]
+        }
+        Expr::InSubquery { e, .. } | Expr::DateAdd { e, .. } => vec![&mut **e],
+        Expr::Binary { l, r, .. } => vec![&mut **l, &mut **r],
+        Expr::Between { e, lo, hi, .. } => vec![&mut **e, &mut **lo, &mut **hi],
+        Expr::InList { e, list, .. } => std::iter::once(&mut **e).chain(list.iter_mut()).collect(),
+        Expr::Func { args, .. } => args.iter_mut().collect(),
+        Expr::Agg { arg, .. } => arg.iter_mut().map(|a| &mut **a).collect(),
+        Expr::Case { whens, otherwise } => whens
+            .iter_mut()
+            .flat_map(|(w, t)| [w, t])
+            .chain(otherwise.iter_mut().map(|o| &mut **o))
+            .collect(),
+    }
+}
+
+/// Each variant replaces one node of `e` by one of its children or by NULL.
+pub fn expr_candidates(e: &Expr) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::new();
+    if !matches!(e, Expr::Agg { .. }) {
+        out.extend(e.children().into_iter().cloned());
+    }
+    if !matches!(e, Expr::Lit(_) | Expr::Col { .. } | Expr::Agg { .. }) {
+        out.push(Expr::Lit(Literal::Null));
+    }
+    let n = e.children().len();
+    for i in 0..n {
+        let child = e.children()[i].clone();
+        for c in expr_candidates(&child) {
+            let mut copy = e.clone();
+            *children_mut(&mut copy)[i] = c;
+            out.push(copy);
+        }
+    }
+    out
+}

@@ -1,0 +1,58 @@
+//! `sqlsmith`: random SQL on the system under test, diffed against a reference server, plus
+//! the metamorphic oracles TLP and NoREC, with reduced sqllogictest reproducers.
+//!
+//! Not a [`Workload`](faultline_harness::Workload): the differential mode is one sequential
+//! statement stream over two databases, so it has its own loop ([`runloop`]) and its own
+//! orchestration ([`cli`]); it still writes the usual run folder (test.json, history.jsonl
+//! of statements and outcomes, results.json, report.html, junit.xml) through
+//! faultline-harness, and ends with the verdict, seed and store lines.
+//! Generation, comparison and reduction logic live in faultline-sqlsmith.
+
+pub mod cli;
+pub mod exec;
+pub mod replay;
+pub mod runloop;
+
+use faultline_core::{CheckResult, Checker, History, Validity};
+use serde_json::{json, Value};
+
+/// Reads a stored sqlsmith history: any recorded divergence or oracle failure is invalid.
+pub struct SqlsmithChecker;
+
+impl Checker for SqlsmithChecker {
+    fn name(&self) -> &str {
+        "sqlsmith"
+    }
+
+    fn check(&self, history: &History) -> CheckResult {
+        let mut found: Vec<Value> = Vec::new();
+        let mut completed = 0u64;
+        for op in history
+            .ops
+            .iter()
+            .filter(|o| o.is_client() && !o.is_invoke())
+        {
+            completed += 1;
+            if let Some(d) = op.value.get("divergence").filter(|d| !d.is_null()) {
+                found.push(
+                    json!({ "f": op.f, "i": op.value["i"], "sql": op.value["sql"], "what": d }),
+                );
+            }
+        }
+        let (valid, summary) = if !found.is_empty() {
+            (
+                Validity::Invalid,
+                format!("{} divergence(s) / oracle failure(s)", found.len()),
+            )
+        } else if completed == 0 {
+            (Validity::Unknown, "no statement completed".to_string())
+        } else {
+            (
+                Validity::Valid,
+                format!("{completed} statement(s) and checks, no divergence"),
+            )
+        };
+        found.truncate(50);
+        CheckResult::new("sqlsmith", valid, summary, json!({ "findings": found }))
+    }
+}

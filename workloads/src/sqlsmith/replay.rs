@@ -1,0 +1,173 @@
+//! Replaying a statement list on fresh databases, the "still fails?" checks the reducer
+//! calls, and writing the reduced reproducer.
+//!
+//! Replays run in their own database (`sqlsmith_replay`) on separate connections, so the
+//! run's own tables are untouched and the run can go on after a reduction. A replay in which
+//! the system under test gives a fault-like outcome does not count as reproducing.
+
+use super::exec::{fault_like, SqlDb};
+use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
+use faultline_sqlsmith::reduce::reduce;
+use faultline_sqlsmith::slt::{render, Record};
+use faultline_sqlsmith::{compare, Outcome, Stmt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What must still go wrong.
+#[derive(Clone, Debug)]
+pub enum Failure {
+    /// Some statement answers differently on the two servers.
+    Diff,
+    /// The TLP partitions do not add up (on the system under test).
+    Tlp(TlpCase),
+    /// The NoREC counts differ (on the system under test).
+    Norec(NorecCase),
+}
+
+/// The replay databases: the system under test and, for `Failure::Diff`, the reference.
+pub struct Replayer {
+    pub sut: SqlDb,
+    pub reference: Option<SqlDb>,
+}
+
+fn ordered(s: &Stmt) -> bool {
+    matches!(s, Stmt::Select(q) if q.order_is_total())
+}
+
+impl Replayer {
+    /// Runs `stmts` on fresh databases; returns the outcomes (reference ones empty without
+    /// a reference), or None when a database could not be reset.
+    pub async fn replay(&mut self, stmts: &[Stmt]) -> Option<(Vec<Outcome>, Vec<Outcome>)> {
+        self.sut.recreate_database().await.ok()?;
+        if let Some(r) = self.reference.as_mut() {
+            r.recreate_database().await.ok()?;
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for s in stmts {
+            let sql = s.to_string();
+            a.push(self.sut.run(&sql).await);
+            if let Some(r) = self.reference.as_mut() {
+                b.push(r.run(&sql).await);
+            }
+        }
+        Some((a, b))
+    }
+
+    /// Extra queries of an oracle failure and its verdict, on the system under test.
+    async fn oracle(&mut self, f: &Failure) -> Option<(Vec<(Stmt, Outcome)>, Result<(), String>)> {
+        let queries: Vec<Stmt> = match f {
+            Failure::Diff => return None,
+            Failure::Tlp(c) => std::iter::once(&c.original)
+                .chain(c.partitions.iter())
+                .cloned()
+                .map(Stmt::Select)
+                .collect(),
+            Failure::Norec(c) => vec![
+                Stmt::Select(c.optimized.clone()),
+                Stmt::Select(c.unoptimized.clone()),
+            ],
+        };
+        let mut outs = Vec::new();
+        for q in &queries {
+            let o = self.sut.run(&q.to_string()).await;
+            outs.push((q.clone(), o));
+        }
+        let rows: Option<Vec<&[faultline_sqlsmith::compare::Row]>> =
+            outs.iter().map(|(_, o)| o.rows()).collect();
+        let verdict = match (f, rows) {
+            (_, None) => Ok(()), // an error is not this failure
+            (Failure::Tlp(c), Some(r)) => tlp_check(c, r[0], [r[1], r[2], r[3]]),
+            (Failure::Norec(_), Some(r)) => norec_check(r[0], r[1]),
+            (Failure::Diff, _) => Ok(()),
+        };
+        Some((outs, verdict))
+    }
+
+    /// Whether replaying `stmts` still shows `failure`.
+    pub async fn fails(&mut self, stmts: &[Stmt], failure: &Failure) -> bool {
+        let Some((a, b)) = self.replay(stmts).await else {
+            return false;
+        };
+        if a.iter().any(fault_like) || b.iter().any(fault_like) {
+            return false;
+        }
+        match failure {
+            Failure::Diff => stmts
+                .iter()
+                .zip(a.iter().zip(&b))
+                .any(|(s, (x, y))| compare(x, y, ordered(s)).is_some()),
+            f => matches!(self.oracle(f).await, Some((_, Err(_)))),
+        }
+    }
+
+    /// Reduces `stmts` (at most `max_tests` replays, `timeout` overall) and writes the
+    /// sqllogictest file to `path`. Returns the reduced statement count.
+    pub async fn reduce_and_write(
+        &mut self,
+        stmts: Vec<Stmt>,
+        failure: &Failure,
+        max_tests: usize,
+        timeout: Duration,
+        header: Vec<String>,
+        path: &Path,
+    ) -> anyhow::Result<usize> {
+        let deadline = Instant::now() + timeout;
+        let handle = tokio::runtime::Handle::current();
+        let reduced = {
+            let mut fails = |s: &[Stmt]| -> bool {
+                Instant::now() < deadline
+                    && tokio::task::block_in_place(|| handle.block_on(self.fails(s, failure)))
+            };
+            reduce(stmts, max_tests, &mut fails)
+        };
+        tracing::info!(
+            "reduced to {} statement(s) in {} replays",
+            reduced.stmts.len(),
+            reduced.tests
+        );
+        let (a, b) = self.replay(&reduced.stmts).await.unwrap_or_default();
+        let mut records = Vec::new();
+        for (i, s) in reduced.stmts.iter().enumerate() {
+            let sut = a.get(i).cloned().unwrap_or(Outcome::Unknown {
+                reason: "not replayed".into(),
+            });
+            let mut rec = match b.get(i) {
+                Some(r) => {
+                    let mut rec = Record::new(s.clone(), r.clone());
+                    if let Some(d) = compare(&sut, r, ordered(s)) {
+                        rec.comments.push(format!("DIVERGENCE: {}", d.what));
+                        rec.comments
+                            .push(format!("system under test: {}", sut.brief()));
+                        rec.comments
+                            .push(format!("reference:         {}", r.brief()));
+                        rec.comments
+                            .push("(the expectation below is the reference's answer)".into());
+                    }
+                    rec
+                }
+                None => Record::new(s.clone(), sut),
+            };
+            rec.comments.retain(|c| !c.is_empty());
+            records.push(rec);
+        }
+        let mut header = header;
+        if let Some((outs, verdict)) = self.oracle(failure).await {
+            header.push(format!("oracle verdict on replay: {verdict:?}"));
+            for (q, o) in outs {
+                let mut rec = Record::new(q, o);
+                rec.comments.push(
+                    "oracle query (expectation = what the system under test answered)".into(),
+                );
+                records.push(rec);
+            }
+        }
+        header.push(format!(
+            "{} statement(s) after reduction ({} replays)",
+            reduced.stmts.len(),
+            reduced.tests
+        ));
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+        std::fs::write(path, render(&header, &records))?;
+        Ok(reduced.stmts.len())
+    }
+}
