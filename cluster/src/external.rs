@@ -26,14 +26,20 @@ impl External {
                 crate::endpoint::mask_url_passwords(url)
             ))
         };
-        let rest = url.strip_prefix("mysql://").ok_or_else(|| bad("not a mysql:// URL"))?;
+        let rest = url
+            .strip_prefix("mysql://")
+            .ok_or_else(|| bad("not a mysql:// URL"))?;
         let (auth, rest) = rest.rsplit_once('@').ok_or_else(|| bad("no user@ part"))?;
         let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
         let (hosts, database) = rest.split_once('/').unwrap_or((rest, "jepsen"));
         let mut endpoints = Vec::new();
         for (i, h) in hosts.split(',').enumerate() {
             let (host, port) = match h.rsplit_once(':') {
-                Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad(&format!("bad port in {h:?}")))?),
+                Some((host, port)) => (
+                    host,
+                    port.parse::<u16>()
+                        .map_err(|_| bad(&format!("bad port in {h:?}")))?,
+                ),
                 None => (h, 3306),
             };
             if host.is_empty() {
@@ -45,7 +51,11 @@ impl External {
                 port,
                 user: user.to_string(),
                 password: password.to_string(),
-                database: if database.is_empty() { "jepsen".into() } else { database.to_string() },
+                database: if database.is_empty() {
+                    "jepsen".into()
+                } else {
+                    database.to_string()
+                },
             });
         }
         if user.is_empty() {
@@ -105,7 +115,10 @@ async fn check_one(e: &Endpoint) -> Result<()> {
         .map_err(|err| ClusterError::Other(format!("{} ({e}): SELECT 1 failed: {err}", e.node)))?;
     let _ = conn.disconnect().await;
     if one != Some(1) {
-        return Err(ClusterError::Other(format!("{} ({e}): SELECT 1 did not answer 1", e.node)));
+        return Err(ClusterError::Other(format!(
+            "{} ({e}): SELECT 1 did not answer 1",
+            e.node
+        )));
     }
     Ok(())
 }
@@ -157,14 +170,20 @@ mod tests {
         let x = External::parse("mysql://u:secret@10.0.0.1:4000,db2/test").unwrap();
         let e = x.endpoints();
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].host.as_str(), e[0].port, e[0].database.as_str()), ("10.0.0.1", 4000, "test"));
+        assert_eq!(
+            (e[0].host.as_str(), e[0].port, e[0].database.as_str()),
+            ("10.0.0.1", 4000, "test")
+        );
         assert_eq!((e[1].node.as_str(), e[1].port), ("n2", 3306));
         assert_eq!(e[1].password, "secret");
     }
 
     #[test]
     fn bad_urls_say_what_is_wrong_without_the_password() {
-        let err = External::parse("mysql://u:secret@h:port/x").err().unwrap().to_string();
+        let err = External::parse("mysql://u:secret@h:port/x")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("bad port") && !err.contains("secret"), "{err}");
         let err = External::parse("postgres://u@h").err().unwrap().to_string();
         assert!(err.contains("not a mysql:// URL"), "{err}");

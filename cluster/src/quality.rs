@@ -1,5 +1,5 @@
 //! Link quality in the network lab: packet loss and bandwidth caps (this kernel has no
-//! netem; delay lives in [`crate::delay`]).
+//! netem, so no delay here).
 //!
 //! * Loss: iptables rules in the node's own namespace, in the `mangle` table so that they
 //!   never mix with the partition rules of the `filter` table (healing a partition leaves

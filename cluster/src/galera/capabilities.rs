@@ -1,6 +1,6 @@
 //! The fault capabilities of [`LocalGalera`] beyond kill, pause and partition: wall clocks
 //! through libfaketime ([`super::clock`]) and link quality (loss and bandwidth in the network
-//! lab, [`crate::quality`]; delay through the NFQUEUE delay line, [`crate::delay`]).
+//! lab, [`crate::quality`]). Delay is not available: no netem in this kernel.
 
 use super::{admin, clock, LocalGalera};
 use crate::netlab::node_index;
@@ -84,6 +84,14 @@ impl NetQuality for LocalGalera {
     async fn set_bandwidth(&self, node: &str, kbit: u32) -> DbResult<()> {
         let k = node_index(node)?;
         Ok(self.lab.lock().unwrap().set_bandwidth(k, kbit)?)
+    }
+
+    fn delay_unsupported(&self) -> Option<String> {
+        Some(
+            "local-galera cannot delay packets yet: this kernel has no netem qdisc, and the \
+             userspace delay line (NFQUEUE) is not written"
+                .into(),
+        )
     }
 
     async fn heal_quality(&self) -> DbResult<()> {
