@@ -141,4 +141,75 @@ mod tests {
         );
         assert_eq!(run(9, Mode::Random, 300), run(9, Mode::Random, 300));
     }
+
+    #[test]
+    fn every_catalogued_fault_gets_valid_targets_and_replayable_params() {
+        let names: Vec<String> = crate::catalogue()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        let mut g = schedule(
+            Arc::new(crate::lookup(&names).unwrap()),
+            ScheduleOptions {
+                interval: Duration::ZERO,
+                duration_min: Duration::ZERO,
+                duration_max: Duration::ZERO,
+                mode: Mode::RoundRobin,
+            },
+        );
+        let nodes: Vec<String> = (1..=5).map(|k| format!("n{k}")).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let mut starts = Vec::new();
+        let mut t = 0;
+        while starts.len() < names.len() {
+            let mut ctx = Ctx {
+                time: Duration::from_millis(t),
+                process: Process::Nemesis,
+                nodes: &nodes,
+                in_flight: 0,
+                rng: &mut rng,
+            };
+            if let Next::Op(op) = g.next(&mut ctx) {
+                if op.f == "start" {
+                    starts.push(op);
+                }
+            }
+            t += 1;
+        }
+        for (op, name) in starts.iter().zip(&names) {
+            assert_eq!(op.value["fault"], name.as_str());
+            let targets = op.value["nodes"].as_array().unwrap();
+            assert!(!targets.is_empty(), "{name}: no targets");
+            for n in targets {
+                assert!(
+                    nodes.contains(&n.as_str().unwrap().to_string()),
+                    "{name}: {n}"
+                );
+            }
+        }
+        let count = |name: &str| {
+            starts
+                .iter()
+                .find(|o| o.value["fault"] == name)
+                .unwrap()
+                .value["nodes"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(count("minor_kill"), 2);
+        assert_eq!(count("major_kill"), 3);
+        assert_eq!(count("all_kill"), 5);
+        assert_eq!(count("partition_ring"), 5);
+        let skew = starts
+            .iter()
+            .find(|o| o.value["fault"] == "big_skews")
+            .unwrap();
+        for (_, ms) in skew.value["params"]["offsets_ms"].as_object().unwrap() {
+            assert!(
+                (250..=500).contains(&ms.as_i64().unwrap().abs()),
+                "{skew:?}"
+            );
+        }
+    }
 }

@@ -66,9 +66,12 @@ pub fn write_offset(node_dir: &Path, offset_ms: i64) -> Result<()> {
     std::fs::rename(&tmp, &file).map_err(io(format!("renaming to {}", file.display())))
 }
 
+/// One running strobe: its stop flag and its thread.
+type Strobe = (Arc<AtomicBool>, JoinHandle<()>);
+
 /// Running strobes, by node dir.
 #[derive(Default)]
-pub struct Strobes(Mutex<HashMap<PathBuf, (Arc<AtomicBool>, JoinHandle<()>)>>);
+pub struct Strobes(Mutex<HashMap<PathBuf, Strobe>>);
 
 impl Strobes {
     /// Starts (or replaces) the strobe of one node.
