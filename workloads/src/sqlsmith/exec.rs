@@ -77,19 +77,25 @@ impl SqlDb {
         if self.conn.is_none() {
             let opts =
                 Opts::from_url(&self.endpoint.url_with_secret()).map_err(|e| e.to_string())?;
-            let init = vec![
-                "SET NAMES utf8mb4 COLLATE utf8mb4_bin".to_string(),
-                format!("CREATE DATABASE IF NOT EXISTS {}", self.database),
-                format!("USE {}", self.database),
-            ];
+            let init = vec!["SET NAMES utf8mb4 COLLATE utf8mb4_bin".to_string()];
             let opts = OptsBuilder::from_opts(opts)
                 .init(init)
                 .stmt_cache_size(0)
                 .tcp_nodelay(true);
-            let conn = tokio::time::timeout(self.timeout, Conn::new(opts))
-                .await
-                .map_err(|_| "connect: timed out".to_string())?
-                .map_err(|e| format!("connect: {e}"))?;
+            let setup = [
+                format!("CREATE DATABASE IF NOT EXISTS {}", self.database),
+                format!("USE {}", self.database),
+            ];
+            let conn = tokio::time::timeout(self.timeout, async {
+                let mut c = Conn::new(opts).await?;
+                for sql in &setup {
+                    c.query_drop(sql).await?;
+                }
+                Ok::<Conn, mysql_async::Error>(c)
+            })
+            .await
+            .map_err(|_| "connect: timed out".to_string())?
+            .map_err(|e| format!("connect: {e}"))?;
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut().expect("connected"))
