@@ -493,6 +493,7 @@ impl Smith {
 
     /// `SELECT AGG(x) FROM t WHERE p`: always at most one row.
     fn scalar_subquery(&mut self, outer: &Scope, kind: Kind) -> Select {
+        let outer_len = outer.len();
         self.simple_sub(outer, |s, scope| {
             if kind == Kind::Int && s.chance(0.4) {
                 return Expr::Agg {
@@ -506,10 +507,13 @@ impl Smith {
             } else {
                 AggFunc::Max
             };
+            // The argument uses the subquery's own columns only: an aggregate over outer
+            // columns alone would aggregate the outer query (that is SQL, not a bug).
+            let own: Scope = scope[outer_len..].to_vec();
             Expr::Agg {
                 func,
                 distinct: false,
-                arg: Some(Box::new(s.expr(scope, kind, 0))),
+                arg: Some(Box::new(s.expr(&own, kind, 0))),
             }
         })
     }
