@@ -54,7 +54,7 @@ impl Outcome {
             Outcome::Error { code, message } => format!("error {code}: {message}"),
             Outcome::Affected { rows } => format!("ok, {rows} row(s) affected"),
             Outcome::Rows { rows } => {
-                let shown: Vec<String> = rows.iter().take(5).map(|r| render_row(r)).collect();
+                let shown: Vec<String> = rows.iter().take(5).map(render_row).collect();
                 let more = if rows.len() > 5 {
                     format!(" ... ({} rows)", rows.len())
                 } else {

@@ -57,7 +57,7 @@ fn ddmin(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
     let mut n = 2usize;
     while cur.len() >= 2 && b.left > 0 {
         let chunk = cur.len().div_ceil(n);
-        let mut reduced = false;
+        let mut reduced = None;
         for i in 0..n {
             let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(cur.len()));
             if lo >= hi {
@@ -65,13 +65,14 @@ fn ddmin(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
             }
             let complement: Vec<Stmt> = cur[..lo].iter().chain(&cur[hi..]).cloned().collect();
             if !complement.is_empty() && b.test(&complement) {
-                cur = complement;
-                n = (n - 1).max(2);
-                reduced = true;
+                reduced = Some(complement);
                 break;
             }
         }
-        if !reduced {
+        if let Some(smaller) = reduced {
+            cur = smaller;
+            n = (n - 1).max(2);
+        } else {
             if n >= cur.len() {
                 break;
             }

@@ -138,18 +138,16 @@ impl Schema {
     /// Records the effect of a statement that succeeded.
     pub fn apply(&mut self, stmt: &Stmt) {
         match stmt {
-            Stmt::CreateTable(ct) => {
-                if self.table(&ct.name).is_none() {
-                    let next_column = ct.columns.len() as u32;
-                    self.tables.push(Table {
-                        name: ct.name.clone(),
-                        columns: ct.columns.clone(),
-                        primary_key: ct.primary_key.clone(),
-                        indexes: ct.indexes.clone(),
-                        next_column,
-                        retired: false,
-                    });
-                }
+            Stmt::CreateTable(ct) if self.table(&ct.name).is_none() => {
+                let next_column = ct.columns.len() as u32;
+                self.tables.push(Table {
+                    name: ct.name.clone(),
+                    columns: ct.columns.clone(),
+                    primary_key: ct.primary_key.clone(),
+                    indexes: ct.indexes.clone(),
+                    next_column,
+                    retired: false,
+                });
             }
             Stmt::CreateIndex { table, index } => {
                 if let Some(t) = self.table_mut(table) {

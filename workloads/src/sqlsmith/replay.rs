@@ -19,9 +19,9 @@ pub enum Failure {
     /// Some statement answers differently on the two servers.
     Diff,
     /// The TLP partitions do not add up (on the system under test).
-    Tlp(TlpCase),
+    Tlp(Box<TlpCase>),
     /// The NoREC counts differ (on the system under test).
-    Norec(NorecCase),
+    Norec(Box<NorecCase>),
 }
 
 /// The replay databases: the system under test and, for `Failure::Diff`, the reference.

@@ -402,7 +402,7 @@ async fn metamorphic(
                 Some(r) => {
                     st.tlp_checks += 1;
                     if let Err(e) = tlp_check(&case, r[0], [r[1], r[2], r[3]]) {
-                        return Some((Failure::Tlp(case), e));
+                        return Some((Failure::Tlp(Box::new(case)), e));
                     }
                 }
                 None => st.oracle_skipped += 1,
@@ -418,7 +418,7 @@ async fn metamorphic(
             (Some(x), Some(y)) => {
                 st.norec_checks += 1;
                 if let Err(e) = norec_check(x, y) {
-                    return Some((Failure::Norec(case), e));
+                    return Some((Failure::Norec(Box::new(case)), e));
                 }
             }
             _ => st.oracle_skipped += 1,
