@@ -34,8 +34,14 @@ pub fn run_main(
             std::process::exit(EXIT_BAD_ARGS);
         }
     };
-    let galera = spec.db == "local-galera";
-    if let Err(e) = faultline_cluster::preflight::check(galera) {
+    // Local clusters need their packages; an external cluster needs nothing here.
+    let local = !spec.db.starts_with("mysql://");
+    let preflight = if local {
+        faultline_cluster::preflight::check(spec.db == "local-galera")
+    } else {
+        Ok(())
+    };
+    if let Err(e) = preflight {
         eprintln!("error: {e}");
         std::process::exit(EXIT_HARNESS_FAILURE);
     }

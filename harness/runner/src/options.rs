@@ -10,8 +10,9 @@ use std::time::Duration;
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// System under test: local-galera (N MariaDB Galera nodes the harness starts) or
-    /// local-mariadb (one plain server).
+    /// System under test: local-galera (N MariaDB Galera nodes the harness starts),
+    /// local-mariadb (one plain server), or an existing cluster as
+    /// mysql://user:password@host:port,host:port/database (no faults).
     #[arg(long, default_value = "local-galera")]
     pub db: String,
     /// Number of nodes (local-galera).
@@ -64,6 +65,8 @@ pub struct RunArgs {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSpec {
     pub test: String,
+    /// Recorded with its password masked.
+    #[serde(serialize_with = "masked")]
     pub db: String,
     pub nodes: usize,
     pub concurrency: usize,
@@ -84,6 +87,10 @@ pub struct RunSpec {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadArgs(pub String);
+
+fn masked<S: serde::Serializer>(db: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&faultline_cluster::endpoint::mask_url_passwords(db))
+}
 
 /// `8` -> 8; `3n` with 3 nodes -> 9.
 pub fn parse_concurrency(s: &str, nodes: usize) -> Result<usize, BadArgs> {
@@ -188,6 +195,11 @@ impl RunArgs {
 }
 
 impl RunSpec {
+    /// The database argument with any password masked, for logs.
+    pub fn db_masked(&self) -> String {
+        faultline_cluster::endpoint::mask_url_passwords(&self.db)
+    }
+
     pub fn op_timeout(&self) -> Duration {
         Duration::from_secs(self.op_timeout_s)
     }
@@ -204,6 +216,23 @@ mod tests {
         assert_eq!(parse_concurrency("n", 4).unwrap(), 4);
         assert!(parse_concurrency("x", 3).is_err());
         assert!(parse_concurrency("0", 3).is_err());
+    }
+
+    #[test]
+    fn an_external_db_counts_its_nodes_and_is_recorded_without_its_password() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        let cli = Cli::parse_from(["t", "--db", "mysql://u:hunter2@a:1,b:2/x"]);
+        let spec = cli.run.resolve("bank").unwrap();
+        assert_eq!(spec.nodes, 2);
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(!json.contains("hunter2") && json.contains("u:***@a:1,b:2/x"), "{json}");
+        let cli = Cli::parse_from(["t", "--db", "oracle"]);
+        assert!(cli.run.resolve("bank").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::options::RunSpec;
 use crate::store::RunDir;
 use crate::Workload;
 use anyhow::Context;
+use faultline_cluster::external::External;
 use faultline_cluster::{Endpoint, GaleraOptions, LocalGalera};
 use faultline_core::db::Db;
 use faultline_core::generator::{clients_nemesis, clients_only, stagger, time_limit};
@@ -56,15 +57,36 @@ pub fn cancel_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
-/// Starts the system under test the spec names.
-pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Arc<LocalGalera>> {
+/// The system under test of a run: the database and how clients reach each node.
+pub struct Sut {
+    pub db: Arc<dyn Db>,
+    pub endpoints: Vec<Endpoint>,
+    /// The Galera provider's version, when there is one.
+    pub galera_version: Option<String>,
+}
+
+/// Starts (or, for `mysql://...`, checks) the system under test the spec names.
+pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
+    if spec.db.starts_with("mysql://") {
+        let external = External::parse(&spec.db)?;
+        external.check().await?;
+        let endpoints = external.endpoints();
+        return Ok(Sut { db: Arc::new(external), endpoints, galera_version: None });
+    }
     let opts = GaleraOptions {
         nodes: spec.nodes,
         galera: spec.db == "local-galera",
         server_options: spec.server_options.clone(),
         ..Default::default()
     };
-    Ok(Arc::new(LocalGalera::start(opts).await?))
+    let cluster = Arc::new(LocalGalera::start(opts).await?);
+    let galera_version = cluster
+        .statuses()
+        .await
+        .into_iter()
+        .map(|(_, s)| s.provider_version)
+        .find(|v| !v.is_empty());
+    Ok(Sut { endpoints: cluster.endpoints(), db: cluster, galera_version })
 }
 
 /// Runs one test end to end. `make` builds the workload once the endpoints are known.
@@ -75,25 +97,18 @@ pub async fn run_test(
     make: impl FnOnce(&[Endpoint]) -> Box<dyn Workload>,
 ) -> anyhow::Result<Outcome> {
     let faults = Arc::new(faultline_nemesis::lookup(&spec.nemesis)?);
-    tracing::info!("starting {} with {} node(s)", spec.db, spec.nodes);
-    let cluster = tokio::select! {
+    tracing::info!("starting {} with {} node(s)", spec.db_masked(), spec.nodes);
+    let sut = tokio::select! {
         c = start_db(&spec) => c?,
         _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while the cluster was starting"),
     };
-    let db: Arc<dyn Db> = cluster.clone();
+    let Sut { db, endpoints, galera_version } = sut;
     faultline_nemesis::check_supported(&faults, db.as_ref())?;
-    let endpoints = cluster.endpoints();
     for e in &endpoints {
         tracing::info!("{} at {e}", e.node);
     }
     let workload = make(&endpoints);
     let started = chrono::Utc::now().to_rfc3339();
-    let galera_version = cluster
-        .statuses()
-        .await
-        .into_iter()
-        .map(|(_, s)| s.provider_version)
-        .find(|v| !v.is_empty());
     dir.write_json(
         "test.json",
         &json!({
@@ -209,11 +224,11 @@ pub async fn run_test(
     }
     let ops = interp.recorder.ops_recorded();
     drop(nemesis);
-    drop(db);
     // Tear down before checking: nothing of ours keeps running while we think.
-    if let Err(e) = cluster.teardown().await {
+    if let Err(e) = db.teardown().await {
         tracing::warn!("teardown: {e}");
     }
+    drop(db);
     tracing::info!("checking {ops} history events");
     let checked = check_run_dir(
         &dir.path,
