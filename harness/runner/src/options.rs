@@ -135,18 +135,19 @@ fn parse_duration_range(s: &str) -> Result<(u64, u64), BadArgs> {
 impl RunArgs {
     /// Validates and resolves the arguments of test `test`.
     pub fn resolve(&self, test: &str) -> Result<RunSpec, BadArgs> {
-        match self.db.as_str() {
-            "local-galera" | "local-mariadb" => {}
+        let nodes = match self.db.as_str() {
+            "local-galera" => self.nodes,
+            "local-mariadb" => 1,
+            url if url.starts_with("mysql://") => faultline_cluster::external::External::parse(url)
+                .map_err(|e| BadArgs(e.to_string()))?
+                .endpoints()
+                .len(),
             other => {
                 return Err(BadArgs(format!(
-                    "--db {other:?} is not known: use local-galera or local-mariadb"
+                    "--db {:?} is not known: use local-galera, local-mariadb or mysql://user:password@host:port,...",
+                    faultline_cluster::endpoint::mask_url_passwords(other)
                 )))
             }
-        }
-        let nodes = if self.db == "local-mariadb" {
-            1
-        } else {
-            self.nodes
         };
         if nodes == 0 || nodes > 9 {
             return Err(BadArgs(format!("--nodes {}: give 1 to 9", self.nodes)));
@@ -230,7 +231,10 @@ mod tests {
         let spec = cli.run.resolve("bank").unwrap();
         assert_eq!(spec.nodes, 2);
         let json = serde_json::to_string(&spec).unwrap();
-        assert!(!json.contains("hunter2") && json.contains("u:***@a:1,b:2/x"), "{json}");
+        assert!(
+            !json.contains("hunter2") && json.contains("u:***@a:1,b:2/x"),
+            "{json}"
+        );
         let cli = Cli::parse_from(["t", "--db", "oracle"]);
         assert!(cli.run.resolve("bank").is_err());
     }

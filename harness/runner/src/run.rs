@@ -71,7 +71,11 @@ pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
         let external = External::parse(&spec.db)?;
         external.check().await?;
         let endpoints = external.endpoints();
-        return Ok(Sut { db: Arc::new(external), endpoints, galera_version: None });
+        return Ok(Sut {
+            db: Arc::new(external),
+            endpoints,
+            galera_version: None,
+        });
     }
     let opts = GaleraOptions {
         nodes: spec.nodes,
@@ -86,7 +90,11 @@ pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
         .into_iter()
         .map(|(_, s)| s.provider_version)
         .find(|v| !v.is_empty());
-    Ok(Sut { endpoints: cluster.endpoints(), db: cluster, galera_version })
+    Ok(Sut {
+        endpoints: cluster.endpoints(),
+        db: cluster,
+        galera_version,
+    })
 }
 
 /// Runs one test end to end. `make` builds the workload once the endpoints are known.
@@ -102,7 +110,11 @@ pub async fn run_test(
         c = start_db(&spec) => c?,
         _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while the cluster was starting"),
     };
-    let Sut { db, endpoints, galera_version } = sut;
+    let Sut {
+        db,
+        endpoints,
+        galera_version,
+    } = sut;
     faultline_nemesis::check_supported(&faults, db.as_ref())?;
     for e in &endpoints {
         tracing::info!("{} at {e}", e.node);
