@@ -6,8 +6,16 @@
 //! core `Nemesis` that runs start/stop invocations against a database's capabilities and
 //! heals everything at the end.
 //!
+//! Every choice a fault makes comes from the run's one seeded stream: its targets
+//! ([`Fault::targets`]) and anything else, such as a clock offset or a loss rate
+//! ([`Fault::params`]); the schedule records both in the op's value
+//! (`{"fault", "nodes", "params"}`), so the history says exactly what was done and `--seed`
+//! replays it. `faultline list nemeses` prints [`catalogue`]'s names and descriptions.
+//!
 //! What does not: how a fault is done to a process or a network (faultline-cluster
-//! implements the capabilities), workloads, checkers.
+//! implements the capabilities), workloads, checkers. Not in the catalogue yet: disk faults
+//! (io_delay, io_error, disk_hang, disk_full). `delay` is catalogued but refuses to start on
+//! the local cluster: this kernel has no netem and no userspace delay line is written.
 
 mod executor;
 pub mod faults;

@@ -292,6 +292,73 @@ async fn partitions_clocks_and_link_quality_take_effect_and_heal() {
         );
     }
 
+    // Everything at once, undone by the database's own heal_all alone (what the runner's
+    // final heal and Ctrl-C rely on): a link cut, loss, a bandwidth cap, a skew, a strobe,
+    // a paused node and a killed node.
+    let p = db.as_partition().unwrap();
+    p.partition(&faultline_nemesis::faults::partition::link_grudge(
+        &"n1".into(),
+        &"n2".into(),
+    ))
+    .await
+    .unwrap();
+    let q = db.as_net_quality().unwrap();
+    q.set_loss("n2", 20.0).await.unwrap();
+    q.set_bandwidth("n3", 512).await.unwrap();
+    let c = db.as_clock().unwrap();
+    c.set_offset("n1", 400).await.unwrap();
+    c.strobe("n3", 900, Duration::from_millis(20))
+        .await
+        .unwrap();
+    let paused = cluster.pid("n1").unwrap();
+    db.as_pause().unwrap().pause("n1").await.unwrap();
+    db.as_kill().unwrap().kill("n2").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while common::proc_state(paused) != Some('T') && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(common::proc_state(paused), Some('T'));
+    assert!(cluster.pid("n2").is_none());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let t = Instant::now();
+    db.heal_all().await.unwrap();
+    db.wait_ready(Duration::from_secs(120)).await.unwrap();
+    for n in &all {
+        assert!(
+            cluster.partition_rules(n).unwrap().is_empty(),
+            "heal_all: rules on {n}"
+        );
+        assert!(
+            cluster.loss_rules(n).unwrap().is_empty(),
+            "heal_all: loss on {n}"
+        );
+        assert!(
+            !cluster.qdiscs(n).unwrap().iter().any(|l| l.contains("tbf")),
+            "heal_all: tbf on {n}"
+        );
+        assert_eq!(
+            cluster.clock_offset(n).unwrap(),
+            "+0",
+            "heal_all: {n}'s clock"
+        );
+        let pid = cluster.pid(n).unwrap();
+        assert_ne!(
+            common::proc_state(pid),
+            Some('T'),
+            "heal_all: {n} still stopped"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = skew_ms(&cluster, "n3").await;
+    assert!(
+        s.abs() < 50.0,
+        "heal_all: n3's strobe still runs ({s:.0} ms)"
+    );
+    eprintln!(
+        "heal_all undid 7 simultaneous faults; all Synced {:.1}s after",
+        t.elapsed().as_secs_f64()
+    );
+
     load.stop().await;
     nemesis.heal_all().await.unwrap();
     drop(nemesis);
