@@ -46,11 +46,15 @@ async fn galera_cluster_survives_kill_and_partition_and_cleans_up() {
         .expect("cluster starts");
     let nodes = cluster.nodes();
     assert_eq!(nodes, vec!["n1", "n2", "n3"]);
+    // Only this cluster's lab: other tests and runs may have clusters up at the same time.
+    let facts = cluster.facts();
+    let prefix = facts["lab_prefix"].as_str().unwrap().to_string();
+    let temp_dir = std::path::PathBuf::from(facts["temp_dir"].as_str().unwrap());
     let mine: Vec<String> = our_namespaces()
         .into_iter()
-        .filter(|n| n.starts_with("fl"))
+        .filter(|n| n.strip_prefix(&prefix).is_some_and(|r| r.starts_with('n')))
         .collect();
-    assert!(mine.len() >= 3, "namespaces: {mine:?}");
+    assert_eq!(mine.len(), 3, "namespaces: {mine:?}");
     let before = cluster.statuses().await;
     for (n, s) in &before {
         assert!(s.is_synced(3), "{n}: {s:?}");
@@ -113,13 +117,14 @@ async fn galera_cluster_survives_kill_and_partition_and_cleans_up() {
 
     // Pause and resume.
     cluster.as_pause().unwrap().pause("n2").await.unwrap();
-    let stat =
-        std::fs::read_to_string(format!("/proc/{}/stat", cluster.pid("n2").unwrap())).unwrap();
-    assert!(stat.contains(") T "), "n2 is stopped: {stat}");
+    let pid = cluster.pid("n2").unwrap();
+    // SIGSTOP takes effect asynchronously: poll the state for a moment.
+    assert!(state_becomes(pid, true).await, "n2 never stopped");
     cluster.heal_all().await.unwrap();
-    let stat =
-        std::fs::read_to_string(format!("/proc/{}/stat", cluster.pid("n2").unwrap())).unwrap();
-    assert!(!stat.contains(") T "));
+    assert!(
+        state_becomes(pid, false).await,
+        "n2 still stopped after the heal"
+    );
 
     let pids: Vec<u32> = nodes.iter().filter_map(|n| cluster.pid(n)).collect();
     drop(cluster);
@@ -129,9 +134,20 @@ async fn galera_cluster_survives_kill_and_partition_and_cleans_up() {
             "mariadbd {pid} survived teardown"
         );
     }
-    for ns in mine {
-        assert!(!our_namespaces().contains(&ns), "{ns} survived teardown");
+    let left = faultline_cluster::leftovers::leftovers(&prefix, &temp_dir);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Waits up to 5 s for `pid` to be stopped (`T`) or not, as asked.
+async fn state_becomes(pid: u32, stopped: bool) -> bool {
+    for _ in 0..50 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.contains(") T ") == stopped {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    false
 }
 
 fn glob_error_log(cluster: &LocalGalera, node: &str) -> std::path::PathBuf {

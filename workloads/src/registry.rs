@@ -43,6 +43,7 @@ pub fn checkers_for(test: &Value) -> anyhow::Result<Vec<Box<dyn Checker>>> {
                 .context("reading the rw-register options of test.json")?;
             Ok(vec![Box::new(crate::rw_register::checker(&opts)?)])
         }
+        "sqlsmith" => Ok(vec![Box::new(crate::sqlsmith::SqlsmithChecker)]),
         "" => bail!("test.json names no workload: is this a faultline run folder?"),
         other => bail!("workload {other:?} is not known to this faultline build"),
     }
