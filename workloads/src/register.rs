@@ -245,6 +245,20 @@ impl RegisterClient {
 #[async_trait]
 impl Client for RegisterClient {
     async fn invoke(&mut self, op: &Invocation) -> Completion {
+        crate::sql::backoff::after_connect_failure(self.op(op).await).await
+    }
+
+    fn reset(&mut self) {
+        self.conn.reset();
+    }
+
+    fn is_read_only(&self, op: &Invocation) -> bool {
+        op.f == "read"
+    }
+}
+
+impl RegisterClient {
+    async fn op(&mut self, op: &Invocation) -> Completion {
         let Some(key) = op.value.get("key").and_then(Value::as_i64) else {
             return Completion::fail(format!("register op without a key: {}", op.value));
         };
@@ -284,14 +298,6 @@ impl Client for RegisterClient {
             }
             other => Completion::fail(format!("unknown register op {other}")),
         }
-    }
-
-    fn reset(&mut self) {
-        self.conn.reset();
-    }
-
-    fn is_read_only(&self, op: &Invocation) -> bool {
-        op.f == "read"
     }
 }
 

@@ -1,5 +1,6 @@
 //! SQL plumbing shared by the MySQL-protocol workloads.
 
+pub mod backoff;
 pub mod conn;
 pub mod errors;
 pub mod isolation;

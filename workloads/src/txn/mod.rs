@@ -13,6 +13,8 @@
 //! so each key's version order stays short. Written values are unique per key: the n-th
 //! write to a key writes n. Keys spread over `--tables` tables by `key % tables`.
 //! The final generator reads every key ever used, once, after the cluster has healed.
+//! `--sync-wait` runs `SET SESSION wsrep_sync_wait = 1` on each connection (Galera's causal
+//! reads), to compare the realtime anomalies (stale reads across nodes) with and without.
 //!
 //! Consistency model (`--model`): by default the one the chosen isolation level names
 //! (read-committed, repeatable-read, serializable; without `--isolation`, MariaDB's default
@@ -58,6 +60,11 @@ pub struct TxnOptions {
     /// Lock the rows a transaction reads (`SELECT ... FOR UPDATE`) or not.
     #[arg(long, value_enum, default_value = "none")]
     pub read_lock: ReadLock,
+    /// `SET SESSION wsrep_sync_wait = 1` on every connection (Galera causal reads: a
+    /// transaction's reads see everything committed cluster-wide before they started).
+    #[arg(long)]
+    #[serde(default)]
+    pub sync_wait: bool,
     /// Consistency model the history must satisfy (Elle's names; default: the one the
     /// isolation level names, repeatable-read without --isolation).
     #[arg(long, value_parser = parse_model)]
@@ -73,6 +80,7 @@ impl Default for TxnOptions {
             max_writes_per_key: 32,
             isolation: None,
             read_lock: ReadLock::None,
+            sync_wait: false,
             model: None,
         }
     }
@@ -262,11 +270,15 @@ impl Workload for TxnWorkload {
             .find(|e| e.node == node)
             .unwrap_or(&self.endpoints[0])
             .clone();
-        let init = self
+        let mut init: Vec<String> = self
             .opts
             .isolation
-            .map(|i| vec![i.session_statement()])
-            .unwrap_or_default();
+            .map(Isolation::session_statement)
+            .into_iter()
+            .collect();
+        if self.opts.sync_wait {
+            init.push("SET SESSION wsrep_sync_wait = 1".to_string());
+        }
         Box::new(TxnClient {
             conn: SqlConn::new(endpoint, init),
             kind: self.kind,
