@@ -146,6 +146,10 @@ impl NetLab {
             return;
         }
         for k in 1..=self.nodes {
+            // Deleting our end of the veth pair is synchronous. Left to the namespace's
+            // deletion, the kernel frees the pair later, from a work queue: under load the
+            // links were seen to outlive teardown by seconds.
+            let _ = run("ip", &["link", "del", &format!("{}v{k}", self.prefix)]);
             remove_namespace(&self.namespace(k));
         }
         let _ = run("ip", &["link", "del", &self.bridge()]);

@@ -245,7 +245,7 @@ impl RegisterClient {
 #[async_trait]
 impl Client for RegisterClient {
     async fn invoke(&mut self, op: &Invocation) -> Completion {
-        crate::sql::backoff::after_connect_failure(self.op(op).await).await
+        self.op(op).await
     }
 
     fn reset(&mut self) {

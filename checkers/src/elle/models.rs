@@ -8,6 +8,12 @@
 //! no name for a read of a value no one wrote): we say it implies G1a, like Elle's
 //! `incompatible-order` and `dirty-update`, since any model forbidding aborted reads must
 //! forbid reads of values never written.
+//!
+//! Every cycle this checker finds is over items: list-append and rw-register have no
+//! predicate reads. So our G-single and G-nonadjacent are Elle's `G-single-item` and
+//! `G-nonadjacent-item`, and they imply G2-item (and their -process / -realtime variants
+//! the matching G2-item variants). Without this, repeatable-read, which forbids G2-item,
+//! would let a lost update (a G-single on one key) pass.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -161,12 +167,12 @@ const IMPLIED: Dag = &[
         &["G-nonadjacent-process", "G-single-realtime"],
     ),
     ("G-single-realtime", &["G-nonadjacent-realtime"]),
-    ("G-nonadjacent", &["G2", "G-nonadjacent-process"]),
+    ("G-nonadjacent", &["G2", "G2-item", "G-nonadjacent-process"]),
     (
         "G-nonadjacent-process",
-        &["G2-process", "G-nonadjacent-realtime"],
+        &["G2-process", "G2-item-process", "G-nonadjacent-realtime"],
     ),
-    ("G-nonadjacent-realtime", &["G2-realtime"]),
+    ("G-nonadjacent-realtime", &["G2-realtime", "G2-item-realtime"]),
     ("G2", &["G2-process"]),
     ("G2-item", &["G2", "G2-item-process"]),
     ("G2-item-process", &["G2-process", "G2-item-realtime"]),
@@ -267,6 +273,10 @@ mod tests {
         let rc = forbidden_by("read-committed");
         assert!(rc.contains("G1a") && rc.contains("G1c") && rc.contains("dirty-update"));
         assert!(!rc.contains("G-single") && !rc.contains("lost-update"));
+        // Item-level cycles: a lost update (G-single on one key) breaks repeatable-read.
+        let rr = forbidden_by("repeatable-read");
+        assert!(rr.contains("G-single") && rr.contains("G-nonadjacent") && rr.contains("G2-item"));
+        assert!(!rr.contains("G-single-process") && !rr.contains("G-single-realtime"));
         let ss = forbidden_by("strict-serializable");
         assert!(ss.contains("G-single-realtime") && ss.contains("G0-realtime"));
         assert!(forbidden_by("repeatable-read").contains("lost-update"));

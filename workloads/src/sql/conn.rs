@@ -7,6 +7,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use std::time::Duration;
 
+/// How long a client waits after a failed connect before reporting it (`fail`: nothing
+/// was sent).
+pub const CONNECT_RETRY: Duration = Duration::from_millis(500);
+
 /// A lazily opened connection to one node.
 pub struct SqlConn {
     endpoint: Endpoint,
@@ -58,22 +62,22 @@ impl SqlConn {
                 .init(self.init.clone())
                 .stmt_cache_size(0)
                 .tcp_nodelay(true);
-            let conn = match tokio::time::timeout(self.connect_timeout, Conn::new(opts)).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    return Err(OpError {
-                        kind: OpType::Fail,
-                        message: format!("connect: {}", describe(&e)),
-                    })
+            let message = match tokio::time::timeout(self.connect_timeout, Conn::new(opts)).await {
+                Ok(Ok(c)) => {
+                    self.conn = Some(c);
+                    return Ok(self.conn.as_mut().expect("just connected"));
                 }
-                Err(_) => {
-                    return Err(OpError {
-                        kind: OpType::Fail,
-                        message: "connect: timed out".into(),
-                    })
-                }
+                Ok(Err(e)) => format!("connect: {}", describe(&e)),
+                Err(_) => "connect: timed out".to_string(),
             };
-            self.conn = Some(conn);
+            // Ops are paced globally: a worker whose node is down would otherwise fail at
+            // once, again and again, take most op slots from the workers of healthy nodes
+            // and fill the history with fails. Waiting keeps it near one op per pause.
+            tokio::time::sleep(CONNECT_RETRY).await;
+            return Err(OpError {
+                kind: OpType::Fail,
+                message,
+            });
         }
         Ok(self.conn.as_mut().expect("connected above"))
     }

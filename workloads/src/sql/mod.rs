@@ -1,6 +1,5 @@
 //! SQL plumbing shared by the MySQL-protocol workloads.
 
-pub mod backoff;
 pub mod conn;
 pub mod errors;
 pub mod isolation;

@@ -116,7 +116,7 @@ impl Client for TxnClient {
             return Completion::fail(format!("unknown {} op {}", self.kind.name(), op.f));
         }
         match parse_mops(&op.value) {
-            Some(mops) => crate::sql::backoff::after_connect_failure(self.txn(mops).await).await,
+            Some(mops) => self.txn(mops).await,
             None => Completion::fail(format!("malformed transaction {}", op.value)),
         }
     }
