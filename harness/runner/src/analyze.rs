@@ -20,10 +20,18 @@ pub fn check_all(history: &History, checkers: &[Box<dyn Checker>]) -> Vec<CheckR
                     .cloned()
                     .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                CheckResult::new(c.name(), Validity::Unknown, format!("the checker crashed: {msg}"), Value::Null)
+                CheckResult::new(
+                    c.name(),
+                    Validity::Unknown,
+                    format!("the checker crashed: {msg}"),
+                    Value::Null,
+                )
             });
             if let Some(o) = r.details.as_object_mut() {
-                o.insert("check_time_s".into(), json!(started.elapsed().as_secs_f64()));
+                o.insert(
+                    "check_time_s".into(),
+                    json!(started.elapsed().as_secs_f64()),
+                );
             }
             r
         })
@@ -38,11 +46,17 @@ pub struct Checked {
 }
 
 /// Checks the history in `dir`, writes results.json and report.html there.
-pub fn check_run_dir(dir: &Path, checkers: &[Box<dyn Checker>], extra: Value) -> anyhow::Result<Checked> {
+pub fn check_run_dir(
+    dir: &Path,
+    checkers: &[Box<dyn Checker>],
+    extra: Value,
+) -> anyhow::Result<Checked> {
     let history: History = History::read(dir)?;
     let mut results = check_all(&history, checkers);
     if history.truncated_tail {
-        tracing::warn!("the history's last line was cut off (the harness died mid-write); it was ignored");
+        tracing::warn!(
+            "the history's last line was cut off (the harness died mid-write); it was ignored"
+        );
     }
     if !history.ops.iter().any(|o| o.is_client()) {
         results.push(CheckResult::new(
@@ -67,21 +81,108 @@ pub fn check_run_dir(dir: &Path, checkers: &[Box<dyn Checker>], extra: Value) ->
         "history_truncated": history.truncated_tail,
         "run": extra,
     });
-    std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&results_json)? + "\n")?;
-    std::fs::write(dir.join("report.html"), report::render(&test, verdict, &results, &summary))?;
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&results_json)? + "\n",
+    )?;
+    std::fs::write(
+        dir.join("report.html"),
+        report::render(&test, verdict, &results, &summary),
+    )?;
     let name = test["spec"]["test"].as_str().unwrap_or("run");
     std::fs::write(dir.join("junit.xml"), crate::junit::render(name, &results))?;
-    Ok(Checked { verdict, results, summary })
+    write_graphs(dir, &results)?;
+    Ok(Checked {
+        verdict,
+        results,
+        summary,
+    })
+}
+
+/// Writes every Graphviz graph a checker put in its details (any object with a `dot`
+/// string, e.g. one per explained Elle cycle) to `graphs/<checker>-<class>-<n>.dot`.
+fn write_graphs(dir: &Path, results: &[CheckResult]) -> std::io::Result<()> {
+    fn walk(v: &Value, class: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(dot) = o.get("dot").and_then(Value::as_str) {
+                    let class = o.get("class").and_then(Value::as_str).unwrap_or(class);
+                    out.push((class.to_string(), dot.to_string()));
+                }
+                for (k, child) in o {
+                    walk(child, k, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|child| walk(child, class, out)),
+            _ => {}
+        }
+    }
+    for r in results {
+        let mut graphs = Vec::new();
+        walk(&r.details, "graph", &mut graphs);
+        if graphs.is_empty() {
+            continue;
+        }
+        let folder = dir.join("graphs");
+        std::fs::create_dir_all(&folder)?;
+        let mut seen = std::collections::HashMap::new();
+        for (class, dot) in graphs {
+            let n = seen.entry(class.clone()).or_insert(0);
+            *n += 1;
+            let safe: String = class
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            std::fs::write(folder.join(format!("{}-{safe}-{n}.dot", r.checker)), dot)?;
+        }
+    }
+    Ok(())
 }
 
 /// Prints the closing lines every run and analysis ends with.
 pub fn print_verdict(verdict: Validity, results: &[CheckResult], seed: Option<u64>, dir: &Path) {
     for r in results {
-        println!("  {:<14} {:<8} {}", r.checker, r.valid.to_string(), r.summary);
+        println!(
+            "  {:<14} {:<8} {}",
+            r.checker,
+            r.valid.to_string(),
+            r.summary
+        );
     }
     println!("verdict: {verdict}");
     if let Some(seed) = seed {
         println!("seed: {seed}");
     }
     println!("store: {}", dir.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphs_in_checker_details_are_written_as_dot_files() {
+        let dir = std::env::temp_dir().join(format!("fl-graphs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let results = vec![CheckResult::new(
+            "elle",
+            Validity::Invalid,
+            "",
+            json!({"anomalies": {"G-single": [{"class": "G-single", "dot": "digraph a {}"},
+                                               {"class": "G-single", "dot": "digraph b {}"}],
+                                 "G2-item": [{"dot": "digraph c {}"}]}}),
+        )];
+        write_graphs(&dir, &results).unwrap();
+        let read = |n: &str| std::fs::read_to_string(dir.join("graphs").join(n)).unwrap();
+        assert_eq!(read("elle-G-single-1.dot"), "digraph a {}");
+        assert_eq!(read("elle-G-single-2.dot"), "digraph b {}");
+        assert_eq!(read("elle-G2-item-1.dot"), "digraph c {}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
