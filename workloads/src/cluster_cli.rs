@@ -45,6 +45,14 @@ pub enum ClusterAction {
         #[arg(long, value_delimiter = ',')]
         from: Option<Vec<String>>,
     },
+    /// Shift a node's wall clock: `skew n2 +300ms`, `skew n1 -2s` (libfaketime).
+    Skew {
+        node: String,
+        #[arg(allow_hyphen_values = true)]
+        offset: String,
+    },
+    /// Drop a share of the packets between a node and its peers: `loss n3 20%`.
+    Loss { node: String, percent: String },
     /// Undo every fault, or every fault of one node.
     Heal { node: Option<String> },
     /// Start or stop any fault of the catalogue (`faultline list nemeses`) by name.
@@ -97,6 +105,22 @@ pub fn run(name: &str, action: ClusterAction) -> i32 {
         ClusterAction::Pause { node } => Request::Pause { node },
         ClusterAction::Resume { node } => Request::Resume { node },
         ClusterAction::Partition { node, from } => Request::Partition { node, from },
+        ClusterAction::Skew { node, offset } => match parse_offset_ms(&offset) {
+            Some(offset_ms) => Request::Skew { node, offset_ms },
+            None => {
+                eprintln!("error: skew offset {offset:?}: give e.g. +300ms, -2s or 150ms");
+                return faultline_harness::EXIT_BAD_ARGS;
+            }
+        },
+        ClusterAction::Loss { node, percent } => {
+            match percent.trim_end_matches('%').parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => Request::Loss { node, percent: p },
+                _ => {
+                    eprintln!("error: loss {percent:?}: give a share like 20%");
+                    return faultline_harness::EXIT_BAD_ARGS;
+                }
+            }
+        }
         ClusterAction::Heal { node } => Request::Heal { node },
         ClusterAction::Fault {
             name: fault,
@@ -127,6 +151,34 @@ pub fn run(name: &str, action: ClusterAction) -> i32 {
             eprintln!("error: {e:#}");
             1
         }
+    }
+}
+
+/// `+300ms` -> 300, `-2s` -> -2000, `150ms` -> 150.
+fn parse_offset_ms(s: &str) -> Option<i64> {
+    let (sign, rest) = match s.strip_prefix('-') {
+        Some(r) => (-1.0, r),
+        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (number, unit) = if let Some(n) = rest.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = rest.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        return None;
+    };
+    let v: f64 = number.parse().ok()?;
+    Some((sign * v * unit).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn offsets_take_a_sign_and_a_unit() {
+        assert_eq!(super::parse_offset_ms("+300ms"), Some(300));
+        assert_eq!(super::parse_offset_ms("-2s"), Some(-2000));
+        assert_eq!(super::parse_offset_ms("1.5s"), Some(1500));
+        assert_eq!(super::parse_offset_ms("300"), None);
     }
 }
 

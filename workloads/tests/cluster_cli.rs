@@ -57,6 +57,31 @@ fn lab_of(status: &str) -> String {
         .to_string()
 }
 
+/// UNIX_TIMESTAMP(NOW(6)) on node `k`, through the endpoint `status` prints.
+fn now_on(status: &str, k: usize) -> f64 {
+    use mysql_async::prelude::Queryable;
+    let url = status
+        .lines()
+        .filter_map(|l| l.strip_prefix("endpoint "))
+        .nth(k - 1)
+        .expect("status lists the endpoints")
+        .replace(":***@", ":jepsen@");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut c = mysql_async::Conn::from_url(url).await.unwrap();
+        let t: String = c
+            .query_first("SELECT UNIX_TIMESTAMP(NOW(6))")
+            .await
+            .unwrap()
+            .unwrap();
+        let _ = c.disconnect().await;
+        t.parse().unwrap()
+    })
+}
+
 fn namespaces() -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
     String::from_utf8_lossy(&out.stdout)

@@ -42,6 +42,16 @@ pub enum Request {
         node: String,
         from: Option<Vec<String>>,
     },
+    /// Shifts a node's wall clock by `offset_ms` (negative: behind).
+    Skew {
+        node: String,
+        offset_ms: i64,
+    },
+    /// Drops `percent` of the packets between a node and its peers.
+    Loss {
+        node: String,
+        percent: f64,
+    },
     /// Heals everything, or everything about one node.
     Heal {
         node: Option<String>,
@@ -175,6 +185,20 @@ impl Daemon {
                 None => Err("this database cannot pause nodes".into()),
             },
             Request::Partition { node, from } => self.partition(&node, from).await,
+            Request::Skew { node, offset_ms } => match db.as_clock() {
+                Some(c) => match c.set_offset(&node, offset_ms).await {
+                    Ok(()) => Ok(self.mark(format!("skew {node} {offset_ms:+}ms")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot shift clocks (is libfaketime installed?)".into()),
+            },
+            Request::Loss { node, percent } => match db.as_net_quality() {
+                Some(q) => match q.set_loss(&node, percent).await {
+                    Ok(()) => Ok(self.mark(format!("loss {node} {percent}%")).await),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Err("this database cannot degrade links".into()),
+            },
             Request::Heal { node } => self.heal(node.as_deref()).await,
             Request::Fault {
                 name,
