@@ -171,17 +171,6 @@ fn parse_offset_ms(s: &str) -> Option<i64> {
     Some((sign * v * unit).round() as i64)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn offsets_take_a_sign_and_a_unit() {
-        assert_eq!(super::parse_offset_ms("+300ms"), Some(300));
-        assert_eq!(super::parse_offset_ms("-2s"), Some(-2000));
-        assert_eq!(super::parse_offset_ms("1.5s"), Some(1500));
-        assert_eq!(super::parse_offset_ms("300"), None);
-    }
-}
-
 fn print_status(s: &Value) {
     println!(
         "{} lab {}",
@@ -342,3 +331,14 @@ fn start_detached(name: &str, args: &StartArgs) -> i32 {
 }
 
 use std::os::unix::process::CommandExt;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn offsets_take_a_sign_and_a_unit() {
+        assert_eq!(super::parse_offset_ms("+300ms"), Some(300));
+        assert_eq!(super::parse_offset_ms("-2s"), Some(-2000));
+        assert_eq!(super::parse_offset_ms("1.5s"), Some(1500));
+        assert_eq!(super::parse_offset_ms("300"), None);
+    }
+}

@@ -140,6 +140,22 @@ fn a_detached_cluster_obeys_commands_and_stops_clean() {
     cluster(&name, &["heal"]);
     wait_status(&name, "n1 back", |s| node_line(s, "n1").contains(" ready "));
 
+    // Clock skew by hand: n2's NOW() runs 300 ms ahead of n1's; loss shows as active.
+    cluster(&name, &["skew", "n2", "+300ms"]);
+    cluster(&name, &["loss", "n3", "20%"]);
+    let s = cluster(&name, &["status"]);
+    assert!(
+        s.contains("skew n2 +300ms") && s.contains("loss n3 20%"),
+        "{s}"
+    );
+    let skew = now_on(&s, 2) - now_on(&s, 1);
+    assert!((0.25..0.6).contains(&skew), "n2 - n1 = {skew} s");
+    cluster(&name, &["heal"]);
+    let s = cluster(&name, &["status"]);
+    assert!(s.contains("active faults: none"), "{s}");
+    let skew = now_on(&s, 2) - now_on(&s, 1);
+    assert!(skew.abs() < 0.2, "after heal n2 - n1 = {skew} s");
+
     let (code, out) = faultline(&[
         "cluster",
         "--name",
