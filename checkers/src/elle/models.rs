@@ -172,7 +172,10 @@ const IMPLIED: Dag = &[
         "G-nonadjacent-process",
         &["G2-process", "G2-item-process", "G-nonadjacent-realtime"],
     ),
-    ("G-nonadjacent-realtime", &["G2-realtime", "G2-item-realtime"]),
+    (
+        "G-nonadjacent-realtime",
+        &["G2-realtime", "G2-item-realtime"],
+    ),
     ("G2", &["G2-process"]),
     ("G2-item", &["G2", "G2-item-process"]),
     ("G2-item-process", &["G2-process", "G2-item-realtime"]),

@@ -122,7 +122,13 @@ pub struct Interpreter {
 }
 
 impl Interpreter {
-    pub fn new(recorder: Recorder, seed: u64, nodes: Vec<String>, concurrency: usize, op_timeout: Duration) -> Self {
+    pub fn new(
+        recorder: Recorder,
+        seed: u64,
+        nodes: Vec<String>,
+        concurrency: usize,
+        op_timeout: Duration,
+    ) -> Self {
         Interpreter {
             recorder,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -155,7 +161,13 @@ impl Interpreter {
                 done: false,
                 tx,
             });
-            handles.push(tokio::spawn(client_worker(i, bound, req_tx.clone(), rx, self.op_timeout)));
+            handles.push(tokio::spawn(client_worker(
+                i,
+                bound,
+                req_tx.clone(),
+                rx,
+                self.op_timeout,
+            )));
         }
         let nemesis_handle = nemesis.map(|n| {
             let (tx, rx) = mpsc::channel(1);
@@ -235,7 +247,8 @@ impl Interpreter {
     fn complete(&mut self, w: &mut WorkerState, c: Completion) {
         let Some(inv) = w.busy.take() else { return };
         let value = c.value.unwrap_or(inv.value);
-        self.recorder.record(w.process, c.kind, &inv.f, value, w.node.clone(), c.error);
+        self.recorder
+            .record(w.process, c.kind, &inv.f, value, w.node.clone(), c.error);
         if c.kind == OpType::Info && !w.process.is_nemesis() {
             // The op may still take effect: this process is retired (Jepsen's rule).
             w.process = Process::Client(self.next_process);
@@ -243,7 +256,12 @@ impl Interpreter {
         }
     }
 
-    async fn reask_waiting(&mut self, gen: &mut Gen<Invocation>, workers: &mut [WorkerState], cancelled: bool) {
+    async fn reask_waiting(
+        &mut self,
+        gen: &mut Gen<Invocation>,
+        workers: &mut [WorkerState],
+        cancelled: bool,
+    ) {
         let now = self.recorder.elapsed();
         for i in 0..workers.len() {
             match workers[i].waiting {
@@ -254,7 +272,13 @@ impl Interpreter {
         }
     }
 
-    async fn assign(&mut self, gen: &mut Gen<Invocation>, workers: &mut [WorkerState], i: usize, cancelled: bool) {
+    async fn assign(
+        &mut self,
+        gen: &mut Gen<Invocation>,
+        workers: &mut [WorkerState],
+        i: usize,
+        cancelled: bool,
+    ) {
         let next = if cancelled {
             Next::Done
         } else {
@@ -272,7 +296,14 @@ impl Interpreter {
         w.waiting = None;
         match next {
             Next::Op(inv) => {
-                self.recorder.record(w.process, OpType::Invoke, &inv.f, inv.value.clone(), w.node.clone(), None);
+                self.recorder.record(
+                    w.process,
+                    OpType::Invoke,
+                    &inv.f,
+                    inv.value.clone(),
+                    w.node.clone(),
+                    None,
+                );
                 w.busy = Some(inv.clone());
                 if w.tx.send(Assignment::Op(inv)).await.is_err() {
                     // The worker is gone (it panicked): its op never ran.
@@ -298,7 +329,14 @@ async fn client_worker(
 ) -> BoundClient {
     let mut completion = None;
     loop {
-        if tx.send(Request { worker: id, completion: completion.take() }).await.is_err() {
+        if tx
+            .send(Request {
+                worker: id,
+                completion: completion.take(),
+            })
+            .await
+            .is_err()
+        {
             break;
         }
         match rx.recv().await {
@@ -323,10 +361,22 @@ async fn client_worker(
     bound
 }
 
-async fn nemesis_worker(id: usize, nemesis: Arc<dyn Nemesis>, tx: mpsc::Sender<Request>, mut rx: mpsc::Receiver<Assignment>) {
+async fn nemesis_worker(
+    id: usize,
+    nemesis: Arc<dyn Nemesis>,
+    tx: mpsc::Sender<Request>,
+    mut rx: mpsc::Receiver<Assignment>,
+) {
     let mut completion = None;
     loop {
-        if tx.send(Request { worker: id, completion: completion.take() }).await.is_err() {
+        if tx
+            .send(Request {
+                worker: id,
+                completion: completion.take(),
+            })
+            .await
+            .is_err()
+        {
             break;
         }
         match rx.recv().await {

@@ -14,7 +14,11 @@ pub fn init(log_file: Option<&Path>) {
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let file = log_file
         .and_then(|p| std::fs::File::create(p).ok())
-        .map(|f| fmt::layer().with_writer(std::sync::Mutex::new(f)).with_ansi(false));
+        .map(|f| {
+            fmt::layer()
+                .with_writer(std::sync::Mutex::new(f))
+                .with_ansi(false)
+        });
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(stderr)

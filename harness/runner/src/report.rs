@@ -13,7 +13,12 @@ use html_escape::encode_text as esc;
 use serde_json::Value;
 use std::fmt::Write;
 
-pub fn render(test: &Value, verdict: Validity, checks: &[CheckResult], summary: &Summary) -> String {
+pub fn render(
+    test: &Value,
+    verdict: Validity,
+    checks: &[CheckResult],
+    summary: &Summary,
+) -> String {
     let mut h = String::new();
     let title = format!(
         "{} {} — {}",
@@ -63,7 +68,11 @@ pub fn render(test: &Value, verdict: Validity, checks: &[CheckResult], summary: 
             text.truncate(200_000);
             text.push_str("\n… (truncated; see results.json)");
         }
-        let _ = write!(h, "<details><summary>details</summary><pre>{}</pre></details></div>", esc(&text));
+        let _ = write!(
+            h,
+            "<details><summary>details</summary><pre>{}</pre></details></div>",
+            esc(&text)
+        );
     }
 
     h.push_str("<h2>Operations</h2><table><tr><th>f</th><th>ok</th><th>fail</th><th>info</th><th>never completed</th></tr>");

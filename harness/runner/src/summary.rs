@@ -36,13 +36,21 @@ pub struct Summary {
 }
 
 pub fn summarize(history: &History) -> Summary {
-    let mut s = Summary { ops: history.len(), ..Default::default() };
+    let mut s = Summary {
+        ops: history.len(),
+        ..Default::default()
+    };
     let mut open: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for op in &history.ops {
         let t = op.time as f64 / 1e9;
         s.duration_s = s.duration_s.max(t);
         if op.process.is_nemesis() {
-            let fault = op.value.get("fault").and_then(Value::as_str).unwrap_or("").to_string();
+            let fault = op
+                .value
+                .get("fault")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             match (op.f.as_str(), op.kind) {
                 ("start", OpType::Info) => {
                     open.entry(fault.clone()).or_default().push(s.faults.len());
@@ -55,7 +63,10 @@ pub fn summarize(history: &History) -> Summary {
                     });
                 }
                 ("stop", OpType::Info) => {
-                    if let Some(i) = open.get_mut(&fault).and_then(|v| (!v.is_empty()).then(|| v.remove(0))) {
+                    if let Some(i) = open
+                        .get_mut(&fault)
+                        .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+                    {
                         s.faults[i].stop_s = Some(t);
                     }
                 }
@@ -117,8 +128,24 @@ mod tests {
 "#;
         let h: History = History::parse_str(text).unwrap();
         let s = summarize(&h);
-        assert_eq!(s.by_f["read"], Counts { ok: 1, fail: 0, info: 0, open: 0 });
-        assert_eq!(s.by_f["transfer"], Counts { ok: 0, fail: 0, info: 1, open: 1 });
+        assert_eq!(
+            s.by_f["read"],
+            Counts {
+                ok: 1,
+                fail: 0,
+                info: 0,
+                open: 0
+            }
+        );
+        assert_eq!(
+            s.by_f["transfer"],
+            Counts {
+                ok: 0,
+                fail: 0,
+                info: 1,
+                open: 1
+            }
+        );
         assert_eq!(s.faults.len(), 1);
         assert_eq!(s.faults[0].start_s, 1.0);
         assert_eq!(s.faults[0].stop_s, Some(3.0));
