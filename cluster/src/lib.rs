@@ -3,9 +3,12 @@
 //! What lives here: [`preflight`] (are mariadbd, Galera, ip and iptables installed?),
 //! [`netlab`] (one network namespace per node on a private bridge, iptables partitions inside
 //! each namespace), [`process`] (a supervised server process: start in its namespace, kill -9,
-//! SIGSTOP/SIGCONT, reap), [`quality`] (packet loss and bandwidth caps in the lab), [`galera`] (the `local-galera` recipe: bootstrap, join, wait for
-//! Synced, crash and IST rejoin, partitions, teardown), [`endpoint`] (client endpoints with
-//! masked passwords) and [`clean`] (removes whatever a killed harness left behind).
+//! SIGSTOP/SIGCONT, reap), [`quality`] (packet loss and bandwidth caps in the lab),
+//! [`galera`] (the `local-galera` recipe: bootstrap, join, wait for Synced, crash and IST
+//! rejoin, whole-cluster recovery, partitions, clocks through libfaketime, teardown),
+//! [`external`] (`mysql://...`: an existing cluster, checked node by node), [`endpoint`]
+//! (client endpoints with masked passwords), [`leftovers`] (what a lab left behind) and
+//! [`clean`] (removes whatever a killed harness left behind, sparing live owners).
 //!
 //! What does not: no fault schedules (faultline-nemesis), no workloads, no history.
 //!

@@ -6,7 +6,9 @@
 //! history; workers only execute ops, each under a timeout), the [`store`] (one folder per
 //! run), [`summary`] (op counts, fault windows), the self-contained HTML [`report`], the
 //! orchestration of a whole run ([`run`]: start the cluster, run, heal, final reads, check,
-//! tear down, on every exit path) and [`analyze`] (re-check a stored run).
+//! tear down, on every exit path), [`analyze`] (check a history: results.json, report.html,
+//! junit.xml via [`junit`], graphs/*.dot) and [`control`] (the daemon behind
+//! `faultline cluster`: a local cluster driven over a unix socket).
 //!
 //! What does not: workload specifics (faultline-workloads), fault mechanics
 //! (faultline-nemesis, faultline-cluster), checker logic (faultline-checkers).
