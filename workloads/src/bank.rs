@@ -88,11 +88,7 @@ impl Workload for Bank {
     }
 
     async fn setup(&self) -> anyhow::Result<()> {
-        let mut c = SqlConn::new(self.endpoints[0].clone(), vec![]);
-        let conn = c
-            .get()
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to {}: {}", self.endpoints[0], e.message))?;
+        let mut conn = crate::sql::conn::setup_connection(&self.endpoints[0]).await?;
         conn.query_drop(
             "CREATE TABLE IF NOT EXISTS accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
         )

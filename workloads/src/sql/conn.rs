@@ -11,6 +11,16 @@ use std::time::Duration;
 /// was sent).
 pub const CONNECT_RETRY: Duration = Duration::from_millis(500);
 
+/// A connection for a workload's setup (schema, initial data) on `endpoint`; a failure
+/// names the endpoint (password masked).
+pub async fn setup_connection(endpoint: &Endpoint) -> anyhow::Result<Conn> {
+    let mut c = SqlConn::new(endpoint.clone(), vec![]);
+    c.get()
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {endpoint}: {}", e.message))?;
+    Ok(c.conn.take().expect("connected above"))
+}
+
 /// A lazily opened connection to one node.
 pub struct SqlConn {
     endpoint: Endpoint,

@@ -250,11 +250,7 @@ impl Workload for TxnWorkload {
     }
 
     async fn setup(&self) -> anyhow::Result<()> {
-        let mut c = SqlConn::new(self.endpoints[0].clone(), vec![]);
-        let conn = c
-            .get()
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to {}: {}", self.endpoints[0], e.message))?;
+        let mut conn = crate::sql::conn::setup_connection(&self.endpoints[0]).await?;
         for t in 0..self.opts.tables.max(1) as i64 {
             let table = self.kind.table(t, self.opts.tables);
             conn.query_drop(self.kind.create_table(&table)).await?;
