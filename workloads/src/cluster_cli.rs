@@ -216,16 +216,16 @@ async fn start_foreground(name: &str, args: StartArgs) -> i32 {
         );
         return 1;
     }
-    let mut server_options = Vec::new();
-    for o in &args.server_options {
-        match o.split_once('=') {
-            Some((k, v)) => server_options.push((k.trim().to_string(), v.trim().to_string())),
-            None => {
-                eprintln!("error: --server-option {o:?}: give name=value");
-                return faultline_harness::EXIT_BAD_ARGS;
-            }
+    let server_options = match faultline_harness::options::parse_server_options(
+        "--server-option",
+        &args.server_options,
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return faultline_harness::EXIT_BAD_ARGS;
         }
-    }
+    };
     // The pid file comes first: `clean` leaves the dir of a live daemon alone.
     let dir = control::control_dir(name);
     if let Err(e) = std::fs::create_dir_all(&dir)

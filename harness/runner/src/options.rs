@@ -92,6 +92,22 @@ fn masked<S: serde::Serializer>(db: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&faultline_cluster::endpoint::mask_url_passwords(db))
 }
 
+/// `name=value` settings for a server's configuration, as given to `flag`.
+pub fn parse_server_options(
+    flag: &str,
+    items: &[String],
+) -> Result<Vec<(String, String)>, BadArgs> {
+    items
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+            None => Err(BadArgs(format!(
+                "{flag} {o:?}: give name=value, e.g. wsrep_sync_wait=1"
+            ))),
+        })
+        .collect()
+}
+
 /// `8` -> 8; `3n` with 3 nodes -> 9.
 pub fn parse_concurrency(s: &str, nodes: usize) -> Result<usize, BadArgs> {
     let bad = || {
@@ -153,15 +169,7 @@ impl RunArgs {
             return Err(BadArgs(format!("--nodes {}: give 1 to 9", self.nodes)));
         }
         faultline_nemesis::lookup(&self.nemesis).map_err(|e| BadArgs(e.to_string()))?;
-        let mut server_options = Vec::new();
-        for o in &self.server_options {
-            let (k, v) = o.split_once('=').ok_or_else(|| {
-                BadArgs(format!(
-                    "--server-option {o:?}: give name=value, e.g. wsrep_sync_wait=1"
-                ))
-            })?;
-            server_options.push((k.trim().to_string(), v.trim().to_string()));
-        }
+        let server_options = parse_server_options("--server-option", &self.server_options)?;
         if self.time_limit == 0 {
             return Err(BadArgs("--time-limit must be at least 1 second".into()));
         }

@@ -85,15 +85,8 @@ pub struct SqlsmithArgs {
     pub store: std::path::PathBuf,
 }
 
-fn pairs(v: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    v.iter()
-        .map(|o| {
-            let (k, v) = o
-                .split_once('=')
-                .with_context(|| format!("{o:?}: give name=value"))?;
-            Ok((k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect()
+fn pairs(flag: &str, v: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(faultline_harness::options::parse_server_options(flag, v)?)
 }
 
 /// The validated arguments.
@@ -130,8 +123,8 @@ impl SqlsmithArgs {
             bail!("no oracle left to run (diff needs a --reference)");
         }
         faultline_nemesis::lookup(&self.nemesis)?;
-        pairs(&self.server_options)?;
-        pairs(&self.reference_options)?;
+        pairs("--server-option", &self.server_options)?;
+        pairs("--reference-option", &self.reference_options)?;
         Ok(Resolved {
             args: self.clone(),
             seed: self.seed.unwrap_or_else(rand::random),
@@ -152,10 +145,10 @@ pub async fn run(
     let sut_opts = GaleraOptions {
         nodes: if galera { a.nodes } else { 1 },
         galera,
-        server_options: pairs(&a.server_options)?,
+        server_options: pairs("--server-option", &a.server_options)?,
         ..Default::default()
     };
-    let ref_options = pairs(&a.reference_options)?;
+    let ref_options = pairs("--reference-option", &a.reference_options)?;
     let (sut_db, ref_db) = tokio::join!(LocalGalera::start(sut_opts), async {
         if r.oracles.diff {
             let o = GaleraOptions {
