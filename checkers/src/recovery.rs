@@ -13,7 +13,7 @@
 //! the run's final heal are reported but not held to the SLO: the workload had stopped, only
 //! final reads follow, so there is no load to recover.
 
-use faultline_core::{CheckResult, Checker, History, Op, OpType, Validity};
+use faultline_core::{fault_windows, CheckResult, Checker, History, Op, Validity};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -45,37 +45,14 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-/// Fault windows as (fault, nodes, start ns, end ns, ended by the final heal).
+/// Ended fault windows whose start succeeded, as (fault, nodes, start ns, end ns, ended by
+/// the final heal).
 fn windows(history: &History) -> Vec<(String, Value, u64, u64, bool)> {
-    let mut open: Vec<(String, Value, u64)> = Vec::new();
-    let mut out = Vec::new();
-    for op in history
-        .ops
-        .iter()
-        .filter(|o| o.process.is_nemesis() && o.kind == OpType::Info)
-    {
-        let fault = op
-            .value
-            .get("fault")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        match op.f.as_str() {
-            "start" if op.error.is_none() => open.push((fault, op.value["nodes"].clone(), op.time)),
-            "stop" => {
-                if let Some(i) = open
-                    .iter()
-                    .position(|(f, n, _)| *f == fault && *n == op.value["nodes"])
-                {
-                    let (f, n, s) = open.remove(i);
-                    out.push((f, n, s, op.time, false));
-                }
-            }
-            "heal" => out.extend(open.drain(..).map(|(f, n, s)| (f, n, s, op.time, true))),
-            _ => {}
-        }
-    }
-    out
+    fault_windows(history)
+        .into_iter()
+        .filter(|w| w.error.is_none())
+        .filter_map(|w| Some((w.fault, w.nodes, w.start, w.end?, w.ended_by_final_heal)))
+        .collect()
 }
 
 pub fn measure(history: &History) -> Vec<Recovery> {
@@ -204,7 +181,7 @@ impl Checker for RecoveryChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faultline_core::Process;
+    use faultline_core::{OpType, Process};
 
     const S: u64 = 1_000_000_000;
 

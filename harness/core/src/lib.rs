@@ -1,7 +1,7 @@
 //! faultline-core: the vocabulary every other crate speaks.
 //!
 //! What lives here: the history model ([`op`]: [`Op`], [`OpType`], [`Process`]) and its JSON
-//! Lines encoding ([`history`]); pure, seeded generators and their combinators
+//! Lines encoding ([`history`]) and its fault windows ([`fault_window`]); pure, seeded generators and their combinators
 //! ([`generator`]); the narrow traits a test is made of ([`Client`], [`Db`] and its
 //! capabilities, [`Nemesis`], [`Checker`]) and the three-valued [`Validity`].
 //!
@@ -11,12 +11,14 @@
 
 pub mod checker;
 pub mod db;
+pub mod fault_window;
 pub mod generator;
 pub mod history;
 pub mod op;
 
 pub use checker::{CheckResult, Checker, Validity};
 pub use db::{Client, Completion, Db, Grudge, Kill, Nemesis, NodeId, Partition, Pause};
+pub use fault_window::{fault_windows, FaultWindow};
 pub use generator::{Ctx, Gen, Generator, Next};
 pub use history::{History, HistoryError, HistoryReader, HistoryWriter};
 pub use op::{Invocation, Op, OpType, Process};

@@ -1,7 +1,7 @@
 //! What happened in a history, in numbers: op counts per function and outcome, the fault
 //! windows, and ops per second for the report's plot.
 
-use faultline_core::{History, OpType};
+use faultline_core::{fault_windows, History, OpType};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,44 +40,10 @@ pub fn summarize(history: &History) -> Summary {
         ops: history.len(),
         ..Default::default()
     };
-    let mut open: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for op in &history.ops {
         let t = op.time as f64 / 1e9;
         s.duration_s = s.duration_s.max(t);
         if op.process.is_nemesis() {
-            let fault = op
-                .value
-                .get("fault")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            match (op.f.as_str(), op.kind) {
-                ("start", OpType::Info) => {
-                    open.entry(fault.clone()).or_default().push(s.faults.len());
-                    s.faults.push(FaultWindow {
-                        fault,
-                        nodes: op.value.get("nodes").cloned().unwrap_or(Value::Null),
-                        start_s: t,
-                        stop_s: None,
-                        error: op.error.clone(),
-                    });
-                }
-                ("stop", OpType::Info) => {
-                    if let Some(i) = open
-                        .get_mut(&fault)
-                        .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
-                    {
-                        s.faults[i].stop_s = Some(t);
-                    }
-                }
-                ("heal", OpType::Info) => {
-                    for w in s.faults.iter_mut().filter(|w| w.stop_s.is_none()) {
-                        w.stop_s = Some(t);
-                    }
-                    open.clear();
-                }
-                _ => {}
-            }
             continue;
         }
         let c = s.by_f.entry(op.f.clone()).or_default();
@@ -109,6 +75,16 @@ pub fn summarize(history: &History) -> Summary {
             }
         }
     }
+    s.faults = fault_windows(history)
+        .into_iter()
+        .map(|w| FaultWindow {
+            fault: w.fault,
+            nodes: w.nodes,
+            start_s: w.start as f64 / 1e9,
+            stop_s: w.end.map(|t| t as f64 / 1e9),
+            error: w.error,
+        })
+        .collect();
     s
 }
 
