@@ -1,7 +1,8 @@
-//! Ctrl-C and SIGTERM in the middle of a run with an active fault: the `bank` binary stops,
-//! heals, tears down, still writes the history and the results, prints the verdict, seed and
-//! store lines last, `faultline analyze` checks the history it left, and nothing of ours is
-//! left running or configured.
+//! Ctrl-C and SIGTERM in the middle of a run with an active fault, one test per kind of fault
+//! (kill, whole-cluster kill, pause, partition, clock, link loss, bandwidth): the `bank`
+//! binary stops, heals, tears down, still writes the history and the results, prints the
+//! verdict, seed and store lines last, `faultline analyze` checks the history it left, and
+//! nothing of ours is left running or configured (namespaces, links, processes, temp dir).
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -106,4 +107,29 @@ fn ctrl_c_during_a_partition_heals_and_keeps_the_history() {
 #[test]
 fn sigterm_during_a_kill_heals_and_keeps_the_history() {
     interrupt_during("random_kill", Signal::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_during_a_whole_cluster_kill_leaves_nothing() {
+    interrupt_during("all_kill", Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_during_a_pause_leaves_nothing() {
+    interrupt_during("pause_all", Signal::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_during_a_clock_strobe_leaves_nothing() {
+    interrupt_during("strobe_skews", Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_during_packet_loss_leaves_nothing() {
+    interrupt_during("loss", Signal::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_during_a_bandwidth_cap_leaves_nothing() {
+    interrupt_during("bandwidth", Signal::SIGINT);
 }
