@@ -187,8 +187,13 @@ fn kill_9_of_the_daemon_then_clean_leaves_nothing() {
         .and_then(|p| p.parse().ok())
         .expect("start prints the daemon pid");
     let lab = lab_of(&out);
+    // One fault of every kind the daemon holds: a partition, a pause, a clock skew, packet
+    // loss and a bandwidth cap (tbf on a veth in the root namespace).
     cluster(&name, &["partition", "n1"]);
     cluster(&name, &["pause", "n2"]);
+    cluster(&name, &["skew", "n3", "+300ms"]);
+    cluster(&name, &["loss", "n3", "20%"]);
+    cluster(&name, &["fault", "bandwidth", "start", "--nodes", "n1"]);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
@@ -209,6 +214,9 @@ fn kill_9_of_the_daemon_then_clean_leaves_nothing() {
         left.is_empty(),
         "namespaces left after clean: {left:?} ({out})"
     );
+    // Namespaces and links (the veth that carried the tbf cap) are gone too.
+    let left = faultline_cluster::leftovers::leftovers(&lab, std::path::Path::new(""));
+    assert!(left.is_empty(), "left after clean: {left:?}");
     assert!(!std::env::temp_dir()
         .join(format!("faultline-fl-ctl-{name}"))
         .exists());
