@@ -3,6 +3,8 @@
 //! binary stops, heals, tears down, still writes the history and the results, prints the
 //! verdict, seed and store lines last, `faultline analyze` checks the history it left, and
 //! nothing of ours is left running or configured (namespaces, links, processes, temp dir).
+//! And kill -9 of the harness during a pause, followed by `faultline cluster clean`, leaves
+//! nothing either.
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -28,9 +30,8 @@ fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf
     }
 }
 
-fn interrupt_during(fault: &str, signal: Signal) {
-    let store = std::env::temp_dir().join(format!("fl-int-{}-{fault}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bank"))
+fn spawn_bank(fault: &str, store: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_bank"))
         .args([
             "--time-limit",
             "120",
@@ -42,11 +43,16 @@ fn interrupt_during(fault: &str, signal: Signal) {
             "60",
         ])
         .arg("--store")
-        .arg(&store)
+        .arg(store)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn interrupt_during(fault: &str, signal: Signal) {
+    let store = std::env::temp_dir().join(format!("fl-int-{}-{fault}", std::process::id()));
+    let mut child = spawn_bank(fault, &store);
     let dir = wait_for_fault_start(&store, fault, Duration::from_secs(120));
     std::thread::sleep(Duration::from_secs(2));
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
@@ -132,4 +138,46 @@ fn sigterm_during_packet_loss_leaves_nothing() {
 #[test]
 fn ctrl_c_during_a_bandwidth_cap_leaves_nothing() {
     interrupt_during("bandwidth", Signal::SIGINT);
+}
+
+#[test]
+fn kill_9_during_a_pause_then_clean_leaves_nothing() {
+    let store = std::env::temp_dir().join(format!("fl-int-{}-k9", std::process::id()));
+    let mut child = spawn_bank("pause_all", &store);
+    let dir = wait_for_fault_start(&store, "pause_all", Duration::from_secs(120));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let test: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("test.json")).unwrap()).unwrap();
+    let prefix = test["db"]["lab_prefix"].as_str().unwrap().to_string();
+    let temp = PathBuf::from(test["db"]["temp_dir"].as_str().unwrap());
+    let before = faultline_cluster::leftovers::leftovers(&prefix, &temp);
+    assert!(
+        before.iter().any(|l| l.starts_with("process")),
+        "the stopped servers outlive a harness killed with -9: {before:?}"
+    );
+
+    let clean = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["cluster", "clean"])
+        .output()
+        .unwrap();
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let left = faultline_cluster::leftovers::leftovers(&prefix, &temp);
+    assert!(left.is_empty(), "left after kill -9 and clean: {left:?}");
+    // The history written before the kill is still readable by analyze.
+    let analyze = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("analyze")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        [0, 1, 2].contains(&analyze.status.code().unwrap_or(-1)),
+        "{}",
+        String::from_utf8_lossy(&analyze.stderr)
+    );
+    std::fs::remove_dir_all(&store).ok();
 }
