@@ -6,6 +6,8 @@
 //! SIGSTOP/SIGCONT, reap), [`quality`] (packet loss and bandwidth caps in the lab),
 //! [`galera`] (the `local-galera` recipe: bootstrap, join, wait for Synced, crash and IST
 //! rejoin, whole-cluster recovery, partitions, clocks through libfaketime, teardown),
+//! [`tidb`] (the `tidb-playground` recipe, unverified against real TiDB: PD, TiKV and TiDB
+//! processes on loopback behind TCP proxies of ours that cut partitioned links),
 //! [`external`] (`mysql://...`: an existing cluster, checked node by node), [`endpoint`]
 //! (client endpoints with masked passwords), [`leftovers`] (what a lab left behind) and
 //! [`clean`] (removes whatever a killed harness left behind, sparing live owners).
@@ -24,9 +26,11 @@ pub mod netlab;
 pub mod preflight;
 pub mod process;
 pub mod quality;
+pub mod tidb;
 
 pub use endpoint::Endpoint;
 pub use galera::{GaleraOptions, LocalGalera};
+pub use tidb::{TidbOptions, TidbPlayground};
 
 /// Errors from controlling the system under test.
 #[derive(Debug, thiserror::Error)]

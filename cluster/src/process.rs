@@ -32,6 +32,25 @@ impl Supervised {
         env: &[(String, String)],
         log: &Path,
     ) -> Result<Supervised> {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", ns, program]).args(args);
+        Self::spawn_command(command, program, env, log)
+    }
+
+    /// Starts `program args` in the harness's own network namespace (the TiDB playground's
+    /// components, which share loopback), stdout and stderr appended to `log`.
+    pub fn spawn_host(program: &str, args: &[String], log: &Path) -> Result<Supervised> {
+        let mut command = Command::new(program);
+        command.args(args);
+        Self::spawn_command(command, program, &[], log)
+    }
+
+    fn spawn_command(
+        mut command: Command,
+        program: &str,
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Supervised> {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
@@ -44,9 +63,7 @@ impl Supervised {
             context: "cloning log handle".into(),
             source,
         })?;
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, program])
-            .args(args)
+        let child = command
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
@@ -54,7 +71,7 @@ impl Supervised {
             .process_group(0)
             .spawn()
             .map_err(|source| ClusterError::Io {
-                context: format!("starting {program} in {ns}"),
+                context: format!("starting {program}"),
                 source,
             })?;
         Ok(Supervised {

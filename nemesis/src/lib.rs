@@ -58,7 +58,7 @@ pub trait Fault: Send + Sync {
 
 /// Every fault, by name. Adding a fault is one file in `faults/` and one line here.
 pub fn catalogue() -> Vec<Box<dyn Fault>> {
-    use faults::{clock, kill, net, partition, pause};
+    use faults::{clock, kill, net, partition, pause, tidb};
     vec![
         Box::new(kill::RandomKill),
         Box::new(kill::MinorKill),
@@ -82,6 +82,7 @@ pub fn catalogue() -> Vec<Box<dyn Fault>> {
         Box::new(net::Loss),
         Box::new(net::Bandwidth),
         Box::new(net::Delay),
+        Box::new(tidb::KillPdLeader),
     ]
 }
 

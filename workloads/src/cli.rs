@@ -34,8 +34,9 @@ pub fn run_main(
             std::process::exit(EXIT_BAD_ARGS);
         }
     };
-    // Local clusters need their packages; an external cluster needs nothing here.
-    let local = !spec.db.starts_with("mysql://");
+    // Local MariaDB clusters need their packages; an external cluster needs nothing here,
+    // and the TiDB playground checked its binaries when the arguments were resolved.
+    let local = !spec.db.starts_with("mysql://") && spec.tidb.is_none();
     let preflight = if local {
         faultline_cluster::preflight::check(spec.db == "local-galera")
     } else {

@@ -4,8 +4,8 @@
 //!   the outcome as ok, fail or info. One client per worker, one connection per client.
 //! * [`Db`]: the system under test as a whole (nodes, setup, teardown, readiness) plus optional
 //!   capabilities, each its own trait: [`Kill`], [`Pause`], [`Partition`], [`Clock`],
-//!   [`NetQuality`]. A nemesis asks for the capability it needs and refuses to start when the
-//!   database lacks it.
+//!   [`NetQuality`], [`Leader`]. A nemesis asks for the capability it needs and refuses to
+//!   start when the database lacks it.
 //! * [`Nemesis`]: executes nemesis invocations (start or stop a fault) and heals everything.
 
 use crate::op::{Invocation, OpType};
@@ -114,6 +114,9 @@ pub trait Db: Send + Sync {
     fn as_net_quality(&self) -> Option<&dyn NetQuality> {
         None
     }
+    fn as_leader(&self) -> Option<&dyn Leader> {
+        None
+    }
 }
 
 /// Crash (kill -9) and start nodes.
@@ -214,6 +217,13 @@ pub fn grudge_isolating(nodes: &[NodeId], isolated: &[NodeId]) -> Grudge {
     }
     grudge.retain(|_, v| !v.is_empty());
     grudge
+}
+
+/// Names the node that currently leads a role of the database (e.g. `pd`: the PD leader
+/// of a TiDB cluster), as the database itself reports it.
+#[async_trait]
+pub trait Leader: Send + Sync {
+    async fn leader(&self, role: &str) -> DbResult<NodeId>;
 }
 
 #[cfg(test)]

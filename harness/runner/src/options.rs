@@ -11,7 +11,8 @@ use std::time::Duration;
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
     /// System under test: local-galera (N MariaDB Galera nodes the harness starts),
-    /// local-mariadb (one plain server), or an existing cluster as
+    /// local-mariadb (one plain server), tidb-playground (PD, TiKV and TiDB from --pd.path
+    /// etc., unverified against real TiDB), or an existing cluster as
     /// mysql://user:password@host:port,host:port/database (no faults).
     #[arg(long, default_value = "local-galera")]
     pub db: String,
@@ -59,6 +60,49 @@ pub struct RunArgs {
     /// own (availability, kept apart from safety).
     #[arg(long)]
     pub recovery_slo: Option<f64>,
+    /// tidb-playground: the pd-server binary (a path, or a name looked up on PATH).
+    #[arg(long = "pd.path", default_value = "pd-server")]
+    pub pd_path: PathBuf,
+    /// tidb-playground: the tikv-server binary.
+    #[arg(long = "tikv.path", default_value = "tikv-server")]
+    pub tikv_path: PathBuf,
+    /// tidb-playground: the tidb-server binary.
+    #[arg(long = "tidb.path", default_value = "tidb-server")]
+    pub tidb_path: PathBuf,
+    /// tidb-playground: number of PD servers.
+    #[arg(long = "pd.count", default_value_t = 1)]
+    pub pd_count: usize,
+    /// tidb-playground: number of TiKV servers.
+    #[arg(long = "tikv.count", default_value_t = 1)]
+    pub tikv_count: usize,
+    /// tidb-playground: number of TiDB servers (the client endpoints).
+    #[arg(long = "tidb.count", default_value_t = 1)]
+    pub tidb_count: usize,
+}
+
+/// The TiDB playground's binaries and component counts (`--db tidb-playground`).
+#[derive(Clone, Debug, Serialize)]
+pub struct TidbSpec {
+    pub pd_path: PathBuf,
+    pub tikv_path: PathBuf,
+    pub tidb_path: PathBuf,
+    pub pd_count: usize,
+    pub tikv_count: usize,
+    pub tidb_count: usize,
+}
+
+impl TidbSpec {
+    pub fn options(&self) -> faultline_cluster::TidbOptions {
+        faultline_cluster::TidbOptions {
+            pd_path: self.pd_path.clone(),
+            tikv_path: self.tikv_path.clone(),
+            tidb_path: self.tidb_path.clone(),
+            pd_count: self.pd_count,
+            tikv_count: self.tikv_count,
+            tidb_count: self.tidb_count,
+            ..Default::default()
+        }
+    }
 }
 
 /// The resolved run description written to test.json.
@@ -82,6 +126,9 @@ pub struct RunSpec {
     pub recovery_slo_s: Option<f64>,
     pub store: PathBuf,
     pub server_options: Vec<(String, String)>,
+    /// Only for `--db tidb-playground`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tidb: Option<TidbSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,8 +198,12 @@ fn parse_duration_range(s: &str) -> Result<(u64, u64), BadArgs> {
 impl RunArgs {
     /// Validates and resolves the arguments of test `test`.
     pub fn resolve(&self, test: &str) -> Result<RunSpec, BadArgs> {
+        let tidb = (self.db == "tidb-playground")
+            .then(|| self.tidb_spec())
+            .transpose()?;
         let nodes = match self.db.as_str() {
             "local-galera" => self.nodes,
+            "tidb-playground" => self.pd_count + self.tikv_count + self.tidb_count,
             "local-mariadb" => 1,
             url if url.starts_with("mysql://") => faultline_cluster::external::External::parse(url)
                 .map_err(|e| BadArgs(e.to_string()))?
@@ -160,12 +211,12 @@ impl RunArgs {
                 .len(),
             other => {
                 return Err(BadArgs(format!(
-                    "--db {:?} is not known: use local-galera, local-mariadb or mysql://user:password@host:port,...",
+                    "--db {:?} is not known: use local-galera, local-mariadb, tidb-playground or mysql://user:password@host:port,...",
                     faultline_cluster::endpoint::mask_url_passwords(other)
                 )))
             }
         };
-        if nodes == 0 || nodes > 9 {
+        if tidb.is_none() && (nodes == 0 || nodes > 9) {
             return Err(BadArgs(format!("--nodes {}: give 1 to 9", self.nodes)));
         }
         faultline_nemesis::lookup(&self.nemesis).map_err(|e| BadArgs(e.to_string()))?;
@@ -199,7 +250,33 @@ impl RunArgs {
             recovery_slo_s: self.recovery_slo,
             store: self.store.clone(),
             server_options,
+            tidb,
         })
+    }
+
+    /// The playground's counts (1 to 7 each) and binaries, which must exist.
+    fn tidb_spec(&self) -> Result<TidbSpec, BadArgs> {
+        for (flag, n) in [
+            ("--pd.count", self.pd_count),
+            ("--tikv.count", self.tikv_count),
+            ("--tidb.count", self.tidb_count),
+        ] {
+            if n == 0 || n > 7 {
+                return Err(BadArgs(format!("{flag} {n}: give 1 to 7")));
+            }
+        }
+        let spec = TidbSpec {
+            pd_path: self.pd_path.clone(),
+            tikv_path: self.tikv_path.clone(),
+            tidb_path: self.tidb_path.clone(),
+            pd_count: self.pd_count,
+            tikv_count: self.tikv_count,
+            tidb_count: self.tidb_count,
+        };
+        spec.options()
+            .check_binaries()
+            .map_err(|e| BadArgs(e.to_string()))?;
+        Ok(spec)
     }
 }
 
@@ -245,6 +322,55 @@ mod tests {
         );
         let cli = Cli::parse_from(["t", "--db", "oracle"]);
         assert!(cli.run.resolve("bank").is_err());
+    }
+
+    #[test]
+    fn tidb_playground_counts_every_component_and_names_the_missing_binary() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        // /bin/sh stands in for the TiDB binaries: only their existence is checked here.
+        let cli = Cli::parse_from([
+            "t",
+            "--db",
+            "tidb-playground",
+            "--pd.path",
+            "/bin/sh",
+            "--tikv.path",
+            "/bin/sh",
+            "--tidb.path",
+            "/bin/sh",
+            "--pd.count",
+            "3",
+            "--tikv.count",
+            "3",
+        ]);
+        let spec = cli.run.resolve("bank").unwrap();
+        assert_eq!(spec.nodes, 7);
+        assert_eq!(spec.tidb.as_ref().unwrap().pd_count, 3);
+        let cli = Cli::parse_from([
+            "t",
+            "--db",
+            "tidb-playground",
+            "--pd.path",
+            "/bin/sh",
+            "--tikv.path",
+            "/nonexistent/tikv-server",
+            "--tidb.path",
+            "/bin/sh",
+        ]);
+        let err = cli.run.resolve("bank").unwrap_err().to_string();
+        assert!(err.contains("--tikv.path") && !err.contains('\n'), "{err}");
+        let cli = Cli::parse_from(["t", "--db", "tidb-playground", "--pd.count", "0"]);
+        assert!(cli
+            .run
+            .resolve("bank")
+            .unwrap_err()
+            .to_string()
+            .contains("--pd.count"));
     }
 
     #[test]

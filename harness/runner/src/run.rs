@@ -14,7 +14,7 @@ use crate::store::RunDir;
 use crate::Workload;
 use anyhow::Context;
 use faultline_cluster::external::External;
-use faultline_cluster::{Endpoint, GaleraOptions, LocalGalera};
+use faultline_cluster::{Endpoint, GaleraOptions, LocalGalera, TidbPlayground};
 use faultline_core::db::Db;
 use faultline_core::generator::{clients_nemesis, clients_only, stagger, time_limit};
 use faultline_core::{Nemesis, OpType, Process};
@@ -74,6 +74,14 @@ pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
         return Ok(Sut {
             db: Arc::new(external),
             endpoints,
+            galera_version: None,
+        });
+    }
+    if let Some(tidb) = &spec.tidb {
+        let cluster = Arc::new(TidbPlayground::start(tidb.options()).await?);
+        return Ok(Sut {
+            endpoints: cluster.endpoints(),
+            db: cluster,
             galera_version: None,
         });
     }

@@ -1,12 +1,13 @@
 //! The faults, one file per family: process crashes and restarts ([`kill`]), freezes
 //! ([`pause`]), network partitions ([`partition`]), wall-clock skews ([`clock`]) and link
-//! quality ([`net`]).
+//! quality ([`net`]), and TiDB's own: killing the PD leader ([`tidb`]).
 
 pub mod clock;
 pub mod kill;
 pub mod net;
 pub mod partition;
 pub mod pause;
+pub mod tidb;
 
 use faultline_core::db::NodeId;
 use rand::seq::SliceRandom;
