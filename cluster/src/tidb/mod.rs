@@ -10,8 +10,9 @@
 //! flags are in [`components`]; every address one component dials is advertised as one of
 //! our TCP proxies ([`proxy`]), which is where partitions are done. Start order: every PD,
 //! wait until a PD reports all members healthy ([`pd_api`]); every TiKV, wait for their
-//! status ports; every TiDB, wait for its MySQL port. Kill, pause, partition, leader and
-//! teardown are in `capabilities`. Dropping a [`TidbPlayground`] kills every process, stops
+//! status ports; every TiDB, wait for its MySQL port. Finding the binaries, claiming the
+//! temp dir and readiness are in `setup`; kill, pause, partition and leader in
+//! `capabilities`. Dropping a [`TidbPlayground`] kills every process, stops
 //! every proxy and removes the temp dir. A harness killed with -9 leaves the components
 //! running (they are not in a namespace that `clean` could empty): kill them by hand.
 
@@ -19,12 +20,12 @@ mod capabilities;
 pub mod components;
 pub mod pd_api;
 pub mod proxy;
+mod setup;
 
 use crate::process::Supervised;
 use crate::{ClusterError, Endpoint, Result};
 use components::{free_port, Layout, PdPorts, Role, TidbPorts, TikvPorts};
 use proxy::{Links, Proxy};
-use rand::Rng;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -74,64 +75,8 @@ pub struct TidbPlayground {
     proxies: Mutex<Vec<Proxy>>,
 }
 
-/// `path` as an executable file: as given when it names a directory, else found on PATH.
-fn resolve(path: &Path, flag: &str) -> Result<String> {
-    let missing = || {
-        ClusterError::Missing(format!(
-            "{} not found: pass {flag} /path/to/{} (TiDB binaries come from tiup or PingCAP's \
-             release tarballs; Debian does not package them)",
-            path.display(),
-            path.file_name().unwrap_or_default().to_string_lossy()
-        ))
-    };
-    let is_exe = |p: &Path| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if path.components().count() > 1 {
-        let abs = std::path::absolute(path).map_err(|_| missing())?;
-        return is_exe(&abs)
-            .then(|| abs.display().to_string())
-            .ok_or_else(missing);
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(path))
-        .find(|p| is_exe(p))
-        .map(|p| p.display().to_string())
-        .ok_or_else(missing)
-}
-
-/// Claims a temp dir `faultline-fl<id>-<pid>` (creating it is the claim).
-fn claim_dir() -> Result<(String, PathBuf)> {
-    let mut rng = rand::rng();
-    for _ in 0..50 {
-        // Above the network labs' ids (1..4000), so the two never share a prefix.
-        let prefix = format!("fl{}", rng.random_range(5000..10000));
-        let dir = std::env::temp_dir().join(format!("faultline-{prefix}-{}", std::process::id()));
-        if std::fs::create_dir(&dir).is_ok() {
-            return Ok((prefix, dir));
-        }
-    }
-    Err(ClusterError::Other(
-        "could not claim a temp dir after 50 tries".into(),
-    ))
-}
-
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-impl TidbOptions {
-    /// The three binaries as absolute paths; a missing one is an error naming its flag.
-    pub fn check_binaries(&self) -> Result<[String; 3]> {
-        Ok([
-            resolve(&self.pd_path, "--pd.path")?,
-            resolve(&self.tikv_path, "--tikv.path")?,
-            resolve(&self.tidb_path, "--tidb.path")?,
-        ])
-    }
 }
 
 impl TidbPlayground {
@@ -143,7 +88,7 @@ impl TidbPlayground {
                 "a TiDB cluster needs at least one PD, one TiKV and one TiDB".into(),
             ));
         }
-        let (prefix, dir) = claim_dir()?;
+        let (prefix, dir) = setup::claim_dir()?;
         let mut playground = TidbPlayground {
             prefix,
             dir,
@@ -346,65 +291,6 @@ impl TidbPlayground {
                 database: "test".into(),
             })
             .collect()
-    }
-
-    /// Waits until every component of `role` answers: PD members healthy, TiKV status
-    /// ports and TiDB MySQL ports accepting connections.
-    async fn wait_role(&self, role: Role, deadline: Instant) -> Result<()> {
-        loop {
-            let mut waiting = Vec::new();
-            for name in self.names(Some(role)) {
-                if !self.running(&name) {
-                    return Err(ClusterError::Other(format!(
-                        "{name} exited; see {} and stdout.log beside it",
-                        self.log_file(&name).unwrap_or_default().display()
-                    )));
-                }
-            }
-            match role {
-                Role::Pd => {
-                    let want = self.layout.pd.len();
-                    let mut ok = false;
-                    for p in &self.layout.pd {
-                        if pd_api::healthy_members(loopback(p.client))
-                            .await
-                            .is_ok_and(|m| m.len() >= want)
-                        {
-                            ok = true;
-                            break;
-                        }
-                    }
-                    if !ok {
-                        waiting.push(format!("PD members healthy ({want})"));
-                    }
-                }
-                Role::Tikv | Role::Tidb => {
-                    let ports: Vec<u16> = match role {
-                        Role::Tikv => self.layout.tikv.iter().map(|t| t.status).collect(),
-                        _ => self.layout.tidb.iter().map(|t| t.port).collect(),
-                    };
-                    for (k, port) in ports.into_iter().enumerate() {
-                        if tokio::net::TcpStream::connect(loopback(port))
-                            .await
-                            .is_err()
-                        {
-                            waiting.push(format!("{}-{k} on port {port}", role.name()));
-                        }
-                    }
-                }
-            }
-            if waiting.is_empty() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(ClusterError::Timeout(format!(
-                    "still waiting for {}; see the logs under {}",
-                    waiting.join(", "),
-                    self.dir.display()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
     }
 
     fn teardown_now(&self) -> Vec<tokio::task::JoinHandle<()>> {

@@ -14,6 +14,8 @@
 //!
 //! Every attempt is logged to the `--log-file` as `reach <kind> <addr> ok|fail`.
 
+pub mod observe;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
