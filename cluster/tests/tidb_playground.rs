@@ -78,6 +78,8 @@ async fn standin_cluster_is_partitioned_killed_paused_and_torn_down(bin: &Path) 
         nodes,
         ["pd-0", "pd-1", "pd-2", "tikv-0", "tikv-1", "tikv-2", "tidb-0"]
     );
+    // Clients talk to the SQL layer only; faults may hit every component.
+    assert_eq!(pg.client_nodes(), ["tidb-0"]);
     let dir = pg.temp_dir().to_path_buf();
     let dir_name = dir.file_name().unwrap().to_string_lossy().into_owned();
     assert!(

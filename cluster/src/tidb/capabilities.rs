@@ -20,6 +20,10 @@ impl Db for TidbPlayground {
         self.names(None)
     }
 
+    fn client_nodes(&self) -> Vec<NodeId> {
+        self.names(Some(Role::Tidb))
+    }
+
     async fn heal_all(&self) -> DbResult<()> {
         let mut errors = Vec::new();
         for node in self.nodes() {

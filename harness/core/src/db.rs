@@ -85,6 +85,12 @@ pub trait Db: Send + Sync {
     /// Short name, e.g. `local-galera`.
     fn name(&self) -> &str;
     fn nodes(&self) -> Vec<NodeId>;
+    /// The nodes clients talk to (every node by default). Faults still target all of
+    /// [`Db::nodes`]: on a TiDB playground clients reach only the tidb-* servers, while a
+    /// partition or kill may hit pd-* and tikv-* too.
+    fn client_nodes(&self) -> Vec<NodeId> {
+        self.nodes()
+    }
     /// Undoes every fault this database knows of (resume, restart, heal network, reset clocks).
     async fn heal_all(&self) -> DbResult<()>;
     /// Waits until every node serves queries.

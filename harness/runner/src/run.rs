@@ -150,10 +150,11 @@ pub async fn run_test(
     }
 
     let nodes = db.nodes();
+    let client_nodes = db.client_nodes();
     let clients = || -> Vec<BoundClient> {
         (0..spec.concurrency)
             .map(|i| {
-                let node = nodes[i % nodes.len()].clone();
+                let node = client_nodes[i % client_nodes.len()].clone();
                 BoundClient {
                     client: workload.client(&node),
                     node,
