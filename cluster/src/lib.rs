@@ -4,6 +4,8 @@
 //! [`netlab`] (one network namespace per node on a private bridge, iptables partitions inside
 //! each namespace), [`process`] (a supervised server process: start in its namespace, kill -9,
 //! SIGSTOP/SIGCONT, reap), [`quality`] (packet loss and bandwidth caps in the lab),
+//! [`delayline`] (delay with jitter: NFQUEUE rules in a node's namespace and a listener
+//! thread inside it that holds each packet, since this kernel has no netem),
 //! [`galera`] (the `local-galera` recipe: bootstrap, join, wait for Synced, crash and IST
 //! rejoin, whole-cluster recovery, partitions, clocks through libfaketime, teardown),
 //! [`tidb`] (the `tidb-playground` recipe, unverified against real TiDB: PD, TiKV and TiDB
@@ -18,6 +20,7 @@
 //! `fl<id>br`) or lives under a temp dir named `faultline-fl<id>-*`, so [`clean`] can find it.
 
 pub mod clean;
+pub mod delayline;
 pub mod endpoint;
 pub mod external;
 pub mod galera;

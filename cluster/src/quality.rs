@@ -1,5 +1,5 @@
-//! Link quality in the network lab: packet loss and bandwidth caps (this kernel has no
-//! netem, so no delay here).
+//! Link quality in the network lab: packet loss and bandwidth caps here; delay with jitter is
+//! the userspace delay line of [`crate::delayline`] (this kernel has no netem).
 //!
 //! * Loss: iptables rules in the node's own namespace, in the `mangle` table so that they
 //!   never mix with the partition rules of the `filter` table (healing a partition leaves
@@ -18,7 +18,7 @@ impl NetLab {
         format!("{}v{k}", self.prefix)
     }
 
-    fn ns_cmd(&self, k: usize, program: &str, args: &[&str]) -> Result<String> {
+    pub(crate) fn ns_cmd(&self, k: usize, program: &str, args: &[&str]) -> Result<String> {
         let ns = self.namespace(k);
         let mut full = vec!["netns", "exec", ns.as_str(), program];
         full.extend_from_slice(args);
@@ -102,9 +102,9 @@ impl NetLab {
             .collect())
     }
 
-    /// Removes every loss rule and bandwidth cap of every node.
+    /// Removes every loss rule, bandwidth cap and delay of every node.
     pub fn heal_quality(&self) -> Result<()> {
-        let mut first_err = None;
+        let mut first_err = self.stop_delays().err();
         for k in 1..=self.nodes {
             if let Err(e) = self.ns_cmd(k, "iptables", &["-w", "-t", "mangle", "-F"]) {
                 first_err.get_or_insert(e);

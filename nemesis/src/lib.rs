@@ -14,8 +14,8 @@
 //!
 //! What does not: how a fault is done to a process or a network (faultline-cluster
 //! implements the capabilities), workloads, checkers. Not in the catalogue yet: disk faults
-//! (io_delay, io_error, disk_hang, disk_full). `delay` is catalogued but refuses to start on
-//! the local cluster: this kernel has no netem and no userspace delay line is written.
+//! (io_delay, io_error, disk_hang, disk_full). `delay` runs on the local cluster through the
+//! cluster's userspace NFQUEUE delay line (this kernel has no netem).
 
 mod executor;
 pub mod faults;

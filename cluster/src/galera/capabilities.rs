@@ -1,6 +1,7 @@
 //! The fault capabilities of [`LocalGalera`] beyond kill, pause and partition: wall clocks
 //! through libfaketime ([`super::clock`]) and link quality (loss and bandwidth in the network
-//! lab, [`crate::quality`]). Delay is not available: no netem in this kernel.
+//! lab, [`crate::quality`]; delay with jitter through the NFQUEUE delay line of
+//! [`crate::delayline`], as this kernel has no netem).
 
 use super::{admin, clock, LocalGalera};
 use crate::netlab::node_index;
@@ -22,6 +23,26 @@ impl LocalGalera {
     /// The loss rules (iptables mangle table) in a node's namespace; empty when healed.
     pub fn loss_rules(&self, node: &str) -> Result<Vec<String>> {
         self.lab.lock().unwrap().loss_rules(node_index(node)?)
+    }
+
+    /// The delay rules (iptables raw table) in a node's namespace; empty when healed.
+    pub fn delay_rules(&self, node: &str) -> Result<Vec<String>> {
+        self.lab.lock().unwrap().delay_rules(node_index(node)?)
+    }
+
+    /// Whether the delay line thread of a node is still running in this process.
+    pub fn delay_listener_running(&self, node: &str) -> Result<bool> {
+        let ns = self.lab.lock().unwrap().namespace(node_index(node)?);
+        Ok(crate::delayline::listener_running(&ns))
+    }
+
+    /// How long one TCP connect from `from`'s namespace to `to`'s Galera port (4567) takes.
+    pub fn connect_time(&self, from: &str, to: &str) -> Result<Duration> {
+        let lab = self.lab.lock().unwrap();
+        let ns = lab.namespace(node_index(from)?);
+        let peer = std::net::SocketAddr::from((lab.address(node_index(to)?), 4567));
+        drop(lab);
+        crate::delayline::connect_time(&ns, peer)
     }
 
     /// The root qdiscs of a node's eth0 and veth, as `tc qdisc show` prints them.
@@ -86,12 +107,13 @@ impl NetQuality for LocalGalera {
         Ok(self.lab.lock().unwrap().set_bandwidth(k, kbit)?)
     }
 
+    async fn set_delay(&self, node: &str, delay: Duration, jitter: Duration) -> DbResult<()> {
+        let k = node_index(node)?;
+        Ok(self.lab.lock().unwrap().set_delay(k, delay, jitter)?)
+    }
+
     fn delay_unsupported(&self) -> Option<String> {
-        Some(
-            "local-galera cannot delay packets yet: this kernel has no netem qdisc, and the \
-             userspace delay line (NFQUEUE) is not written"
-                .into(),
-        )
+        crate::delayline::unsupported()
     }
 
     async fn heal_quality(&self) -> DbResult<()> {

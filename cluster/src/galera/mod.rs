@@ -372,6 +372,10 @@ impl LocalGalera {
 
     fn teardown_now(&self) {
         self.strobes.stop_all();
+        // Before the namespaces go: a listener thread inside one would keep it alive.
+        if let Err(e) = self.lab.lock().unwrap().stop_delays() {
+            tracing::warn!("stopping the delay lines: {e}");
+        }
         for node in self.nodes.lock().unwrap().iter_mut() {
             if let Some(mut p) = node.process.take() {
                 p.kill();

@@ -1,7 +1,8 @@
 //! Link quality through the database's NetQuality capability: packet loss, a bandwidth
 //! cap, and delay with jitter. On the local cluster loss is iptables' `statistic` match and
-//! bandwidth a `tbf` qdisc; this kernel has no netem, so delay needs the database's own
-//! delay line and the `delay` fault refuses to start where there is none.
+//! bandwidth a `tbf` qdisc; this kernel has no netem, so delay is the cluster's userspace
+//! delay line (NFQUEUE, held packets released after delay ± jitter), and the `delay` fault
+//! refuses to start where the database has none.
 
 use crate::Fault;
 use async_trait::async_trait;
@@ -109,7 +110,7 @@ impl Fault for Delay {
         "delay"
     }
     fn description(&self) -> &'static str {
-        "delay the packets between one random node and its peers by 50-500 ms ± up to half that (needs a delay line: no netem here)"
+        "delay the packets between one random node and its peers by 50-500 ms ± up to half that (NFQUEUE delay line), restore at the end"
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         unsupported(db).or_else(|| db.as_net_quality().and_then(|q| q.delay_unsupported()))
