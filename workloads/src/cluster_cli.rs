@@ -53,6 +53,14 @@ pub enum ClusterAction {
     },
     /// Drop a share of the packets between a node and its peers: `loss n3 20%`.
     Loss { node: String, percent: String },
+    /// Hold the packets between a node and its peers: `delay n3 200ms --jitter 50ms`
+    /// (0ms removes it). A round trip to the node grows by about twice the delay.
+    Delay {
+        node: String,
+        delay: String,
+        #[arg(long, default_value = "0ms")]
+        jitter: String,
+    },
     /// Undo every fault, or every fault of one node.
     Heal { node: Option<String> },
     /// Start or stop any fault of the catalogue (`faultline list nemeses`) by name.
@@ -121,6 +129,25 @@ pub fn run(name: &str, action: ClusterAction) -> i32 {
                 }
             }
         }
+        ClusterAction::Delay {
+            node,
+            delay,
+            jitter,
+        } => match (parse_offset_ms(&delay), parse_offset_ms(&jitter)) {
+            (Some(delay_ms), Some(jitter_ms)) if delay_ms >= 0 && jitter_ms >= 0 => {
+                Request::Delay {
+                    node,
+                    delay_ms: delay_ms as u64,
+                    jitter_ms: jitter_ms as u64,
+                }
+            }
+            _ => {
+                eprintln!(
+                    "error: delay {delay:?} --jitter {jitter:?}: give durations like 200ms or 1s"
+                );
+                return faultline_harness::EXIT_BAD_ARGS;
+            }
+        },
         ClusterAction::Heal { node } => Request::Heal { node },
         ClusterAction::Fault {
             name: fault,

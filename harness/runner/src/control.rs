@@ -52,6 +52,12 @@ pub enum Request {
         node: String,
         percent: f64,
     },
+    /// Holds the packets between a node and its peers for `delay_ms` ± `jitter_ms`.
+    Delay {
+        node: String,
+        delay_ms: u64,
+        jitter_ms: u64,
+    },
     /// Heals everything, or everything about one node.
     Heal {
         node: Option<String>,
@@ -197,6 +203,34 @@ impl Daemon {
                     Ok(()) => Ok(self.mark(format!("loss {node} {percent}%")).await),
                     Err(e) => Err(e.to_string()),
                 },
+                None => Err("this database cannot degrade links".into()),
+            },
+            Request::Delay {
+                node,
+                delay_ms,
+                jitter_ms,
+            } => match db.as_net_quality() {
+                Some(q) => {
+                    let (d, j) = (
+                        std::time::Duration::from_millis(delay_ms),
+                        std::time::Duration::from_millis(jitter_ms),
+                    );
+                    match q.set_delay(&node, d, j).await {
+                        Ok(()) => {
+                            // A new delay replaces the node's old one.
+                            let old = format!("delay {node} ");
+                            self.active.lock().await.retain(|a| !a.starts_with(&old));
+                            if delay_ms == 0 && jitter_ms == 0 {
+                                Ok(format!("undone: delay {node}"))
+                            } else {
+                                let what =
+                                    format!("delay {node} {delay_ms}ms jitter {jitter_ms}ms");
+                                Ok(self.mark(what).await)
+                            }
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
                 None => Err("this database cannot degrade links".into()),
             },
             Request::Heal { node } => self.heal(node.as_deref()).await,
