@@ -164,10 +164,16 @@ impl NetLab {
         flushed.map(|_| stats)
     }
 
-    /// Ends the delay of every node of the lab (teardown and heal).
+    /// Ends the delay of every node of the lab (teardown and heal). A namespace already
+    /// removed (a second teardown) has no rules left to flush.
     pub fn stop_delays(&self) -> Result<()> {
         let mut first_err = None;
         for k in 1..=self.nodes {
+            let ns = self.namespace(k);
+            if !std::path::Path::new(&format!("/run/netns/{ns}")).exists() {
+                stop(&ns);
+                continue;
+            }
             if let Err(e) = self.stop_delay(k) {
                 first_err.get_or_insert(e);
             }
