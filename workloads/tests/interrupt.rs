@@ -1,5 +1,5 @@
 //! Ctrl-C and SIGTERM in the middle of a run with an active fault, one test per kind of fault
-//! (kill, whole-cluster kill, pause, partition, clock, link loss, bandwidth): the `bank`
+//! (kill, whole-cluster kill, pause, partition, clock, link loss, bandwidth, delay): the `bank`
 //! binary stops, heals, tears down, still writes the history and the results, prints the
 //! verdict, seed and store lines last, `faultline analyze` checks the history it left, and
 //! nothing of ours is left running or configured (namespaces, links, processes, temp dir).
@@ -138,6 +138,11 @@ fn sigterm_during_packet_loss_leaves_nothing() {
 #[test]
 fn ctrl_c_during_a_bandwidth_cap_leaves_nothing() {
     interrupt_during("bandwidth", Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_during_a_delay_leaves_nothing() {
+    interrupt_during("delay", Signal::SIGTERM);
 }
 
 #[test]
