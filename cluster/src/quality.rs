@@ -106,18 +106,31 @@ impl NetLab {
     pub fn heal_quality(&self) -> Result<()> {
         let mut first_err = self.stop_delays().err();
         for k in 1..=self.nodes {
-            if let Err(e) = self.ns_cmd(k, "iptables", &["-w", "-t", "mangle", "-F"]) {
+            if let Err(e) = self.heal_quality_of(k, false) {
                 first_err.get_or_insert(e);
             }
-            // Deleting a root qdisc that is not there fails; that is the healed state.
-            let _ = self.ns_cmd(k, "tc", &["qdisc", "del", "dev", "eth0", "root"]);
-            let _ = run("tc", &["qdisc", "del", "dev", &self.veth(k), "root"]);
-            if let Ok(q) = self.qdiscs(k) {
-                if q.iter().any(|l| l.contains("tbf")) {
-                    first_err.get_or_insert(crate::ClusterError::Other(format!(
-                        "a tbf qdisc of n{k} could not be removed: {q:?}"
-                    )));
-                }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Removes node `k`'s loss rules and bandwidth cap, and its delay when `delay` is set
+    /// (a whole-lab heal stops every delay line first, in one go).
+    pub fn heal_quality_of(&self, k: usize, delay: bool) -> Result<()> {
+        let mut first_err = None;
+        if delay {
+            first_err = self.stop_delay(k).err();
+        }
+        if let Err(e) = self.ns_cmd(k, "iptables", &["-w", "-t", "mangle", "-F"]) {
+            first_err.get_or_insert(e);
+        }
+        // Deleting a root qdisc that is not there fails; that is the healed state.
+        let _ = self.ns_cmd(k, "tc", &["qdisc", "del", "dev", "eth0", "root"]);
+        let _ = run("tc", &["qdisc", "del", "dev", &self.veth(k), "root"]);
+        if let Ok(q) = self.qdiscs(k) {
+            if q.iter().any(|l| l.contains("tbf")) {
+                first_err.get_or_insert(crate::ClusterError::Other(format!(
+                    "a tbf qdisc of n{k} could not be removed: {q:?}"
+                )));
             }
         }
         first_err.map_or(Ok(()), Err)

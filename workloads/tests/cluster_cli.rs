@@ -99,6 +99,19 @@ fn lab_namespaces(lab: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many loss rules (iptables mangle table) node `k` of `lab` has.
+fn mangle_rules(lab: &str, k: usize) -> usize {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &format!("{lab}n{k}"), "iptables", "-w"])
+        .args(["-t", "mangle", "-S"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("-A"))
+        .count()
+}
+
 #[test]
 fn a_detached_cluster_obeys_commands_and_stops_clean() {
     let name = format!("it{}", std::process::id());
@@ -150,11 +163,16 @@ fn a_detached_cluster_obeys_commands_and_stops_clean() {
     );
     let skew = now_on(&s, 2) - now_on(&s, 1);
     assert!((0.25..0.6).contains(&skew), "n2 - n1 = {skew} s");
-    cluster(&name, &["heal"]);
+    // Healing one node undoes only that node's faults: n2's clock, then n3's loss.
+    cluster(&name, &["heal", "n2"]);
+    let s = cluster(&name, &["status"]);
+    let skew = now_on(&s, 2) - now_on(&s, 1);
+    assert!(skew.abs() < 0.2, "after heal n2, n2 - n1 = {skew} s");
+    assert!(mangle_rules(&lab, 3) > 0, "n3's loss survives heal n2");
+    cluster(&name, &["heal", "n3"]);
     let s = cluster(&name, &["status"]);
     assert!(s.contains("active faults: none"), "{s}");
-    let skew = now_on(&s, 2) - now_on(&s, 1);
-    assert!(skew.abs() < 0.2, "after heal n2 - n1 = {skew} s");
+    assert_eq!(mangle_rules(&lab, 3), 0, "heal n3 removes its loss rules");
 
     let (code, out) = faultline(&[
         "cluster",

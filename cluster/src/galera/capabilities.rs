@@ -119,4 +119,9 @@ impl NetQuality for LocalGalera {
     async fn heal_quality(&self) -> DbResult<()> {
         Ok(self.lab.lock().unwrap().heal_quality()?)
     }
+
+    async fn heal_quality_of(&self, node: &str) -> DbResult<()> {
+        let k = node_index(node)?;
+        Ok(self.lab.lock().unwrap().heal_quality_of(k, true)?)
+    }
 }

@@ -194,6 +194,12 @@ pub trait NetQuality: Send + Sync {
     }
     /// Removes every loss rule, bandwidth cap and delay.
     async fn heal_quality(&self) -> DbResult<()>;
+    /// Removes `node`'s loss rules, bandwidth cap and delay, leaving other nodes' alone.
+    /// The default heals every node (more than asked, never less).
+    async fn heal_quality_of(&self, node: &str) -> DbResult<()> {
+        let _ = node;
+        self.heal_quality().await
+    }
 }
 
 /// The fault injector. Invocations are `start` / `stop` with a value naming the fault and

@@ -307,6 +307,15 @@ impl Daemon {
                 if let Some(k) = db.as_kill() {
                     k.start(node).await.map_err(|e| e.to_string())?;
                 }
+                if let Some(c) = db.as_clock() {
+                    // Fails only where clocks cannot be skewed at all (no libfaketime).
+                    if let Err(e) = c.set_offset(node, 0).await {
+                        tracing::debug!("resetting {node}'s clock: {e}");
+                    }
+                }
+                if let Some(q) = db.as_net_quality() {
+                    q.heal_quality_of(node).await.map_err(|e| e.to_string())?;
+                }
                 let mut grudge = self.grudge.lock().await;
                 grudge.remove(node);
                 for enemies in grudge.values_mut() {
