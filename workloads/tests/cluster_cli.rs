@@ -174,6 +174,16 @@ fn a_detached_cluster_obeys_commands_and_stops_clean() {
     assert!(s.contains("active faults: none"), "{s}");
     assert_eq!(mangle_rules(&lab, 3), 0, "heal n3 removes its loss rules");
 
+    // A catalogue fault started on nodes of its own choice stops on those same nodes.
+    let started = cluster(&name, &["fault", "loss", "start"]);
+    let k: usize = (1..=3)
+        .find(|k| mangle_rules(&lab, *k) > 0)
+        .unwrap_or_else(|| panic!("loss took no effect: {started}"));
+    cluster(&name, &["fault", "loss", "stop"]);
+    assert_eq!(mangle_rules(&lab, k), 0);
+    let s = cluster(&name, &["status"]);
+    assert!(s.contains("active faults: none"), "{s}");
+
     let (code, out) = faultline(&[
         "cluster",
         "--name",

@@ -349,20 +349,44 @@ impl Daemon {
         if let Some(why) = fault.unsupported(db) {
             return Err(why);
         }
-        let targets = nodes.unwrap_or_else(|| {
-            use rand::SeedableRng;
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rand::random());
-            fault.targets(&db.nodes(), &mut rng)
-        });
-        let key = format!("{name} {}", targets.join(","));
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rand::random());
         match action {
             "start" => {
-                fault.start(db, &targets).await.map_err(|e| e.to_string())?;
+                let targets = nodes.unwrap_or_else(|| fault.targets(&db.nodes(), &mut rng));
+                let params = fault.params(&targets, &mut rng);
+                fault
+                    .start_with(db, &targets, &params)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let key = format!("{name} {}", targets.join(","));
                 Ok(self.mark(key).await)
             }
             "stop" => {
-                fault.stop(db, &targets).await.map_err(|e| e.to_string())?;
-                Ok(self.unmark(&key).await)
+                // Without --nodes: the nodes it was started on (every such start).
+                let started: Vec<Vec<String>> = match nodes {
+                    Some(n) => vec![n],
+                    None => {
+                        let prefix = format!("{name} ");
+                        let active = self.active.lock().await;
+                        let v: Vec<Vec<String>> = active
+                            .iter()
+                            .filter_map(|a| a.strip_prefix(&prefix))
+                            .map(|n| n.split(',').map(str::to_string).collect())
+                            .collect();
+                        if v.is_empty() {
+                            vec![fault.targets(&db.nodes(), &mut rng)]
+                        } else {
+                            v
+                        }
+                    }
+                };
+                let mut undone = Vec::new();
+                for targets in started {
+                    fault.stop(db, &targets).await.map_err(|e| e.to_string())?;
+                    undone.push(self.unmark(&format!("{name} {}", targets.join(","))).await);
+                }
+                Ok(undone.join("; "))
             }
             other => Err(format!("action {other:?}: use start or stop")),
         }
