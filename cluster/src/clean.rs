@@ -1,5 +1,6 @@
 //! Removes whatever a killed harness left behind: processes in our namespaces, the
-//! namespaces, bridges and veths, temp dirs, control dirs and libfaketime's /dev/shm files.
+//! namespaces, bridges and veths, FUSE mounts (disk faults) and then the temp dirs they are
+//! under, control dirs and libfaketime's /dev/shm files.
 //!
 //! A lab `fl<id>` belongs to the process whose pid ends its temp dir's name
 //! (`faultline-fl<id>-<pid>`). While that process lives the lab is in use and is left alone
@@ -16,6 +17,7 @@ pub struct Cleaned {
     pub namespaces: Vec<String>,
     pub links: Vec<String>,
     pub dirs: Vec<String>,
+    pub mounts: Vec<String>,
     /// Labs left alone because their owner is alive.
     pub in_use: Vec<String>,
 }
@@ -104,6 +106,12 @@ pub fn clean(force: bool) -> Cleaned {
         }
     }
     for d in dirs {
+        // A dead harness's FUSE mounts answer ENOTCONN: unmount them before removing the dir.
+        for m in crate::disk::mounts_under(&d) {
+            if crate::disk::unmount(&m).is_ok() {
+                cleaned.mounts.push(m.display().to_string());
+            }
+        }
         if std::fs::remove_dir_all(&d).is_ok() {
             cleaned.dirs.push(d.display().to_string());
         }

@@ -1,5 +1,6 @@
 //! What a run with lab prefix `fl<id>` might leave behind, for tests and `cluster status`:
-//! namespaces, links, its temp dir, and processes whose command line points into it.
+//! namespaces, links, its temp dir, FUSE mounts under it (disk faults), and processes whose
+//! command line points into it.
 
 use crate::run;
 use std::path::Path;
@@ -30,6 +31,9 @@ pub fn leftovers(prefix: &str, dir: &Path) -> Vec<String> {
                 }
             }
         }
+    }
+    for m in crate::disk::mounts_under(dir) {
+        found.push(format!("FUSE mount {}", m.display()));
     }
     if dir.exists() {
         found.push(format!("temp dir {}", dir.display()));

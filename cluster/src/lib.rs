@@ -11,16 +11,19 @@
 //! [`tidb`] (the `tidb-playground` recipe, unverified against real TiDB: PD, TiKV and TiDB
 //! processes on loopback behind TCP proxies of ours that cut partitioned links),
 //! [`external`] (`mysql://...`: an existing cluster, checked node by node), [`endpoint`]
-//! (client endpoints with masked passwords), [`leftovers`] (what a lab left behind) and
+//! (client endpoints with masked passwords), [`disk`] (disk faults: a FUSE passthrough
+//! under each node's data dir with a fault switch, feature `fuse`), [`leftovers`] (what a lab left behind) and
 //! [`clean`] (removes whatever a killed harness left behind, sparing live owners).
 //!
 //! What does not: no fault schedules (faultline-nemesis), no workloads, no history.
 //!
 //! Every resource we create carries the prefix `fl<id>` (namespaces `fl<id>n<k>`, the bridge
-//! `fl<id>br`) or lives under a temp dir named `faultline-fl<id>-*`, so [`clean`] can find it.
+//! `fl<id>br`) or lives under a temp dir named `faultline-fl<id>-*`, so [`clean`] can find it
+//! (FUSE mounts included: they are mounted under that temp dir).
 
 pub mod clean;
 pub mod delayline;
+pub mod disk;
 pub mod endpoint;
 pub mod external;
 pub mod galera;

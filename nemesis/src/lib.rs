@@ -13,9 +13,11 @@
 //! replays it. `faultline list nemeses` prints [`catalogue`]'s names and descriptions.
 //!
 //! What does not: how a fault is done to a process or a network (faultline-cluster
-//! implements the capabilities), workloads, checkers. Not in the catalogue yet: disk faults
-//! (io_delay, io_error, disk_hang, disk_full). `delay` runs on the local cluster through the
-//! cluster's userspace NFQUEUE delay line (this kernel has no netem).
+//! implements the capabilities), workloads, checkers. Disk faults (io_delay, io_error,
+//! disk_hang, disk_full, in [`faults::disk`]) need the database's Disk capability: on the
+//! local cluster, data dirs on FUSE, which the runner mounts when `--nemesis` names one.
+//! `delay` runs on the local cluster through the cluster's userspace NFQUEUE delay line
+//! (this kernel has no netem).
 
 mod executor;
 pub mod faults;
@@ -58,7 +60,7 @@ pub trait Fault: Send + Sync {
 
 /// Every fault, by name. Adding a fault is one file in `faults/` and one line here.
 pub fn catalogue() -> Vec<Box<dyn Fault>> {
-    use faults::{clock, kill, net, partition, pause, tidb};
+    use faults::{clock, disk, kill, net, partition, pause, tidb};
     vec![
         Box::new(kill::RandomKill),
         Box::new(kill::MinorKill),
@@ -82,6 +84,10 @@ pub fn catalogue() -> Vec<Box<dyn Fault>> {
         Box::new(net::Loss),
         Box::new(net::Bandwidth),
         Box::new(net::Delay),
+        Box::new(disk::IO_DELAY),
+        Box::new(disk::IO_ERROR),
+        Box::new(disk::DISK_HANG),
+        Box::new(disk::DISK_FULL),
         Box::new(tidb::KillPdLeader),
     ]
 }

@@ -23,6 +23,10 @@ pub struct StartArgs {
     /// Return once the cluster is ready and leave it running in the background.
     #[arg(long)]
     pub detach: bool,
+    /// Put each node's data dir on a FUSE passthrough so disk faults (io_delay, io_error,
+    /// disk_hang, disk_full) can be injected.
+    #[arg(long)]
+    pub disk_faults: bool,
 }
 
 #[derive(Subcommand, Clone, Debug)]
@@ -265,6 +269,7 @@ async fn start_foreground(name: &str, args: StartArgs) -> i32 {
         nodes: args.nodes,
         galera: args.db != "local-mariadb",
         server_options,
+        disk_faults: args.disk_faults,
         ..Default::default()
     };
     let cluster = match LocalGalera::start(opts).await {

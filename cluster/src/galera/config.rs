@@ -18,6 +18,8 @@ pub struct NodeConfig<'a> {
     pub peers: Option<&'a [Ipv4Addr]>,
     pub cluster_name: &'a str,
     pub server_options: &'a [(String, String)],
+    /// The data dir is a FUSE passthrough (disk faults).
+    pub data_on_fuse: bool,
 }
 
 impl NodeConfig<'_> {
@@ -52,6 +54,12 @@ impl NodeConfig<'_> {
         ];
         for l in lines {
             let _ = writeln!(s, "{l}");
+        }
+        if self.data_on_fuse {
+            // FUSE serves neither O_DIRECT (InnoDB's default flush method) nor native AIO
+            // the way a block device does: plain buffered writes and fsync instead.
+            let _ = writeln!(s, "innodb_flush_method=fsync");
+            let _ = writeln!(s, "innodb_use_native_aio=0");
         }
         if let Some(peers) = self.peers {
             let cluster: Vec<String> = peers.iter().map(|p| format!("{p}:{GCOMM_PORT}")).collect();

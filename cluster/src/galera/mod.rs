@@ -9,7 +9,9 @@
 //! which works across namespaces and during partitions. Dropping a [`LocalGalera`] kills
 //! every process and removes the namespaces, the bridge, the temp dir and libfaketime's shm
 //! files. Every mariadbd runs under libfaketime when it is installed ([`clock`]), so the
-//! wall clock of each node can be shifted while it runs. Whole-cluster recovery after every
+//! wall clock of each node can be shifted while it runs. With `disk_faults` each data dir
+//! is a FUSE passthrough of `<node>/data.real` ([`crate::disk`], mounted before
+//! mariad-install-db runs, unmounted after mariadbd died); the `Disk` capability is in `disk`. Whole-cluster recovery after every
 //! node crashed, clean shutdown, clocks and link quality are in `recovery` and
 //! `capabilities`.
 
@@ -17,6 +19,7 @@ mod admin;
 mod capabilities;
 pub mod clock;
 mod config;
+mod disk;
 mod recovery;
 
 pub use admin::NodeStatus;
@@ -46,6 +49,8 @@ pub struct GaleraOptions {
     /// `name=value` lines added to every node's [mysqld] section.
     pub server_options: Vec<(String, String)>,
     pub start_timeout: Duration,
+    /// Each node's data dir on a FUSE passthrough, so disk faults can be injected.
+    pub disk_faults: bool,
 }
 
 impl Default for GaleraOptions {
@@ -55,6 +60,7 @@ impl Default for GaleraOptions {
             galera: true,
             server_options: Vec::new(),
             start_timeout: Duration::from_secs(180),
+            disk_faults: false,
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct LocalGalera {
     /// Servers run under libfaketime (it is installed).
     faketime: bool,
     strobes: clock::Strobes,
+    /// One FUSE mount per node (index k-1) when `disk_faults`; empty otherwise.
+    disks: Mutex<Vec<crate::disk::DiskMount>>,
 }
 
 impl LocalGalera {
@@ -114,6 +122,7 @@ impl LocalGalera {
             mariadb_version,
             faketime: clock::available(),
             strobes: clock::Strobes::default(),
+            disks: Mutex::new(Vec::new()),
         };
         // On any error from here on, dropping `cluster` tears everything down.
         cluster.prepare_dirs()?;
@@ -138,6 +147,7 @@ impl LocalGalera {
             peers: self.opts.galera.then_some(peers),
             cluster_name: "faultline",
             server_options: &self.opts.server_options,
+            data_on_fuse: self.opts.disk_faults,
         }
         .render()
     }
@@ -155,6 +165,14 @@ impl LocalGalera {
             let cnf = node.dir.join("my.cnf");
             std::fs::write(&cnf, self.config_of(node, &peers))
                 .map_err(io(format!("writing {}", cnf.display())))?;
+            if self.opts.disk_faults {
+                let (real, data) = (node.dir.join("data.real"), node.dir.join("data"));
+                for d in [&real, &data] {
+                    std::fs::create_dir_all(d).map_err(io(format!("creating {}", d.display())))?;
+                }
+                let mount = crate::disk::DiskMount::mount(&real, &data)?;
+                self.disks.lock().unwrap().push(mount);
+            }
             if self.faketime {
                 clock::write_offset(&node.dir, 0)?;
             }
@@ -376,10 +394,14 @@ impl LocalGalera {
         if let Err(e) = self.lab.lock().unwrap().stop_delays() {
             tracing::warn!("stopping the delay lines: {e}");
         }
+        self.heal_disk_switches();
         for node in self.nodes.lock().unwrap().iter_mut() {
             if let Some(mut p) = node.process.take() {
                 p.kill();
             }
+        }
+        for mut disk in self.disks.lock().unwrap().drain(..) {
+            disk.unmount();
         }
         self.lab.lock().unwrap().teardown();
         clock::remove_dead_shm();
@@ -414,6 +436,8 @@ impl Db for LocalGalera {
 
     async fn heal_all(&self) -> DbResult<()> {
         let mut errors = Vec::new();
+        // First, so that operations blocked by a hung disk complete.
+        self.heal_disk_switches();
         let n = self.nodes.lock().unwrap().len();
         for k in 1..=n {
             let paused = self.nodes.lock().unwrap()[k - 1]
@@ -471,6 +495,7 @@ impl Db for LocalGalera {
             "network": "one network namespace per node on a private bridge",
             "lab_prefix": self.lab.lock().unwrap().prefix,
             "temp_dir": self.dir,
+            "data_dirs": if self.opts.disk_faults { "FUSE passthrough (disk faults)" } else { "plain" },
         })
     }
 
@@ -506,6 +531,9 @@ impl Db for LocalGalera {
     }
     fn as_net_quality(&self) -> Option<&dyn NetQuality> {
         self.opts.galera.then_some(self as &dyn NetQuality)
+    }
+    fn as_disk(&self) -> Option<&dyn faultline_core::db::Disk> {
+        self.disk_capability()
     }
 }
 

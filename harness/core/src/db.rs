@@ -4,8 +4,8 @@
 //!   the outcome as ok, fail or info. One client per worker, one connection per client.
 //! * [`Db`]: the system under test as a whole (nodes, setup, teardown, readiness) plus optional
 //!   capabilities, each its own trait: [`Kill`], [`Pause`], [`Partition`], [`Clock`],
-//!   [`NetQuality`], [`Leader`]. A nemesis asks for the capability it needs and refuses to
-//!   start when the database lacks it.
+//!   [`NetQuality`], [`Leader`], [`Disk`]. A nemesis asks for the capability it needs and
+//!   refuses to start when the database lacks it.
 //! * [`Nemesis`]: executes nemesis invocations (start or stop a fault) and heals everything.
 
 use crate::op::{Invocation, OpType};
@@ -123,6 +123,9 @@ pub trait Db: Send + Sync {
     fn as_leader(&self) -> Option<&dyn Leader> {
         None
     }
+    fn as_disk(&self) -> Option<&dyn Disk> {
+        None
+    }
 }
 
 /// Crash (kill -9) and start nodes.
@@ -200,6 +203,31 @@ pub trait NetQuality: Send + Sync {
         let _ = node;
         self.heal_quality().await
     }
+}
+
+/// What a node's disk does to its file operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiskFault {
+    /// Every operation goes through untouched.
+    #[default]
+    None,
+    /// Each read, write and fsync waits `ms` milliseconds first.
+    Delay { ms: u64 },
+    /// `percent` (0-100) of writes and fsyncs fail with EIO.
+    Error { percent: u8 },
+    /// Every operation blocks until the fault is healed.
+    Hang,
+    /// Writes that grow a file and file creation fail with ENOSPC; statfs says 0 free.
+    Full,
+}
+
+/// Make nodes' disks slow, failing, hung or full.
+#[async_trait]
+pub trait Disk: Send + Sync {
+    /// Replaces `node`'s disk fault with `fault` (`DiskFault::None` heals that node).
+    async fn set_disk_fault(&self, node: &str, fault: DiskFault) -> DbResult<()>;
+    /// Every node's disk back to `DiskFault::None`; operations blocked by a hang complete.
+    async fn heal_disks(&self) -> DbResult<()>;
 }
 
 /// The fault injector. Invocations are `start` / `stop` with a value naming the fault and

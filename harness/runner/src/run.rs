@@ -89,6 +89,13 @@ pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
         nodes: spec.nodes,
         galera: spec.db == "local-galera",
         server_options: spec.server_options.clone(),
+        // Data dirs on FUSE only when a disk fault is asked for (and can be had: otherwise the
+        // fault's `unsupported` refuses the run before it starts, saying what to do).
+        disk_faults: spec
+            .nemesis
+            .iter()
+            .any(|n| faultline_nemesis::faults::disk::NAMES.contains(&n.trim()))
+            && faultline_cluster::disk::available().is_ok(),
         ..Default::default()
     };
     let cluster = Arc::new(LocalGalera::start(opts).await?);

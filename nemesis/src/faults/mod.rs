@@ -1,8 +1,9 @@
 //! The faults, one file per family: process crashes and restarts ([`kill`]), freezes
 //! ([`pause`]), network partitions ([`partition`]), wall-clock skews ([`clock`]) and link
-//! quality ([`net`]), and TiDB's own: killing the PD leader ([`tidb`]).
+//! quality ([`net`]), disks ([`disk`]), and TiDB's own: killing the PD leader ([`tidb`]).
 
 pub mod clock;
+pub mod disk;
 pub mod kill;
 pub mod net;
 pub mod partition;

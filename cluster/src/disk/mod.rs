@@ -1,0 +1,131 @@
+//! Disk faults on the local cluster: each node's data dir can be a FUSE passthrough of a
+//! backing dir (`<node dir>/data.real`), with a fault switch per node.
+//!
+//! What lives here: [`switch`] (the per-node [`switch::FaultSwitch`]: none, delay, EIO on a
+//! share of writes and fsyncs, hang, full; always compiled), `fs` (the passthrough, with the
+//! `fuse` feature) and [`DiskMount`] (mount before mariadbd starts, unmount after it died:
+//! plain unmount, lazy when busy). [`mounts_under`] and [`unmount`] serve
+//! [`crate::leftovers`] and [`crate::clean`], which find our mounts in /proc/mounts.
+//!
+//! The mount is done with the mount(2) syscall by the fuser crate (no libfuse, no
+//! fusermount3): we run as root. Options: `allow_other` (mariadbd runs as `mysql`) and
+//! `default_permissions` (the kernel checks mode bits).
+
+#[cfg(feature = "fuse")]
+mod fs;
+pub mod switch;
+
+use crate::{ClusterError, Result};
+use std::path::{Path, PathBuf};
+
+/// The file system type our mounts show in /proc/mounts (`fuse.<subtype>`).
+pub const FS_NAME: &str = "faultline-disk";
+
+/// Our FUSE mounts at or under `dir`, from /proc/mounts.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(source), Some(target), Some(fstype)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        // /proc/mounts escapes spaces as \040; our paths have none.
+        let target = PathBuf::from(target);
+        if fstype.starts_with("fuse") && source == FS_NAME && target.starts_with(dir) {
+            found.push(target);
+        }
+    }
+    found
+}
+
+/// Unmounts `path`: plainly, or lazily (detached, gone when the last user lets go) if busy.
+pub fn unmount(path: &Path) -> Result<()> {
+    let p = path.display().to_string();
+    if crate::run("umount", &[&p]).is_ok() {
+        return Ok(());
+    }
+    crate::run("umount", &["-l", &p]).map(|_| ())
+}
+
+/// Whether disk faults can be had in this build.
+pub fn available() -> std::result::Result<(), String> {
+    if !cfg!(feature = "fuse") {
+        return Err("this faultline was built without the `fuse` feature: rebuild with default features for disk faults".into());
+    }
+    if !Path::new("/dev/fuse").exists() {
+        return Err("disk faults need /dev/fuse (FUSE in the kernel): modprobe fuse".into());
+    }
+    Ok(())
+}
+
+/// One node's data dir served through the passthrough.
+pub struct DiskMount {
+    pub mountpoint: PathBuf,
+    pub switch: switch::FaultSwitch,
+    #[cfg(feature = "fuse")]
+    session: Option<fuser::BackgroundSession>,
+}
+
+impl DiskMount {
+    /// Serves `backing` at `mountpoint` (both dirs must exist).
+    #[cfg(feature = "fuse")]
+    pub fn mount(backing: &Path, mountpoint: &Path) -> Result<DiskMount> {
+        use fuser::{Config, MountOption, SessionACL};
+        available().map_err(ClusterError::Missing)?;
+        let switch = switch::FaultSwitch::default();
+        let io = |source| ClusterError::Io {
+            context: format!("mounting FUSE at {}", mountpoint.display()),
+            source,
+        };
+        let fs = fs::Passthrough::new(backing, switch.clone()).map_err(io)?;
+        let mut config = Config::default();
+        config.mount_options = vec![
+            MountOption::FSName(FS_NAME.into()),
+            MountOption::Subtype(FS_NAME.into()),
+            MountOption::DefaultPermissions,
+            MountOption::RW,
+            MountOption::NoAtime,
+        ];
+        config.acl = SessionACL::All;
+        config.n_threads = Some(4);
+        let session = fuser::spawn_mount(fs, mountpoint, &config).map_err(io)?;
+        tracing::info!(
+            "disk of {} on FUSE (backing {})",
+            mountpoint.display(),
+            backing.display()
+        );
+        Ok(DiskMount {
+            mountpoint: mountpoint.to_path_buf(),
+            switch,
+            session: Some(session),
+        })
+    }
+
+    #[cfg(not(feature = "fuse"))]
+    pub fn mount(_backing: &Path, _mountpoint: &Path) -> Result<DiskMount> {
+        Err(ClusterError::Missing(available().err().unwrap_or_default()))
+    }
+
+    /// Heals the switch (hung operations complete), then unmounts. Call after the server
+    /// using it is dead; a still-busy mount is detached lazily.
+    pub fn unmount(&mut self) {
+        self.switch.set(faultline_core::db::DiskFault::None);
+        #[cfg(feature = "fuse")]
+        if let Some(session) = self.session.take() {
+            if !mounts_under(&self.mountpoint).is_empty() {
+                if let Err(e) = unmount(&self.mountpoint) {
+                    tracing::warn!("unmounting {}: {e}", self.mountpoint.display());
+                }
+            }
+            // The session thread ends once the kernel lets go of the mount; don't wait.
+            drop(session);
+        }
+    }
+}
+
+impl Drop for DiskMount {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
