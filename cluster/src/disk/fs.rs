@@ -1,44 +1,21 @@
-//! The passthrough: serves a backing dir through FUSE, asking the node's [`FaultSwitch`]
-//! before each operation. Inode numbers are the backing file system's (the root is 1); each
-//! looked-up inode remembers one path. Runs as root; `default_permissions` lets the kernel
-//! check access, and what is created is chowned to the requesting uid/gid.
+//! The passthrough: answers the kernel's FUSE requests from the backing dir
+//! ([`super::backing`]), asking the node's fault switch before each operation. Runs as
+//! root; `default_permissions` lets the kernel check access, and what is created is
+//! chowned to the requesting uid/gid.
 
-use super::switch::{FaultSwitch, Op};
+pub use super::backing::Passthrough;
+use super::backing::{errno, TTL};
+use super::switch::Op;
 use fuser::{
-    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation,
-    INodeNo, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
-    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    AccessFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
+    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
-use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-const TTL: Duration = Duration::from_secs(1);
-
-pub struct Passthrough {
-    switch: FaultSwitch,
-    root_ino: u64,
-    paths: Mutex<HashMap<u64, PathBuf>>,
-    files: Mutex<HashMap<u64, Arc<File>>>,
-    next_fh: AtomicU64,
-}
-
-fn errno(e: std::io::Error) -> Errno {
-    Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn time(secs: i64, nsecs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::new(secs as u64, nsecs as u32)
-    } else {
-        UNIX_EPOCH
-    }
-}
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::time::SystemTime;
 
 macro_rules! tri {
     ($reply:expr, $e:expr) => {
@@ -47,119 +24,6 @@ macro_rules! tri {
             Err(e) => return $reply.error(e),
         }
     };
-}
-
-impl Passthrough {
-    pub fn new(backing: &Path, switch: FaultSwitch) -> std::io::Result<Passthrough> {
-        let root_ino = std::fs::metadata(backing)?.ino();
-        let mut paths = HashMap::new();
-        paths.insert(1, backing.to_path_buf());
-        Ok(Passthrough {
-            switch,
-            root_ino,
-            paths: Mutex::new(paths),
-            files: Mutex::new(HashMap::new()),
-            next_fh: AtomicU64::new(1),
-        })
-    }
-
-    /// Backing inode number -> ours (the backing root is 1, and whatever had 1 takes its).
-    fn ino(&self, backing: u64) -> u64 {
-        match backing {
-            b if b == self.root_ino => 1,
-            1 => self.root_ino,
-            b => b,
-        }
-    }
-
-    fn check(&self, op: Op) -> Result<(), Errno> {
-        self.switch.check(op, || false).map_err(Errno::from_i32)
-    }
-
-    fn path(&self, ino: INodeNo) -> Result<PathBuf, Errno> {
-        self.paths
-            .lock()
-            .unwrap()
-            .get(&ino.0)
-            .cloned()
-            .ok_or(Errno::ENOENT)
-    }
-
-    fn child(&self, parent: INodeNo, name: &OsStr) -> Result<PathBuf, Errno> {
-        Ok(self.path(parent)?.join(name))
-    }
-
-    fn file(&self, fh: FileHandle) -> Result<Arc<File>, Errno> {
-        self.files
-            .lock()
-            .unwrap()
-            .get(&fh.0)
-            .cloned()
-            .ok_or(Errno::EBADF)
-    }
-
-    fn attr(&self, path: &Path) -> Result<FileAttr, Errno> {
-        let m = std::fs::symlink_metadata(path).map_err(errno)?;
-        let kind = FileType::from_std(m.file_type()).unwrap_or(FileType::RegularFile);
-        Ok(FileAttr {
-            ino: INodeNo(self.ino(m.ino())),
-            size: m.size(),
-            blocks: m.blocks(),
-            atime: time(m.atime(), m.atime_nsec()),
-            mtime: time(m.mtime(), m.mtime_nsec()),
-            ctime: time(m.ctime(), m.ctime_nsec()),
-            crtime: time(m.ctime(), m.ctime_nsec()),
-            kind,
-            perm: (m.mode() & 0o7777) as u16,
-            nlink: m.nlink() as u32,
-            uid: m.uid(),
-            gid: m.gid(),
-            rdev: m.rdev() as u32,
-            blksize: m.blksize() as u32,
-            flags: 0,
-        })
-    }
-
-    /// Remembers `path` for its inode and returns its attributes.
-    fn remember(&self, path: PathBuf) -> Result<FileAttr, Errno> {
-        let attr = self.attr(&path)?;
-        self.paths.lock().unwrap().insert(attr.ino.0, path);
-        Ok(attr)
-    }
-
-    /// A new name is owned by whoever asked for it.
-    fn own(&self, req: &Request, path: &Path) -> Result<FileAttr, Errno> {
-        std::os::unix::fs::lchown(path, Some(req.uid()), Some(req.gid())).map_err(errno)?;
-        self.remember(path.to_path_buf())
-    }
-
-    fn open_file(&self, path: &Path, flags: i32, create: Option<u32>) -> Result<u64, Errno> {
-        let acc = flags & libc::O_ACCMODE;
-        let mut o = OpenOptions::new();
-        o.read(acc == libc::O_RDONLY || acc == libc::O_RDWR)
-            .write(acc == libc::O_WRONLY || acc == libc::O_RDWR)
-            .append(flags & libc::O_APPEND != 0)
-            // O_DIRECT is the page cache's business above us; the backing dir may refuse it.
-            .custom_flags(flags & !(libc::O_ACCMODE | libc::O_APPEND | libc::O_DIRECT));
-        if let Some(mode) = create {
-            o.create(true).write(true).mode(mode);
-        }
-        let f = o.open(path).map_err(errno)?;
-        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.files.lock().unwrap().insert(fh, Arc::new(f));
-        Ok(fh)
-    }
-
-    fn sync(&self, fh: FileHandle, datasync: bool) -> Result<(), Errno> {
-        self.check(Op::Sync)?;
-        let f = self.file(fh)?;
-        if datasync {
-            f.sync_data()
-        } else {
-            f.sync_all()
-        }
-        .map_err(errno)
-    }
 }
 
 impl Filesystem for Passthrough {
@@ -196,42 +60,10 @@ impl Filesystem for Passthrough {
     ) {
         tri!(reply, self.check(Op::Meta));
         let path = tri!(reply, self.path(ino));
-        if let Some(mode) = mode {
-            let perms = std::fs::Permissions::from_mode(mode & 0o7777);
-            tri!(reply, std::fs::set_permissions(&path, perms).map_err(errno));
-        }
-        if uid.is_some() || gid.is_some() {
-            tri!(
-                reply,
-                std::os::unix::fs::lchown(&path, uid, gid).map_err(errno)
-            );
-        }
-        if let Some(size) = size {
-            let r = match fh.map(|fh| self.file(fh)) {
-                Some(Ok(f)) => f.set_len(size),
-                _ => OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .and_then(|f| f.set_len(size)),
-            };
-            tri!(reply, r.map_err(errno));
-        }
-        if atime.is_some() || mtime.is_some() {
-            let at = |t: TimeOrNow| match t {
-                TimeOrNow::SpecificTime(t) => t,
-                TimeOrNow::Now => SystemTime::now(),
-            };
-            let mut times = std::fs::FileTimes::new();
-            if let Some(t) = atime {
-                times = times.set_accessed(at(t));
-            }
-            if let Some(t) = mtime {
-                times = times.set_modified(at(t));
-            }
-            let r = File::open(&path).and_then(|f| f.set_times(times));
-            tri!(reply, r.map_err(errno));
-        }
-        let attr = tri!(reply, self.attr(&path));
+        let attr = tri!(
+            reply,
+            self.set_attr(&path, fh, mode, uid, gid, size, atime, mtime)
+        );
         reply.attr(&TTL, &attr);
     }
 
@@ -309,15 +141,7 @@ impl Filesystem for Passthrough {
         let from = tri!(reply, self.child(parent, name));
         let to = tri!(reply, self.child(newparent, newname));
         tri!(reply, std::fs::rename(&from, &to).map_err(errno));
-        for p in self.paths.lock().unwrap().values_mut() {
-            if let Ok(rest) = p.strip_prefix(&from) {
-                *p = if rest.as_os_str().is_empty() {
-                    to.clone()
-                } else {
-                    to.join(rest)
-                };
-            }
-        }
+        self.renamed(&from, &to);
         reply.ok();
     }
 
@@ -464,19 +288,7 @@ impl Filesystem for Passthrough {
     ) {
         tri!(reply, self.check(Op::Meta));
         let path = tri!(reply, self.path(ino));
-        let mut entries = vec![
-            (ino.0, FileType::Directory, ".".into()),
-            (1, FileType::Directory, "..".into()),
-        ];
-        for e in tri!(reply, std::fs::read_dir(&path).map_err(errno)).flatten() {
-            let kind = e.file_type().ok().and_then(FileType::from_std);
-            let ino = std::os::unix::fs::DirEntryExt::ino(&e);
-            entries.push((
-                self.ino(ino),
-                kind.unwrap_or(FileType::RegularFile),
-                e.file_name(),
-            ));
-        }
+        let entries = tri!(reply, self.entries(ino, &path));
         for (i, (ino, kind, name)) in entries.into_iter().enumerate().skip(offset as usize) {
             if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
                 break;

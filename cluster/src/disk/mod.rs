@@ -2,7 +2,8 @@
 //! backing dir (`<node dir>/data.real`), with a fault switch per node.
 //!
 //! What lives here: [`switch`] (the per-node [`switch::FaultSwitch`]: none, delay, EIO on a
-//! share of writes and fsyncs, hang, full; always compiled), `fs` (the passthrough, with the
+//! share of writes and fsyncs, hang, full; always compiled), `fs` and `backing` (the
+//! passthrough: kernel requests, and the backing dir's inodes, paths and files; with the
 //! `fuse` feature) and [`DiskMount`] (mount before mariadbd starts, unmount after it died:
 //! plain unmount, lazy when busy). [`mounts_under`] and [`unmount`] serve
 //! [`crate::leftovers`] and [`crate::clean`], which find our mounts in /proc/mounts.
@@ -10,7 +11,16 @@
 //! The mount is done with the mount(2) syscall by the fuser crate (no libfuse, no
 //! fusermount3): we run as root. Options: `allow_other` (mariadbd runs as `mysql`) and
 //! `default_permissions` (the kernel checks mode bits).
+//!
+//! A node whose data dir is on FUSE gets `innodb_flush_method=fsync` (InnoDB's default,
+//! O_DIRECT, bypasses the page cache, which a FUSE file without direct-I/O support does not
+//! serve like a block device) and `innodb_use_native_aio=0` (Linux native AIO is for block
+//! devices; on FUSE it falls back to synchronous I/O or fails): plain buffered writes and
+//! fsync, each of which passes through the fault switch. The passthrough also drops
+//! O_DIRECT when it opens the backing file.
 
+#[cfg(feature = "fuse")]
+mod backing;
 #[cfg(feature = "fuse")]
 mod fs;
 pub mod switch;
