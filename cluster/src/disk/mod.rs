@@ -24,6 +24,8 @@ mod backing;
 #[cfg(feature = "fuse")]
 mod fs;
 pub mod switch;
+#[cfg(all(test, feature = "fuse"))]
+mod tests;
 
 use crate::{ClusterError, Result};
 use std::path::{Path, PathBuf};
