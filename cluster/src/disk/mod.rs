@@ -125,13 +125,15 @@ impl DiskMount {
         self.switch.set(faultline_core::db::DiskFault::None);
         #[cfg(feature = "fuse")]
         if let Some(session) = self.session.take() {
+            // fuser unmounts plainly when its session is dropped (the session thread ends
+            // once the kernel lets go; nobody waits for it); if that failed, the mount is
+            // busy and goes lazily.
+            drop(session);
             if !mounts_under(&self.mountpoint).is_empty() {
                 if let Err(e) = unmount(&self.mountpoint) {
                     tracing::warn!("unmounting {}: {e}", self.mountpoint.display());
                 }
             }
-            // The session thread ends once the kernel lets go of the mount; don't wait.
-            drop(session);
         }
     }
 }
