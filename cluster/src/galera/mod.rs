@@ -11,9 +11,9 @@
 //! files. Every mariadbd runs under libfaketime when it is installed ([`clock`]), so the
 //! wall clock of each node can be shifted while it runs. With `disk_faults` each data dir
 //! is a FUSE passthrough of `<node>/data.real` ([`crate::disk`], mounted before
-//! mariad-install-db runs, unmounted after mariadbd died); the `Disk` capability is in `disk`. Whole-cluster recovery after every
-//! node crashed, clean shutdown, clocks and link quality are in `recovery` and
-//! `capabilities`.
+//! mariadb-install-db runs, unmounted after mariadbd died); the `Disk` capability is in
+//! `disk`. Whole-cluster recovery after every node crashed, clean shutdown, clocks and link
+//! quality are in `recovery` and `capabilities`.
 
 mod admin;
 mod capabilities;

@@ -116,4 +116,37 @@ mod tests {
             assert!(NAMES.contains(&f.name()));
         }
     }
+
+    /// A fake database with no capabilities at all: a unit test of the refusal, no server.
+    struct NoDisk;
+
+    #[async_trait]
+    impl Db for NoDisk {
+        fn name(&self) -> &str {
+            "plain"
+        }
+        fn nodes(&self) -> Vec<NodeId> {
+            vec!["n1".into()]
+        }
+        async fn heal_all(&self) -> DbResult<()> {
+            Ok(())
+        }
+        async fn wait_ready(&self, _t: std::time::Duration) -> DbResult<()> {
+            Ok(())
+        }
+        async fn teardown(&self) -> DbResult<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn without_the_capability_each_refuses_in_one_line_saying_what_to_do() {
+        for f in [IO_DELAY, IO_ERROR, DISK_HANG, DISK_FULL] {
+            let why = f.unsupported(&NoDisk).expect("refuses");
+            assert!(
+                !why.contains('\n') && why.contains("--disk-faults"),
+                "{why}"
+            );
+        }
+    }
 }
