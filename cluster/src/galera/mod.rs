@@ -466,6 +466,13 @@ impl Db for LocalGalera {
         // Killed nodes restart; when every node is down this is a whole-cluster recovery.
         if let Err(e) = self.start_all(&self.nodes()).await {
             errors.push(e.to_string());
+        } else if self.opts.disk_faults {
+            if let Err(e) = self
+                .restart_nodes_that_died_at_start(Duration::from_secs(120))
+                .await
+            {
+                errors.push(e.to_string());
+            }
         }
         if errors.is_empty() {
             Ok(())

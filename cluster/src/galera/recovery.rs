@@ -65,6 +65,36 @@ impl LocalGalera {
         self.spawn_node(k, &extra)
     }
 
+    /// After a heal on FUSE data dirs: a node restarted after an io_error may die again at
+    /// once, because the kernel keeps a failed writeback's EIO for that file's next fsync or
+    /// msync, even by a new process (seen: Galera's msync of its gcache fails, "Failed to
+    /// load provider", Aborting). Such a node is started again, up to twice, and said in the
+    /// log; a node that keeps dying, or one still joining at the deadline, is left for
+    /// `wait_ready` to report.
+    pub(super) async fn restart_nodes_that_died_at_start(&self, timeout: Duration) -> Result<()> {
+        let n = self.nodes.lock().unwrap().len();
+        let all: Vec<usize> = (1..=n).collect();
+        for _ in 0..2 {
+            match self.wait_nodes(&all, n as u32, timeout).await {
+                Err(ClusterError::Other(msg)) if msg.contains("exited") => {
+                    let running = self.running();
+                    let dead: Vec<usize> = all
+                        .iter()
+                        .copied()
+                        .filter(|k| !running.contains(k))
+                        .collect();
+                    tracing::warn!(
+                        "{:?} died on the first start after a disk fault ({msg}); starting again",
+                        dead.iter().map(|k| format!("n{k}")).collect::<Vec<_>>()
+                    );
+                    self.start_nodes(&dead).await?;
+                }
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
     /// Starts the stopped nodes among `ks`: one by one while others run, or a whole-cluster
     /// recovery when no node runs. Waits for a primary component only when quorum was lost.
     pub(super) async fn start_nodes(&self, ks: &[usize]) -> Result<()> {
