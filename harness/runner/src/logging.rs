@@ -9,8 +9,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; `log_file` receives a copy of every line.
 pub fn init(log_file: Option<&Path>) {
+    // fuser logs "Failed to send FUSE reply" at ERROR whenever a mariadbd on a FUSE data dir
+    // dies mid-request (io_error, disk_full, kill): expected under disk faults, so off unless
+    // FAULTLINE_LOG asks for it.
     let filter = EnvFilter::try_from_env("FAULTLINE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,mysql_async=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,mysql_async=warn,fuser=off"));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let file = log_file
         .and_then(|p| std::fs::File::create(p).ok())
