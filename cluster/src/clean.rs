@@ -1,4 +1,5 @@
-//! Removes whatever a killed harness left behind: processes in our namespaces, the
+//! Removes whatever a killed harness left behind: processes in our namespaces or anywhere
+//! else whose command line points into a dead lab's temp dir (a TiDB playground's), the
 //! namespaces, bridges and veths, FUSE mounts (disk faults) and then the temp dirs they are
 //! under, control dirs and libfaketime's /dev/shm files.
 //!
@@ -18,6 +19,8 @@ pub struct Cleaned {
     pub links: Vec<String>,
     pub dirs: Vec<String>,
     pub mounts: Vec<String>,
+    /// Processes killed because their command line points into a dead lab's temp dir.
+    pub processes: Vec<String>,
     /// Labs left alone because their owner is alive.
     pub in_use: Vec<String>,
 }
@@ -104,6 +107,23 @@ pub fn clean(force: bool) -> Cleaned {
                 cleaned.links.push(name);
             }
         }
+    }
+    for d in &dirs {
+        // Servers outside any namespace (a TiDB playground's) die with their lab too; a
+        // stopped one gets SIGKILL all the same.
+        for (pid, cmdline) in crate::leftovers::processes_under(d) {
+            if pid != std::process::id() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                cleaned.processes.push(format!("{pid} ({cmdline})"));
+            }
+        }
+    }
+    if !cleaned.processes.is_empty() {
+        // Give the kernel a moment to tear them down before their dirs go.
+        std::thread::sleep(std::time::Duration::from_millis(300));
     }
     for d in dirs {
         // A dead harness's FUSE mounts answer ENOTCONN: unmount them before removing the dir.

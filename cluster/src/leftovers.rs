@@ -38,19 +38,31 @@ pub fn leftovers(prefix: &str, dir: &Path) -> Vec<String> {
     if dir.exists() {
         found.push(format!("temp dir {}", dir.display()));
     }
+    for (pid, cmdline) in processes_under(dir) {
+        found.push(format!("process {pid} ({cmdline})"));
+    }
+    found
+}
+
+/// The processes whose command line points into `dir` (pid, command line): the servers of a
+/// lab, in a namespace or not (a TiDB playground's run on the host).
+pub fn processes_under(dir: &Path) -> Vec<(u32, String)> {
     let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    if needle.is_empty() {
+        return found;
+    }
     if let Ok(procs) = std::fs::read_dir("/proc") {
         for p in procs.flatten() {
+            let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
             let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
                 continue;
             };
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if !needle.is_empty() && cmdline.contains(&needle) {
-                found.push(format!(
-                    "process {} ({})",
-                    p.file_name().to_string_lossy(),
-                    cmdline.trim()
-                ));
+            if cmdline.contains(&needle) {
+                found.push((pid, cmdline.trim().to_string()));
             }
         }
     }

@@ -2,7 +2,8 @@
 //! tidb-server cannot be installed here, so this binary re-executes itself under those names
 //! (tidb_standin/mod.rs says what the stand-ins do). Checked: the flags each process got,
 //! traffic through the proxies, a partition of tikv-0 both ways and its heal, kill and
-//! restart, pause and resume, kill_pd_leader, and that teardown leaves nothing behind.
+//! restart, pause and resume, kill_pd_leader, that teardown leaves nothing behind, and that
+//! `clean` removes the playground of a harness killed with -9.
 //!
 //! `harness = false` (cluster/Cargo.toml): `main` first checks whether it was started as a
 //! stand-in, then runs the tests and prints the usual `test result:` line.
@@ -304,11 +305,68 @@ async fn standin_cluster_is_partitioned_killed_paused_and_torn_down(bin: &Path) 
     );
 }
 
+/// In a child process (this binary again, `FL_PLAYGROUND_OWNER` naming the stand-ins' dir):
+/// starts a small playground, prints its temp dir and waits to be killed.
+fn owner_if_asked() {
+    let Ok(bin) = std::env::var("FL_PLAYGROUND_OWNER") else {
+        return;
+    };
+    let bin = std::path::PathBuf::from(bin);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pg = rt
+        .block_on(TidbPlayground::start(TidbOptions {
+            pd_path: bin.join("pd-server"),
+            tikv_path: bin.join("tikv-server"),
+            tidb_path: bin.join("tidb-server"),
+            pd_count: 1,
+            tikv_count: 1,
+            tidb_count: 1,
+            start_timeout: Duration::from_secs(60),
+        }))
+        .expect("stand-in cluster starts");
+    println!("{}", pg.temp_dir().display());
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// kill -9 of the harness that owns a playground, then `clean`: its servers run on the host,
+/// in no namespace, and clean finds them by their command lines and kills them.
+fn kill_9_of_the_owner_then_clean_removes_the_playground(bin: &Path) {
+    use std::io::BufRead;
+    let mut owner = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("FL_PLAYGROUND_OWNER", bin)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(owner.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let dir = std::path::PathBuf::from(line.trim());
+    assert!(dir.exists(), "the owner printed no temp dir: {line:?}");
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+    let before = faultline_cluster::leftovers::processes_under(&dir);
+    assert_eq!(before.len(), 3, "servers outlive their owner: {before:?}");
+
+    let cleaned = faultline_cluster::clean::clean(false);
+    assert_eq!(cleaned.processes.len(), 3, "{:?}", cleaned.processes);
+    let start = Instant::now();
+    while !faultline_cluster::leftovers::processes_under(&dir).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!dir.exists(), "{} left", dir.display());
+}
+
 fn main() {
     tidb_standin::run_if_standin();
+    owner_if_asked();
     let tests = [
         "a_missing_binary_is_one_line_naming_its_flag",
         "standin_cluster_is_partitioned_killed_paused_and_torn_down",
+        "kill_9_of_the_owner_then_clean_removes_the_playground",
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
@@ -334,6 +392,9 @@ fn main() {
         match *t {
             "a_missing_binary_is_one_line_naming_its_flag" => {
                 rt.block_on(a_missing_binary_is_one_line_naming_its_flag())
+            }
+            "kill_9_of_the_owner_then_clean_removes_the_playground" => {
+                kill_9_of_the_owner_then_clean_removes_the_playground(&standins.0)
             }
             _ => rt.block_on(standin_cluster_is_partitioned_killed_paused_and_torn_down(
                 &standins.0,

@@ -103,9 +103,11 @@ pub fn run(name: &str, action: ClusterAction) -> i32 {
                 format!(" ({})", c.in_use.join(", "))
             };
             println!(
-                "removed {} namespace(s), {} link(s), {} dir(s); left {} in use{in_use}",
+                "removed {} namespace(s), {} link(s), {} process(es), {} mount(s), {} dir(s); left {} in use{in_use}",
                 c.namespaces.len(),
                 c.links.len(),
+                c.processes.len(),
+                c.mounts.len(),
                 c.dirs.len(),
                 c.in_use.len(),
             );
