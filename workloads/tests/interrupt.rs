@@ -1,10 +1,10 @@
 //! Ctrl-C and SIGTERM in the middle of a run with an active fault, one test per kind of fault
-//! (kill, whole-cluster kill, pause, partition, clock, link loss, bandwidth, delay): the `bank`
-//! binary stops, heals, tears down, still writes the history and the results, prints the
-//! verdict, seed and store lines last, `faultline analyze` checks the history it left, and
+//! (kill, whole-cluster kill, pause, partition, clock, link loss, bandwidth, delay, a hung
+//! disk): the `bank` binary stops, heals, tears down, still writes the history and the
+//! results, prints the verdict, seed and store lines last, `faultline analyze` checks the history it left, and
 //! nothing of ours is left running or configured (namespaces, links, processes, temp dir).
-//! And kill -9 of the harness during a pause, followed by `faultline cluster clean`, leaves
-//! nothing either.
+//! And kill -9 of the harness during a pause or a hung disk (FUSE data dirs), followed by
+//! `faultline cluster clean`, leaves nothing either (mounts included).
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -146,10 +146,24 @@ fn sigterm_during_a_delay_leaves_nothing() {
 }
 
 #[test]
+fn ctrl_c_during_a_disk_hang_leaves_nothing() {
+    interrupt_during("disk_hang", Signal::SIGINT);
+}
+
+#[test]
 fn kill_9_during_a_pause_then_clean_leaves_nothing() {
-    let store = std::env::temp_dir().join(format!("fl-int-{}-k9", std::process::id()));
-    let mut child = spawn_bank("pause_all", &store);
-    let dir = wait_for_fault_start(&store, "pause_all", Duration::from_secs(120));
+    kill_9_during_then_clean("pause_all");
+}
+
+#[test]
+fn kill_9_during_a_disk_hang_then_clean_leaves_nothing() {
+    kill_9_during_then_clean("disk_hang");
+}
+
+fn kill_9_during_then_clean(fault: &str) {
+    let store = std::env::temp_dir().join(format!("fl-int-{}-k9-{fault}", std::process::id()));
+    let mut child = spawn_bank(fault, &store);
+    let dir = wait_for_fault_start(&store, fault, Duration::from_secs(120));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
     let test: serde_json::Value =
@@ -159,7 +173,7 @@ fn kill_9_during_a_pause_then_clean_leaves_nothing() {
     let before = faultline_cluster::leftovers::leftovers(&prefix, &temp);
     assert!(
         before.iter().any(|l| l.starts_with("process")),
-        "the stopped servers outlive a harness killed with -9: {before:?}"
+        "the servers outlive a harness killed with -9: {before:?}"
     );
 
     let clean = Command::new(env!("CARGO_BIN_EXE_faultline"))
