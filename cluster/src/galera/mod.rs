@@ -12,15 +12,18 @@
 //! wall clock of each node can be shifted while it runs. With `disk_faults` each data dir
 //! is a FUSE passthrough of `<node>/data.real` ([`crate::disk`], mounted before
 //! mariadb-install-db runs, unmounted after mariadbd died); the `Disk` capability is in
-//! `disk`. Whole-cluster recovery after every node crashed, clean shutdown, clocks and link
-//! quality are in `recovery` and `capabilities`.
+//! `disk`. Starting and joining nodes is in `start`; kill, pause and partition in
+//! `control`; whole-cluster recovery after every node crashed and clean shutdown in
+//! `recovery`; clocks and link quality in `capabilities`.
 
 mod admin;
 mod capabilities;
 pub mod clock;
 mod config;
+mod control;
 mod disk;
 mod recovery;
+mod start;
 
 pub use admin::NodeStatus;
 use config::NodeConfig;
@@ -29,12 +32,12 @@ use crate::netlab::{node_index, NetLab};
 use crate::process::Supervised;
 use crate::{preflight, ClusterError, Endpoint, Result};
 use async_trait::async_trait;
-use faultline_core::db::{Clock, Db, DbResult, Grudge, Kill, NetQuality, NodeId, Partition, Pause};
+use faultline_core::db::{Clock, Db, DbResult, Kill, NetQuality, Partition, Pause};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The client user every workload connects as (created on bootstrap).
 pub const CLIENT_USER: &str = "jepsen";
@@ -128,176 +131,6 @@ impl LocalGalera {
         cluster.prepare_dirs()?;
         cluster.bootstrap().await?;
         Ok(cluster)
-    }
-
-    fn peers(&self) -> Vec<Ipv4Addr> {
-        self.nodes
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|n| n.address)
-            .collect()
-    }
-
-    fn config_of(&self, node: &Node, peers: &[Ipv4Addr]) -> String {
-        NodeConfig {
-            name: &node.name,
-            dir: &node.dir,
-            address: node.address,
-            peers: self.opts.galera.then_some(peers),
-            cluster_name: "faultline",
-            server_options: &self.opts.server_options,
-            data_on_fuse: self.opts.disk_faults,
-        }
-        .render()
-    }
-
-    fn prepare_dirs(&self) -> Result<()> {
-        let io = |context: String| move |source| ClusterError::Io { context, source };
-        std::fs::create_dir_all(&self.dir)
-            .map_err(io(format!("creating {}", self.dir.display())))?;
-        let peers = self.peers();
-        let nodes = self.nodes.lock().unwrap();
-        let mut installs = Vec::new();
-        for node in nodes.iter() {
-            std::fs::create_dir_all(node.dir.join("tmp"))
-                .map_err(io(format!("creating {}", node.dir.display())))?;
-            let cnf = node.dir.join("my.cnf");
-            std::fs::write(&cnf, self.config_of(node, &peers))
-                .map_err(io(format!("writing {}", cnf.display())))?;
-            if self.opts.disk_faults {
-                let (real, data) = (node.dir.join("data.real"), node.dir.join("data"));
-                for d in [&real, &data] {
-                    std::fs::create_dir_all(d).map_err(io(format!("creating {}", d.display())))?;
-                }
-                let mount = crate::disk::DiskMount::mount(&real, &data)?;
-                self.disks.lock().unwrap().push(mount);
-            }
-            if self.faketime {
-                clock::write_offset(&node.dir, 0)?;
-            }
-            crate::run(
-                "chown",
-                &["-R", "mysql:mysql", &node.dir.display().to_string()],
-            )?;
-            let cnf = cnf.display().to_string();
-            installs.push(std::thread::spawn(move || {
-                crate::run(
-                    preflight::INSTALL_DB,
-                    &[
-                        &format!("--defaults-file={cnf}"),
-                        "--auth-root-authentication-method=normal",
-                        "--skip-test-db",
-                    ],
-                )
-            }));
-        }
-        for t in installs {
-            t.join()
-                .map_err(|_| ClusterError::Other("mariadb-install-db panicked".into()))??;
-        }
-        Ok(())
-    }
-
-    fn spawn_node(&self, k: usize, extra: &[String]) -> Result<()> {
-        let mut nodes = self.nodes.lock().unwrap();
-        let node = &mut nodes[k - 1];
-        let mut args = vec![format!(
-            "--defaults-file={}",
-            node.dir.join("my.cnf").display()
-        )];
-        args.extend_from_slice(extra);
-        let env = if self.faketime {
-            clock::env(&node.dir)
-        } else {
-            Vec::new()
-        };
-        let p = Supervised::spawn_with_env(
-            &node.ns,
-            preflight::MARIADBD,
-            &args,
-            &env,
-            &node.dir.join("stdout.log"),
-        )?;
-        tracing::info!(node = %node.name, pid = p.pid(), "started mariadbd {}", extra.join(" "));
-        node.process = Some(p);
-        Ok(())
-    }
-
-    async fn bootstrap(&self) -> Result<()> {
-        let n = self.nodes.lock().unwrap().len();
-        let started = Instant::now();
-        let first = if self.opts.galera {
-            vec!["--wsrep-new-cluster".to_string()]
-        } else {
-            vec![]
-        };
-        self.spawn_node(1, &first)?;
-        self.wait_nodes(&[1], 1, self.opts.start_timeout).await?;
-        let socket = self.socket(1);
-        admin::execute(
-            &socket,
-            &[
-                &format!("CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{CLIENT_PASSWORD}'"),
-                &format!("GRANT ALL ON *.* TO '{CLIENT_USER}'@'%'"),
-                &format!("CREATE DATABASE IF NOT EXISTS {CLIENT_DATABASE}"),
-            ],
-        )
-        .await
-        .map_err(|e| ClusterError::Other(format!("creating the client user on n1: {e}")))?;
-        for k in 2..=n {
-            self.spawn_node(k, &[])?;
-        }
-        let all: Vec<usize> = (1..=n).collect();
-        self.wait_nodes(&all, n as u32, self.opts.start_timeout)
-            .await?;
-        tracing::info!(
-            "{} ready with {n} node(s) in {:.1}s",
-            self.name,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
-    }
-
-    fn socket(&self, k: usize) -> PathBuf {
-        self.nodes.lock().unwrap()[k - 1].dir.join("mysqld.sock")
-    }
-
-    /// Waits until nodes `ks` are Synced in a primary component of `size` nodes.
-    async fn wait_nodes(&self, ks: &[usize], size: u32, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let mut waiting = Vec::new();
-            for &k in ks {
-                if !self.node_running(k) {
-                    let name = format!("n{k}");
-                    return Err(ClusterError::Other(format!(
-                        "mariadbd on {name} exited; see {}",
-                        self.node_dir(k).join("error.log").display()
-                    )));
-                }
-                let ok = if self.opts.galera {
-                    admin::status(&self.socket(k)).await.is_synced(size)
-                } else {
-                    admin::answers(&self.socket(k)).await
-                };
-                if !ok {
-                    waiting.push(format!("n{k}"));
-                }
-            }
-            if waiting.is_empty() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(ClusterError::Timeout(format!(
-                    "{} not Synced after {}s; see the error.log of each under {}",
-                    waiting.join(", "),
-                    timeout.as_secs(),
-                    self.dir.display()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
     }
 
     fn node_running(&self, k: usize) -> bool {
@@ -541,79 +374,5 @@ impl Db for LocalGalera {
     }
     fn as_disk(&self) -> Option<&dyn faultline_core::db::Disk> {
         self.disk_capability()
-    }
-}
-
-#[async_trait]
-impl Kill for LocalGalera {
-    async fn kill(&self, node: &str) -> DbResult<()> {
-        let k = node_index(node)?;
-        let p = self.nodes.lock().unwrap()[k - 1].process.take();
-        if let Some(mut p) = p {
-            tokio::task::spawn_blocking(move || p.kill()).await.ok();
-        }
-        Ok(())
-    }
-
-    async fn start(&self, node: &str) -> DbResult<()> {
-        let k = node_index(node)?;
-        if self.node_running(k) {
-            return Ok(());
-        }
-        let mut extra = Vec::new();
-        if self.opts.galera {
-            // Recover the position first, or the node needs a full SST (one node down) or
-            // the cluster silently restarts its history at seqno 0 (all nodes down).
-            let pos = tokio::task::block_in_place(|| self.recover_position(k))?;
-            if let Some(pos) = pos {
-                extra.push(format!("--wsrep-start-position={pos}"));
-            }
-        }
-        self.spawn_node(k, &extra)?;
-        Ok(())
-    }
-
-    async fn shutdown(&self, node: &str) -> DbResult<()> {
-        Ok(self.shutdown_node(node_index(node)?).await?)
-    }
-
-    async fn start_all(&self, nodes: &[NodeId]) -> DbResult<()> {
-        let mut ks = Vec::new();
-        for n in nodes {
-            ks.push(node_index(n)?);
-        }
-        Ok(self.start_nodes(&ks).await?)
-    }
-}
-
-#[async_trait]
-impl Pause for LocalGalera {
-    async fn pause(&self, node: &str) -> DbResult<()> {
-        let k = node_index(node)?;
-        match self.nodes.lock().unwrap()[k - 1].process.as_mut() {
-            Some(p) => Ok(p.pause()?),
-            None => Err(faultline_core::db::DbError(format!(
-                "{node} is not running"
-            ))),
-        }
-    }
-
-    async fn resume(&self, node: &str) -> DbResult<()> {
-        let k = node_index(node)?;
-        if let Some(p) = self.nodes.lock().unwrap()[k - 1].process.as_mut() {
-            p.resume()?;
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Partition for LocalGalera {
-    async fn partition(&self, grudge: &Grudge) -> DbResult<()> {
-        Ok(self.lab.lock().unwrap().partition(grudge)?)
-    }
-
-    async fn heal_network(&self) -> DbResult<()> {
-        Ok(self.lab.lock().unwrap().heal()?)
     }
 }
