@@ -6,10 +6,17 @@
 //! orchestration ([`cli`]); it still writes the usual run folder (test.json, history.jsonl
 //! of statements and outcomes, results.json, report.html, junit.xml) through
 //! faultline-harness, and ends with the verdict, seed and store lines.
+//! Modules: [`cli`] (options, orchestration), [`runloop`] (the statement loop), `options`
+//! (loop options, statistics, findings), `bookkeeping` (the unknown-outcome rule, retired
+//! tables, snapshots), `findings` (metamorphic checks, reduction of findings), [`exec`] (one
+//! statement on one server), [`replay`] (replays, the reducer's checks, reproducer files).
 //! Generation, comparison and reduction logic live in faultline-sqlsmith.
 
+mod bookkeeping;
 pub mod cli;
 pub mod exec;
+mod findings;
+pub mod options;
 pub mod replay;
 pub mod runloop;
 

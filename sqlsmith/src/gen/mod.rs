@@ -6,10 +6,18 @@
 //! (TiPocket's pocket defaults), restricted to what makes sense right now: COMMIT and
 //! ROLLBACK only inside a transaction, BEGIN only outside, CREATE TABLE while there is room,
 //! a CREATE TABLE first when no table is live.
+//!
+//! Where the parts live: `ddl` (CREATE TABLE / INDEX, ALTER TABLE), `query` (SELECT, FROM
+//! and joins, aggregates, INSERT / UPDATE / DELETE), `expr` (value expressions and the
+//! [`Scope`]), `literal` (literals, column values), `predicate` (three-valued predicates),
+//! `subquery` (scalar, IN and EXISTS subqueries).
 
 mod ddl;
 mod expr;
+mod literal;
+mod predicate;
 mod query;
+mod subquery;
 
 pub use expr::Scope;
 

@@ -1,0 +1,99 @@
+//! The run loop's options, its report (statistics and findings) and the history recorder
+//! it writes statements into.
+
+use faultline_core::{OpType, Process};
+use faultline_harness::interpreter::Recorder;
+use faultline_sqlsmith::Config;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Which oracles run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Oracles {
+    pub diff: bool,
+    pub tlp: bool,
+    pub norec: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LoopOptions {
+    pub seed: u64,
+    pub statements: usize,
+    pub smith: Config,
+    pub oracles: Oracles,
+    /// Compare every live table every this many statements (0: never).
+    pub snapshot_every: usize,
+    /// Run TLP / NoREC every this many statements.
+    pub oracle_every: usize,
+    /// Stop after this many divergences / oracle failures.
+    pub max_failures: usize,
+    /// Reduce at most this many failures; each reduction gets `reduce_tests` replays and
+    /// `reduce_timeout`.
+    pub reduce: usize,
+    pub reduce_tests: usize,
+    pub reduce_timeout: Duration,
+    /// Where reproducers go (`<dir>/repro-<n>.slt`).
+    pub repro_dir: PathBuf,
+}
+
+/// One divergence or oracle failure.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub oracle: String,
+    pub index: usize,
+    pub sql: String,
+    pub what: String,
+    pub sut: String,
+    pub reference: String,
+    pub reproducer: Option<PathBuf>,
+    pub reduced_statements: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub statements: usize,
+    pub by_kind: BTreeMap<String, u64>,
+    pub sut_errors: BTreeMap<u16, u64>,
+    pub syntax_errors: u64,
+    pub unknown: u64,
+    pub compared: u64,
+    pub snapshots: u64,
+    pub tlp_checks: u64,
+    pub norec_checks: u64,
+    pub oracle_skipped: u64,
+    pub retired: Vec<String>,
+    pub elapsed_s: f64,
+    pub statements_per_s: f64,
+}
+
+impl Stats {
+    pub fn syntax_error_rate(&self) -> f64 {
+        self.syntax_errors as f64 / self.statements.max(1) as f64
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LoopReport {
+    pub stats: Stats,
+    pub findings: Vec<Finding>,
+}
+
+pub type SharedRecorder = Arc<Mutex<Recorder>>;
+
+/// Records one op of client 0 (no-op without a recorder).
+pub(super) fn record(
+    rec: Option<&SharedRecorder>,
+    kind: OpType,
+    f: &str,
+    value: serde_json::Value,
+    error: Option<String>,
+) {
+    if let Some(r) = rec {
+        if let Ok(mut r) = r.lock() {
+            r.record(Process::Client(0), kind, f, value, None, error);
+        }
+    }
+}
