@@ -213,7 +213,8 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
     out
 }
 
-fn select_candidates(q: &Select) -> Vec<Select> {
+/// Smaller variants of a query (clauses, joins, items dropped; expressions simplified).
+pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
     let mut out = Vec::new();
     let mut push = |f: &dyn Fn(&mut Select)| {
         let mut c = q.clone();

@@ -177,3 +177,121 @@ fn expression_candidates_are_smaller() {
         }
     }
 }
+
+/// No server: the combining logic alone, fed partial results by hand. A planted wrong
+/// partial result (one partition's SUM / COUNT / MAX off) must be caught; correct parts,
+/// NULL parts (an empty partition's SUM, MIN, MAX) and BIGINTs beyond a double's precision
+/// must not.
+#[test]
+fn aggregate_tlp_catches_a_planted_wrong_partial_result() {
+    use faultline_sqlsmith::metamorphic::aggregate_partitions;
+    use faultline_sqlsmith::ColType;
+    let mut s = Smith::new(2, Config::default());
+    let st = s.next_stmt();
+    s.record(&st, true);
+    let (from, scope) = s.from_clause().unwrap();
+    let p = s.predicate(&scope);
+    let case = |f| tlp_aggregate(&from, &None, f, None, &p);
+    let (sum, count, max, min) = (
+        case(AggFunc::Sum),
+        case(AggFunc::Count),
+        case(AggFunc::Max),
+        case(AggFunc::Min),
+    );
+    // Correct partial results.
+    assert!(tlp_check(&sum, &r(&["12"]), [&r(&["5"]), &r(&["NULL"]), &r(&["7"])]).is_ok());
+    assert!(tlp_check(
+        &sum,
+        &r(&["-3"]),
+        [&r(&["NULL"]), &r(&["-3"]), &r(&["NULL"])]
+    )
+    .is_ok());
+    assert!(tlp_check(&count, &r(&["4"]), [&r(&["0"]), &r(&["4"]), &r(&["0"])]).is_ok());
+    let big = ["9007199254740993", "9007199254740992"];
+    assert!(tlp_check(
+        &max,
+        &r(&[big[0]]),
+        [&r(&[big[1]]), &r(&[big[0]]), &r(&["NULL"])]
+    )
+    .is_ok());
+    assert!(tlp_check(
+        &min,
+        &r(&[big[1]]),
+        [&r(&[big[1]]), &r(&[big[0]]), &r(&["NULL"])]
+    )
+    .is_ok());
+    // Planted: one partition lies.
+    assert!(tlp_check(&sum, &r(&["12"]), [&r(&["5"]), &r(&["NULL"]), &r(&["8"])]).is_err());
+    assert!(tlp_check(
+        &sum,
+        &r(&["NULL"]),
+        [&r(&["NULL"]), &r(&["0"]), &r(&["NULL"])]
+    )
+    .is_err());
+    assert!(tlp_check(
+        &sum,
+        &r(&["5"]),
+        [&r(&["NULL"]), &r(&["NULL"]), &r(&["NULL"])]
+    )
+    .is_err());
+    assert!(tlp_check(&count, &r(&["4"]), [&r(&["1"]), &r(&["4"]), &r(&["0"])]).is_err());
+    // A double cannot tell these apart; the integer comparison can.
+    assert!(tlp_check(
+        &max,
+        &r(&[big[1]]),
+        [&r(&[big[1]]), &r(&[big[0]]), &r(&["NULL"])]
+    )
+    .is_err());
+    assert!(tlp_check(
+        &min,
+        &r(&[big[0]]),
+        [&r(&[big[1]]), &r(&[big[0]]), &r(&["NULL"])]
+    )
+    .is_err());
+    // Only exact combinations are checked at all.
+    assert!(aggregate_partitions(AggFunc::Count, None));
+    assert!(aggregate_partitions(AggFunc::Sum, Some(ColType::BigInt)));
+    assert!(!aggregate_partitions(AggFunc::Sum, Some(ColType::Double)));
+    assert!(!aggregate_partitions(AggFunc::Sum, Some(ColType::Decimal)));
+    assert!(!aggregate_partitions(
+        AggFunc::Max,
+        Some(ColType::Varchar(10))
+    ));
+    assert!(!aggregate_partitions(AggFunc::Avg, Some(ColType::Int)));
+}
+
+/// No server: the query reducer's candidates for a TLP case keep the case well formed
+/// (partitions rebuilt from the smaller query and p) and are smaller.
+#[test]
+fn tlp_candidates_shrink_query_and_predicate() {
+    use faultline_sqlsmith::reduce_oracle::{reduce_case, tlp_candidates};
+    let mut s = Smith::new(5, Config::default());
+    for _ in 0..30 {
+        let st = s.next_stmt();
+        s.record(&st, true);
+    }
+    let (q, scope) = s.oracle_query().unwrap();
+    let p = s.predicate(&scope);
+    let case = tlp(&q, &p).unwrap();
+    let size = |c: &faultline_sqlsmith::metamorphic::TlpCase| {
+        c.original.to_string().len() + c.predicate.to_string().len()
+    };
+    for c in tlp_candidates(&case) {
+        assert!(size(&c) < size(&case), "{} not smaller", c.original);
+        assert_eq!(
+            c.partitions[0].filter.as_ref().unwrap().to_string(),
+            match &c.original.filter {
+                Some(w) => format!("({w} AND {})", c.predicate),
+                None => c.predicate.to_string(),
+            }
+        );
+    }
+    // A fake "still fails?" (always yes) shrinks it to the fixed point.
+    let (small, n) = reduce_case(case.clone(), tlp_candidates, 1000, &mut |_| true);
+    println!(
+        "{} / p = {} after {n} steps",
+        small.original, small.predicate
+    );
+    assert!(size(&small) < size(&case));
+    assert!(tlp_candidates(&small).is_empty() || n == 1000);
+}

@@ -19,7 +19,7 @@ mod predicate;
 mod query;
 mod subquery;
 
-pub use expr::Scope;
+pub use expr::{Scope, ScopeCol};
 
 use crate::ast::{Expr, From, Select, Stmt};
 use crate::schema::Schema;

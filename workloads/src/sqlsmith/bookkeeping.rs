@@ -129,6 +129,7 @@ pub(super) async fn snapshot(
                 reference: b.brief(),
                 reproducer: None,
                 reduced_statements: None,
+                reduced_query: None,
             });
         }
     }

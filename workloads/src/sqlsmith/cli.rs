@@ -32,7 +32,9 @@ pub struct SqlsmithArgs {
     /// The reference: local-mariadb (a standalone server the harness starts) or none.
     #[arg(long, default_value = "local-mariadb")]
     pub reference: String,
-    /// Oracles, comma separated: diff, tlp, norec.
+    /// Oracles, comma separated: diff (against the reference), tlp (ternary logic
+    /// partitioning of plain queries, and of COUNT(*) / COUNT(x) / MIN / MAX / SUM over
+    /// integer columns, where the identity is exact), norec.
     #[arg(long, value_delimiter = ',', default_value = "diff,tlp,norec")]
     pub oracle: Vec<String>,
     /// Generated statements.
@@ -185,6 +187,7 @@ pub async fn run(
         reduce_tests: a.reduce_tests,
         reduce_timeout: Duration::from_secs(a.reduce_timeout),
         repro_dir: dir.file("repro"),
+        tlp_rule: Default::default(),
     };
     dir.write_json(
         "test.json",

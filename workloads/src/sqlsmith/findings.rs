@@ -5,8 +5,15 @@
 use super::exec::SqlDb;
 use super::options::{Finding, LoopOptions, Stats};
 use super::replay::{Failure, Replayer};
-use faultline_sqlsmith::metamorphic::{norec, norec_check, tlp, tlp_check};
-use faultline_sqlsmith::{Smith, Stmt};
+use faultline_sqlsmith::ast::AggFunc;
+use faultline_sqlsmith::gen::Scope;
+use faultline_sqlsmith::metamorphic::{
+    aggregate_partitions, norec, norec_check, tlp, tlp_aggregate, tlp_check, Combine, Partitioning,
+    TlpCase,
+};
+use faultline_sqlsmith::{ChaCha8Rng, Expr, Select, Smith, Stmt};
+use rand::seq::IndexedRandom;
+use rand::Rng;
 
 /// Reduces finding `f` (the statements `stmts` ran before it) and writes its reproducer to
 /// `<repro_dir>/repro-<oracle>-<n>.slt`.
@@ -43,18 +50,89 @@ pub(super) async fn reduce_finding(
         )
         .await
     {
-        Ok(n) => {
+        Ok((n, query)) => {
             f.reproducer = Some(path);
             f.reduced_statements = Some(n);
+            f.reduced_query = query;
         }
         Err(e) => tracing::warn!("writing the reproducer: {e:#}"),
     }
 }
 
-/// One TLP and / or NoREC check on the current database; Some on a failure.
+/// A TLP case in words: the query and its partitioning predicate.
+pub(super) fn tlp_text(c: &TlpCase) -> String {
+    format!("{} -- partitioned by p = {}", c.original, c.predicate)
+}
+
+/// The finding of a metamorphic oracle failure after statement `i`.
+pub(super) fn oracle_finding(i: usize, failure: &Failure, what: String) -> Finding {
+    let (oracle, sql) = match failure {
+        Failure::Tlp(c) if matches!(c.combine, Combine::Aggregate(_)) => ("tlp-agg", tlp_text(c)),
+        Failure::Tlp(c) => ("tlp", tlp_text(c)),
+        Failure::Norec(c) => ("norec", c.optimized.to_string()),
+        Failure::Diff => ("diff", String::new()),
+    };
+    Finding {
+        oracle: oracle.into(),
+        index: i,
+        sql,
+        what,
+        sut: String::new(),
+        reference: String::new(),
+        reproducer: None,
+        reduced_statements: None,
+        reduced_query: None,
+    }
+}
+
+/// Runs a TLP case's four queries; None when one of them errs (not checked).
+async fn run_tlp(sut: &mut SqlDb, case: &TlpCase) -> Option<Result<(), String>> {
+    let mut outs = Vec::new();
+    for q in std::iter::once(&case.original).chain(case.partitions.iter()) {
+        outs.push(sut.run(&q.to_string()).await);
+    }
+    let r: Vec<_> = outs.iter().map(|o| o.rows()).collect::<Option<_>>()?;
+    Some(tlp_check(case, r[0], [r[1], r[2], r[3]]))
+}
+
+/// An aggregate TLP case over `query`'s FROM and WHERE, with an aggregate and column for
+/// which the identity is exact ([`aggregate_partitions`]); None when the scope has no such
+/// column. Draws from its own `rng`, so the statement stream does not change.
+fn aggregate_case(
+    rng: &mut ChaCha8Rng,
+    query: &Select,
+    scope: &Scope,
+    p: &Expr,
+    rule: Partitioning,
+) -> Option<TlpCase> {
+    let from = query.from.as_ref()?;
+    let funcs = [
+        AggFunc::Count,
+        AggFunc::Count,
+        AggFunc::Sum,
+        AggFunc::Min,
+        AggFunc::Max,
+    ];
+    let func = *funcs.choose(rng)?;
+    let arg = if func == AggFunc::Count && rng.random_bool(0.3) {
+        None
+    } else {
+        let cols: Vec<_> = scope
+            .iter()
+            .filter(|c| aggregate_partitions(func, Some(c.ty)))
+            .collect();
+        Some(cols.choose(rng)?.expr())
+    };
+    let case = tlp_aggregate(from, &query.filter, func, arg, p);
+    Some(case.with_rule(rule))
+}
+
+/// One TLP (plain and aggregate) and / or NoREC check on the current database; Some on a
+/// failure.
 pub(super) async fn metamorphic(
     sut: &mut SqlDb,
     smith: &mut Smith,
+    agg_rng: &mut ChaCha8Rng,
     opts: &LoopOptions,
     st: &mut Stats,
 ) -> Option<(Failure, String)> {
@@ -62,18 +140,17 @@ pub(super) async fn metamorphic(
     let p = smith.predicate(&scope);
     if opts.oracles.tlp {
         if let Some(case) = tlp(&query, &p) {
-            let mut outs = Vec::new();
-            for q in std::iter::once(&case.original).chain(case.partitions.iter()) {
-                outs.push(sut.run(&q.to_string()).await);
+            let case = case.with_rule(opts.tlp_rule);
+            match run_tlp(sut, &case).await {
+                Some(Err(e)) => return Some((Failure::Tlp(Box::new(case)), e)),
+                Some(Ok(())) => st.tlp_checks += 1,
+                None => st.oracle_skipped += 1,
             }
-            let rows: Option<Vec<_>> = outs.iter().map(|o| o.rows()).collect();
-            match rows {
-                Some(r) => {
-                    st.tlp_checks += 1;
-                    if let Err(e) = tlp_check(&case, r[0], [r[1], r[2], r[3]]) {
-                        return Some((Failure::Tlp(Box::new(case)), e));
-                    }
-                }
+        }
+        if let Some(case) = aggregate_case(agg_rng, &query, &scope, &p, opts.tlp_rule) {
+            match run_tlp(sut, &case).await {
+                Some(Err(e)) => return Some((Failure::Tlp(Box::new(case)), e)),
+                Some(Ok(())) => st.tlp_agg_checks += 1,
                 None => st.oracle_skipped += 1,
             }
         }

@@ -3,6 +3,7 @@
 
 use faultline_core::{OpType, Process};
 use faultline_harness::interpreter::Recorder;
+use faultline_sqlsmith::metamorphic::Partitioning;
 use faultline_sqlsmith::Config;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ pub struct LoopOptions {
     pub reduce_timeout: Duration,
     /// Where reproducers go (`<dir>/repro-<n>.slt`).
     pub repro_dir: PathBuf,
+    /// How TLP partitions are derived: always `Ternary`, except in the test that plants a
+    /// TLP failure (`ForgetNull`).
+    pub tlp_rule: Partitioning,
 }
 
 /// One divergence or oracle failure.
@@ -50,6 +54,8 @@ pub struct Finding {
     pub reference: String,
     pub reproducer: Option<PathBuf>,
     pub reduced_statements: Option<usize>,
+    /// The oracle's query after reduction (TLP / NoREC findings).
+    pub reduced_query: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -62,6 +68,8 @@ pub struct Stats {
     pub compared: u64,
     pub snapshots: u64,
     pub tlp_checks: u64,
+    /// Aggregate TLP checks (COUNT / SUM / MIN / MAX where the identity is exact).
+    pub tlp_agg_checks: u64,
     pub norec_checks: u64,
     pub oracle_skipped: u64,
     pub retired: Vec<String>,

@@ -7,7 +7,8 @@
 
 use super::exec::{fault_like, SqlDb};
 use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
-use faultline_sqlsmith::reduce::reduce;
+use faultline_sqlsmith::reduce::{reduce, Reduced};
+use faultline_sqlsmith::reduce_oracle::{norec_candidates, reduce_case, tlp_candidates};
 use faultline_sqlsmith::slt::{render, Record};
 use faultline_sqlsmith::{compare, Outcome, Stmt};
 use std::path::Path;
@@ -100,8 +101,63 @@ impl Replayer {
         }
     }
 
-    /// Reduces `stmts` (at most `max_tests` replays, `timeout` overall) and writes the
-    /// sqllogictest file to `path`. Returns the reduced statement count.
+    /// ddmin and simplification over the statements while `failure` still shows.
+    fn reduce_stmts(
+        &mut self,
+        stmts: Vec<Stmt>,
+        failure: &Failure,
+        max_tests: usize,
+        deadline: Instant,
+    ) -> Reduced {
+        let handle = tokio::runtime::Handle::current();
+        let mut fails = |s: &[Stmt]| -> bool {
+            Instant::now() < deadline
+                && tokio::task::block_in_place(|| handle.block_on(self.fails(s, failure)))
+        };
+        reduce(stmts, max_tests, &mut fails)
+    }
+
+    /// Shrinks the query (and predicate) of a TLP / NoREC failure on the state `stmts`
+    /// leave, re-running the oracle's queries at each step; None for a diff failure or
+    /// when the state cannot be replayed. Returns the smaller failure and the checks made.
+    pub async fn reduce_query(
+        &mut self,
+        stmts: &[Stmt],
+        failure: &Failure,
+        max_tests: usize,
+        deadline: Instant,
+    ) -> Option<(Failure, usize)> {
+        if matches!(failure, Failure::Diff) {
+            return None;
+        }
+        self.replay(stmts).await?;
+        let handle = tokio::runtime::Handle::current();
+        let mut fails = |f: Failure| -> bool {
+            Instant::now() < deadline
+                && tokio::task::block_in_place(|| {
+                    handle.block_on(async { matches!(self.oracle(&f).await, Some((_, Err(_)))) })
+                })
+        };
+        Some(match failure {
+            Failure::Tlp(c) => {
+                let mut f = |c: &TlpCase| fails(Failure::Tlp(Box::new(c.clone())));
+                let (c, n) = reduce_case((**c).clone(), tlp_candidates, max_tests, &mut f);
+                (Failure::Tlp(Box::new(c)), n)
+            }
+            Failure::Norec(c) => {
+                let mut f = |c: &NorecCase| fails(Failure::Norec(Box::new(c.clone())));
+                let (c, n) = reduce_case((**c).clone(), norec_candidates, max_tests, &mut f);
+                (Failure::Norec(Box::new(c)), n)
+            }
+            Failure::Diff => return None,
+        })
+    }
+
+    /// Reduces `stmts` (at most `max_tests` replays, `timeout` overall) and, for a TLP /
+    /// NoREC failure, the oracle's query too (then the statements once more: a smaller
+    /// query may need fewer of them), and writes the sqllogictest file to `path`: the setup
+    /// statements, then the oracle's queries. Returns the reduced statement count and the
+    /// reduced oracle query.
     pub async fn reduce_and_write(
         &mut self,
         stmts: Vec<Stmt>,
@@ -110,16 +166,27 @@ impl Replayer {
         timeout: Duration,
         header: Vec<String>,
         path: &Path,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<(usize, Option<String>)> {
         let deadline = Instant::now() + timeout;
-        let handle = tokio::runtime::Handle::current();
-        let reduced = {
-            let mut fails = |s: &[Stmt]| -> bool {
-                Instant::now() < deadline
-                    && tokio::task::block_in_place(|| handle.block_on(self.fails(s, failure)))
+        let mut reduced = self.reduce_stmts(stmts, failure, max_tests, deadline);
+        let mut failure = failure.clone();
+        let mut header = header;
+        if let Some((smaller, n)) = self
+            .reduce_query(&reduced.stmts, &failure, max_tests, deadline)
+            .await
+        {
+            tracing::info!("oracle query reduced in {n} checks");
+            failure = smaller;
+            let again = self.reduce_stmts(reduced.stmts, &failure, max_tests / 4, deadline);
+            reduced = Reduced {
+                stmts: again.stmts,
+                tests: reduced.tests + n + again.tests,
             };
-            reduce(stmts, max_tests, &mut fails)
-        };
+        }
+        let query = oracle_query(&failure);
+        if let Some(q) = &query {
+            header.push(format!("reduced oracle query: {q}"));
+        }
         tracing::info!(
             "reduced to {} statement(s) in {} replays",
             reduced.stmts.len(),
@@ -150,8 +217,7 @@ impl Replayer {
             rec.comments.retain(|c| !c.is_empty());
             records.push(rec);
         }
-        let mut header = header;
-        if let Some((outs, verdict)) = self.oracle(failure).await {
+        if let Some((outs, verdict)) = self.oracle(&failure).await {
             header.push(format!("oracle verdict on replay: {verdict:?}"));
             for (q, o) in outs {
                 let mut rec = Record::new(q, o);
@@ -168,6 +234,18 @@ impl Replayer {
         ));
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         std::fs::write(path, render(&header, &records))?;
-        Ok(reduced.stmts.len())
+        Ok((reduced.stmts.len(), query))
+    }
+}
+
+/// The query of a TLP / NoREC failure in words (with p for TLP).
+fn oracle_query(f: &Failure) -> Option<String> {
+    match f {
+        Failure::Tlp(c) => Some(format!(
+            "{} -- partitioned by p = {}",
+            c.original, c.predicate
+        )),
+        Failure::Norec(c) => Some(c.optimized.to_string()),
+        Failure::Diff => None,
     }
 }

@@ -10,12 +10,13 @@
 
 use super::bookkeeping::{snapshot, TxnTables};
 use super::exec::{fault_like, SqlDb, SYNTAX_CODES};
-use super::findings::{metamorphic, reduce_finding};
+use super::findings::{metamorphic, oracle_finding, reduce_finding};
 use super::options::record;
 pub use super::options::{Finding, LoopOptions, LoopReport, Oracles, SharedRecorder, Stats};
 use super::replay::{Failure, Replayer};
 use faultline_core::OpType;
-use faultline_sqlsmith::{compare, Outcome, Smith, Stmt};
+use faultline_sqlsmith::{compare, ChaCha8Rng, Outcome, Smith, Stmt};
+use rand::SeedableRng;
 use serde_json::json;
 use std::time::Instant;
 
@@ -35,6 +36,8 @@ pub async fn run_loop(
     let mut done: Vec<Stmt> = Vec::new();
     let mut txn_tables = TxnTables::default();
     let mut reduced = 0usize;
+    // Aggregate TLP draws from its own stream: the statements stay those of the seed.
+    let mut agg_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x746c_7061_6767);
     for i in 0..opts.statements {
         if stop() || report.findings.len() >= opts.max_failures {
             break;
@@ -92,6 +95,7 @@ pub async fn run_loop(
                     reference: r_out.brief(),
                     reproducer: None,
                     reduced_statements: None,
+                    reduced_query: None,
                 });
             }
         }
@@ -142,25 +146,9 @@ pub async fn run_loop(
             && opts.oracle_every > 0
             && i % opts.oracle_every == 0
         {
-            let failure = metamorphic(sut, &mut smith, opts, &mut report.stats).await;
+            let failure = metamorphic(sut, &mut smith, &mut agg_rng, opts, &mut report.stats).await;
             if let Some((failure, what)) = failure {
-                let mut f = Finding {
-                    oracle: match failure {
-                        Failure::Tlp(_) => "tlp".into(),
-                        _ => "norec".into(),
-                    },
-                    index: i,
-                    sql: match &failure {
-                        Failure::Tlp(c) => c.original.to_string(),
-                        Failure::Norec(c) => c.optimized.to_string(),
-                        Failure::Diff => String::new(),
-                    },
-                    what,
-                    sut: String::new(),
-                    reference: String::new(),
-                    reproducer: None,
-                    reduced_statements: None,
-                };
+                let mut f = oracle_finding(i, &failure, what);
                 tracing::warn!("{} failure after statement {i}: {}", f.oracle, f.what);
                 record(
                     rec,

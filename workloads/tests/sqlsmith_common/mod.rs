@@ -47,6 +47,7 @@ pub fn options(seed: u64, statements: usize, oracles: Oracles, repro_dir: PathBu
         reduce_tests: 300,
         reduce_timeout: Duration::from_secs(40),
         repro_dir,
+        tlp_rule: Default::default(),
     }
 }
 
