@@ -34,12 +34,18 @@ impl Checker for SqlsmithChecker {
     fn check(&self, history: &History) -> CheckResult {
         let mut found: Vec<Value> = Vec::new();
         let mut completed = 0u64;
+        // Statements whose outcome is unknown (no answer / a fault error on the system
+        // under test): recorded as info completions of a statement.
+        let mut unknown = 0u64;
         for op in history
             .ops
             .iter()
             .filter(|o| o.is_client() && !o.is_invoke())
         {
             completed += 1;
+            if op.is_info() && op.value.get("sut").is_some() {
+                unknown += 1;
+            }
             if let Some(d) = op.value.get("divergence").filter(|d| !d.is_null()) {
                 found.push(
                     json!({ "f": op.f, "i": op.value["i"], "sql": op.value["sql"], "what": d }),
@@ -56,10 +62,17 @@ impl Checker for SqlsmithChecker {
         } else {
             (
                 Validity::Valid,
-                format!("{completed} statement(s) and checks, no divergence"),
+                format!(
+                    "{completed} statement(s) and checks, {unknown} with an unknown outcome, no divergence"
+                ),
             )
         };
         found.truncate(50);
-        CheckResult::new("sqlsmith", valid, summary, json!({ "findings": found }))
+        CheckResult::new(
+            "sqlsmith",
+            valid,
+            summary,
+            json!({ "findings": found, "unknown_outcomes": unknown }),
+        )
     }
 }

@@ -18,7 +18,10 @@ use faultline_core::OpType;
 use faultline_sqlsmith::{compare, ChaCha8Rng, Outcome, Smith, Stmt};
 use rand::SeedableRng;
 use serde_json::json;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The pause after a statement that got no answer at once (its node is down).
+const BACKOFF: Duration = Duration::from_millis(200);
 
 /// The run: `sut` always, `reference` when the differential oracle is on; `replay` makes the
 /// connections the reducer replays on. `stop` is polled between statements.
@@ -51,7 +54,13 @@ pub async fn run_loop(
             json!({ "i": i, "sql": sql }),
             None,
         );
+        let asked = Instant::now();
         let s_out = sut.run(&sql).await;
+        if matches!(s_out, Outcome::Unknown { .. }) && asked.elapsed() < BACKOFF {
+            // The node is down (connection refused): wait a little rather than burn the
+            // statement stream until it is back.
+            tokio::time::sleep(BACKOFF).await;
+        }
         let st = &mut report.stats;
         st.statements += 1;
         *st.by_kind.entry(stmt.kind().to_string()).or_default() += 1;
