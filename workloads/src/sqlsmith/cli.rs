@@ -46,6 +46,10 @@ pub struct SqlsmithArgs {
     /// Faults on the system under test, comma separated, or none.
     #[arg(long, value_delimiter = ',', default_value = "none")]
     pub nemesis: Vec<String>,
+    /// Aim every fault at the node the sqlsmith client is connected to (the first node)
+    /// instead of the fault's own choice among all nodes.
+    #[arg(long)]
+    pub nemesis_client_node: bool,
     /// Seconds of quiet before each fault.
     #[arg(long, default_value_t = 5)]
     pub nemesis_interval: u64,
@@ -223,6 +227,7 @@ pub async fn run(
             db.clone(),
         );
         let (interval, span, seed) = (a.nemesis_interval, a.nemesis_duration, r.seed);
+        let client_node = a.nemesis_client_node;
         tokio::spawn(async move {
             use rand::SeedableRng;
             let mut rng = faultline_sqlsmith::ChaCha8Rng::seed_from_u64(seed ^ 0x6e656d);
@@ -242,7 +247,12 @@ pub async fn run(
                 }
                 let fault = &faults[turn % faults.len()];
                 turn += 1;
-                let nodes = fault.targets(&db.nodes(), &mut rng);
+                let mut candidates = db.nodes();
+                if client_node {
+                    // The client uses the first node's endpoint.
+                    candidates.truncate(1);
+                }
+                let nodes = fault.targets(&candidates, &mut rng);
                 let value = json!({ "fault": fault.name(), "nodes": nodes });
                 for (f, wait) in [("start", span), ("stop", 0)] {
                     let inv = Invocation::new(f, value.clone());
