@@ -1,149 +1,26 @@
-//! The cluster control daemon: a local cluster that keeps running between commands, driven
-//! over a unix socket (`faultline cluster start --detach`, then `kill n1`, `status`, ...).
-//!
-//! Protocol: one JSON request per line, one JSON response per line. Requests are
-//! [`Request`]s; every fault of the catalogue can be started and stopped by name, and the
-//! common ones have their own verbs (kill, restart, pause, resume, partition, heal). The
-//! daemon remembers what it did, so `status` lists the active faults and `heal` (all) or
-//! `heal n1` (one node) undoes them. `stop` heals, tears down and exits.
-//!
-//! The socket and the state file live in `$TMPDIR/faultline-fl-ctl-<name>/`, which
-//! `faultline cluster clean` removes along with everything else of ours.
+//! The control daemon's side: one [`Daemon`] per cluster, answering [`Request`]s by calling
+//! the cluster's capabilities and the nemesis catalogue, and remembering the faults it caused
+//! (for `status` and `heal`).
 
+use super::{Request, Response};
 use faultline_cluster::LocalGalera;
 use faultline_core::db::{Db, Grudge};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::sync::{watch, Mutex};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
-pub enum Request {
-    Status,
-    Kill {
-        node: String,
-    },
-    Restart {
-        node: String,
-    },
-    Pause {
-        node: String,
-    },
-    Resume {
-        node: String,
-    },
-    /// Cuts `node` off from `from` (default: every other node), both directions.
-    Partition {
-        node: String,
-        from: Option<Vec<String>>,
-    },
-    /// Shifts a node's wall clock by `offset_ms` (negative: behind).
-    Skew {
-        node: String,
-        offset_ms: i64,
-    },
-    /// Drops `percent` of the packets between a node and its peers.
-    Loss {
-        node: String,
-        percent: f64,
-    },
-    /// Holds the packets between a node and its peers for `delay_ms` ± `jitter_ms`.
-    Delay {
-        node: String,
-        delay_ms: u64,
-        jitter_ms: u64,
-    },
-    /// Heals everything, or everything about one node.
-    Heal {
-        node: Option<String>,
-    },
-    /// Starts or stops a catalogue fault by name on `nodes` (default: the fault's own choice).
-    Fault {
-        name: String,
-        action: String,
-        nodes: Option<Vec<String>>,
-    },
-    Stop,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Response {
-    pub ok: bool,
-    pub message: String,
-    #[serde(default)]
-    pub data: Value,
-}
-
-impl Response {
-    fn ok(message: impl Into<String>, data: Value) -> Self {
-        Response {
-            ok: true,
-            message: message.into(),
-            data,
-        }
-    }
-    fn err(message: impl Into<String>) -> Self {
-        Response {
-            ok: false,
-            message: message.into(),
-            data: Value::Null,
-        }
-    }
-}
-
-/// Where the daemon named `name` keeps its socket and state.
-pub fn control_dir(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("faultline-fl-ctl-{name}"))
-}
-
-pub fn socket_path(name: &str) -> PathBuf {
-    control_dir(name).join("control.sock")
-}
-
-struct Daemon {
-    cluster: Arc<LocalGalera>,
-    grudge: Mutex<Grudge>,
-    active: Mutex<BTreeSet<String>>,
-    stop: watch::Sender<bool>,
-}
-
-/// Serves requests for `cluster` on `socket` until a `stop` request or `shutdown` turns true.
-pub async fn serve(
-    cluster: Arc<LocalGalera>,
-    socket: &Path,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(socket);
-    let listener = UnixListener::bind(socket)?;
-    let (stop, mut stopped) = watch::channel(false);
-    let daemon = Arc::new(Daemon {
-        cluster,
-        grudge: Mutex::new(Grudge::new()),
-        active: Mutex::new(BTreeSet::new()),
-        stop,
-    });
-    loop {
-        tokio::select! {
-            conn = listener.accept() => {
-                let (stream, _) = conn?;
-                let d = daemon.clone();
-                tokio::spawn(async move { let _ = d.handle(stream).await; });
-            }
-            _ = stopped.changed() => break,
-            _ = shutdown.changed() => break,
-        }
-    }
-    let _ = std::fs::remove_file(socket);
-    Ok(())
+pub(super) struct Daemon {
+    pub(super) cluster: Arc<LocalGalera>,
+    pub(super) grudge: Mutex<Grudge>,
+    pub(super) active: Mutex<BTreeSet<String>>,
+    pub(super) stop: watch::Sender<bool>,
 }
 
 impl Daemon {
-    async fn handle(&self, stream: UnixStream) -> std::io::Result<()> {
+    pub(super) async fn handle(&self, stream: UnixStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
         while let Some(line) = lines.next_line().await? {
@@ -418,25 +295,4 @@ impl Daemon {
                 .collect::<Vec<_>>(),
         })
     }
-}
-
-/// Sends one request to the daemon named `name` and waits for its answer.
-pub async fn request(name: &str, req: &Request) -> anyhow::Result<Response> {
-    let socket = socket_path(name);
-    let stream = UnixStream::connect(&socket).await.map_err(|e| {
-        anyhow::anyhow!(
-            "no cluster named {name:?} is running ({}: {e}): start one with `faultline cluster start --detach`",
-            socket.display()
-        )
-    })?;
-    let (read, mut write) = stream.into_split();
-    let mut text = serde_json::to_string(req)?;
-    text.push('\n');
-    write.write_all(text.as_bytes()).await?;
-    let mut lines = BufReader::new(read).lines();
-    let line = lines
-        .next_line()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the daemon closed the connection"))?;
-    Ok(serde_json::from_str(&line)?)
 }
