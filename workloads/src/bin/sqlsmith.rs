@@ -51,12 +51,13 @@ fn main() {
         Ok((checked, report)) => {
             let s = &report.stats;
             println!(
-                "{} statements, {:.0}/s, syntax errors {:.3}%, {} unknown, {} TLP and {} NoREC checks",
+                "{} statements, {:.0}/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP and {} NoREC checks",
                 s.statements,
                 s.statements_per_s,
                 100.0 * s.syntax_error_rate(),
                 s.unknown,
                 s.tlp_checks,
+                s.tlp_agg_checks,
                 s.norec_checks
             );
             for f in &report.findings {
