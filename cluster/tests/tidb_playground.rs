@@ -281,7 +281,15 @@ async fn standin_cluster_is_partitioned_killed_paused_and_torn_down(bin: &Path) 
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
     assert_eq!(KillPdLeader.targets(&nodes, &mut rng), pd_nodes);
     let old = pg.pid("pd-0").unwrap();
-    KillPdLeader.start(&pg, &pd_nodes).await.unwrap();
+    let hit = KillPdLeader
+        .start_hitting(&pg, &pd_nodes, &serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(
+        hit,
+        Some(vec!["pd-0".to_string()]),
+        "the op records the member killed"
+    );
     assert!(pg.pid("pd-0").is_none() && proc_state(old).is_none());
     assert!(pg.pid("pd-1").is_some() && pg.pid("pd-2").is_some());
     wait_leader(&pg, "pd-1").await;

@@ -51,13 +51,18 @@ impl Nemesis for NemesisExecutor {
             return info(&op.value, Some(format!("unknown nemesis op {}", op.value)));
         };
         let fault = &self.faults[i];
+        let mut value = op.value.clone();
         let result = match op.f.as_str() {
             "start" => {
                 let params = op.value.get("params").cloned().unwrap_or_default();
-                let r = fault.start_with(self.db.as_ref(), &nodes, &params).await;
+                let r = fault.start_hitting(self.db.as_ref(), &nodes, &params).await;
                 // Even a failed start may have done part of its work: heal it at the end.
                 self.active.lock().await.push((i, nodes.clone()));
-                r
+                r.map(|hit| {
+                    if let Some(hit) = hit {
+                        value["hit"] = serde_json::json!(hit);
+                    }
+                })
             }
             "stop" => {
                 let r = fault.stop(self.db.as_ref(), &nodes).await;
@@ -74,7 +79,7 @@ impl Nemesis for NemesisExecutor {
             ))),
         };
         tracing::info!(fault = fault.name(), f = %op.f, nodes = ?nodes, ok = result.is_ok(), "nemesis");
-        info(&op.value, result.err().map(|e| e.to_string()))
+        info(&value, result.err().map(|e| e.to_string()))
     }
 
     async fn heal_all(&self) -> DbResult<()> {

@@ -55,6 +55,17 @@ pub trait Fault: Send + Sync {
     async fn start_with(&self, db: &dyn Db, targets: &[NodeId], _params: &Value) -> DbResult<()> {
         self.start(db, targets).await
     }
+    /// Starts the fault and says which nodes it hit when only the start itself can know
+    /// (the PD leader of the moment); the executor records them as `hit` in the completion.
+    /// Default: [`Fault::start_with`], hitting its targets.
+    async fn start_hitting(
+        &self,
+        db: &dyn Db,
+        targets: &[NodeId],
+        params: &Value,
+    ) -> DbResult<Option<Vec<NodeId>>> {
+        self.start_with(db, targets, params).await.map(|_| None)
+    }
     async fn stop(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()>;
 }
 

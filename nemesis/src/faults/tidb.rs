@@ -5,6 +5,7 @@ use crate::Fault;
 use async_trait::async_trait;
 use faultline_core::db::{Db, DbError, DbResult, Kill, Leader, NodeId};
 use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
 
 fn capabilities(db: &dyn Db) -> DbResult<(&dyn Leader, &dyn Kill)> {
     match (db.as_leader(), db.as_kill()) {
@@ -49,11 +50,23 @@ impl Fault for KillPdLeader {
             pds
         }
     }
-    async fn start(&self, db: &dyn Db, _targets: &[NodeId]) -> DbResult<()> {
+    async fn start(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()> {
+        self.start_hitting(db, targets, &Value::Null)
+            .await
+            .map(|_| ())
+    }
+    /// Records the member it killed as `hit`: the leader is only known now.
+    async fn start_hitting(
+        &self,
+        db: &dyn Db,
+        _targets: &[NodeId],
+        _params: &Value,
+    ) -> DbResult<Option<Vec<NodeId>>> {
         let (leader, kill) = capabilities(db)?;
         let node = leader.leader("pd").await?;
         tracing::info!(node = %node, "kill_pd_leader: PD names {node} its leader; killing it");
-        kill.kill(&node).await
+        kill.kill(&node).await?;
+        Ok(Some(vec![node]))
     }
     async fn stop(&self, db: &dyn Db, targets: &[NodeId]) -> DbResult<()> {
         let (_, kill) = capabilities(db)?;
