@@ -8,11 +8,10 @@
 
 mod common;
 
-use common::{identity, schedule_ops};
+use common::{executor_for, identity, schedule_ops};
 use faultline_cluster::{disk::mounts_under, leftovers::leftovers, GaleraOptions, LocalGalera};
 use faultline_core::db::{Db, DiskFault};
 use faultline_core::Nemesis;
-use faultline_nemesis::NemesisExecutor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -128,12 +127,7 @@ async fn disk_faults_take_effect_and_heal() {
     let cnf = std::fs::read_to_string(dir.join("n1/my.cnf")).unwrap();
     assert!(cnf.contains("innodb_flush_method=fsync"), "{cnf}");
     let db: Arc<dyn Db> = cluster.clone();
-    let faults = Arc::new(
-        faultline_nemesis::lookup(&FAULTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap(),
-    );
-    faultline_nemesis::check_supported(&faults, db.as_ref()).unwrap();
-    let nemesis = NemesisExecutor::new(db.clone(), faults);
+    let nemesis = executor_for(FAULTS, &db);
 
     cluster
         .admin_sql(

@@ -9,11 +9,10 @@
 
 mod common;
 
-use common::{identity, schedule_ops, wait_for, Load};
+use common::{executor_for, identity, schedule_ops, wait_for, Load};
 use faultline_cluster::{leftovers::leftovers, GaleraOptions, LocalGalera};
 use faultline_core::db::Db;
 use faultline_core::Nemesis;
-use faultline_nemesis::NemesisExecutor;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -99,13 +98,8 @@ async fn partitions_clocks_and_link_quality_take_effect_and_heal() {
     );
     let (prefix, dir) = identity(&cluster);
     let db: Arc<dyn Db> = cluster.clone();
-    let faults = Arc::new(
-        faultline_nemesis::lookup(&FAULTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap(),
-    );
-    faultline_nemesis::check_supported(&faults, db.as_ref()).unwrap();
 
-    let nemesis = NemesisExecutor::new(db.clone(), faults);
+    let nemesis = executor_for(FAULTS, &db);
     let load = Load::start(&cluster).await;
     let all = cluster.nodes();
     for n in &all {

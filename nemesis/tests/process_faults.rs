@@ -7,11 +7,10 @@
 
 mod common;
 
-use common::{identity, proc_state, schedule_ops, wait_for, Load};
+use common::{executor_for, identity, proc_state, schedule_ops, wait_for, Load};
 use faultline_cluster::{leftovers::leftovers, GaleraOptions, LocalGalera};
 use faultline_core::db::Db;
 use faultline_core::Nemesis;
-use faultline_nemesis::NemesisExecutor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,12 +48,7 @@ async fn kills_restarts_and_pauses_take_effect_and_heal() {
     );
     let (prefix, dir) = identity(&cluster);
     let db: Arc<dyn Db> = cluster.clone();
-    let faults = Arc::new(
-        faultline_nemesis::lookup(&FAULTS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap(),
-    );
-    faultline_nemesis::check_supported(&faults, db.as_ref()).unwrap();
-    let nemesis = NemesisExecutor::new(db.clone(), faults);
+    let nemesis = executor_for(FAULTS, &db);
     let load = Load::start(&cluster).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let uuid = cluster.statuses().await[0].1.cluster_state_uuid.clone();

@@ -217,3 +217,16 @@ pub fn identity(cluster: &LocalGalera) -> (String, std::path::PathBuf) {
         facts["temp_dir"].as_str().unwrap().into(),
     )
 }
+
+/// The executor for the faults `names` against `db`, once `db` is known to support each.
+pub fn executor_for(
+    names: &[&str],
+    db: &Arc<dyn faultline_core::db::Db>,
+) -> faultline_nemesis::NemesisExecutor {
+    let faults = Arc::new(
+        faultline_nemesis::lookup(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap(),
+    );
+    faultline_nemesis::check_supported(&faults, db.as_ref()).unwrap();
+    faultline_nemesis::NemesisExecutor::new(db.clone(), faults)
+}
