@@ -6,6 +6,10 @@
 //! - the time until throughput is back: the first one-second window (sliding in 100 ms
 //!   steps) with at least 90% of the ok-op rate of the ten seconds before the fault began.
 //!
+//! A measurement ends where the next fault begins: a node killed again before it served an
+//! ok op has no recovery time for the first kill (`None`), rather than one that includes the
+//! second fault. `observed_s` says how long the quiet stretch was.
+//!
 //! This is availability, kept apart from safety: without an SLO the verdict is valid (the
 //! figures are information). With `slo`, a recovery that took longer is invalid, and a
 //! recovery not seen by the end of the history counts only when the history went on for
@@ -35,7 +39,8 @@ pub struct Recovery {
     pub baseline_ops_per_s: f64,
     /// Seconds from the end of the fault until throughput was back at 90% (`None`: not seen).
     pub throughput_back_s: Option<f64>,
-    /// Seconds of history after the fault ended.
+    /// Seconds of history after the fault ended and before the next fault began (or the
+    /// history ended): how long recovery could be watched.
     pub observed_s: f64,
     /// Ended by the final heal, after the workload stopped: not held to the SLO.
     pub ended_by_final_heal: bool,
@@ -67,9 +72,18 @@ pub fn measure(history: &History) -> Vec<Recovery> {
     let count = |from: u64, to: u64| {
         times.partition_point(|&t| t < to) - times.partition_point(|&t| t < from)
     };
+    // Every fault that began, skipped ones aside (a failed start may have done something).
+    let starts: Vec<u64> = fault_windows(history).iter().map(|w| w.start).collect();
     windows(history)
         .into_iter()
         .map(|(fault, fault_nodes, start, end, ended_by_final_heal)| {
+            let horizon = starts
+                .iter()
+                .copied()
+                .filter(|&s| s >= end)
+                .min()
+                .unwrap_or(last)
+                .min(last);
             let base_from = start.saturating_sub(10_000_000_000);
             let base_span = secs(start - base_from);
             let baseline = if base_span >= 1.0 {
@@ -80,16 +94,16 @@ pub fn measure(history: &History) -> Vec<Recovery> {
             let first_ok_s = nodes
                 .iter()
                 .map(|n| {
-                    let t = oks
-                        .iter()
-                        .find(|o| o.time >= end && o.node.as_deref() == Some(*n));
+                    let t = oks.iter().find(|o| {
+                        o.time >= end && o.time < horizon && o.node.as_deref() == Some(*n)
+                    });
                     (n.to_string(), t.map(|o| secs(o.time - end)))
                 })
                 .collect();
             let mut throughput_back_s = None;
             if baseline > 0.0 {
                 let mut t = end;
-                while t + 1_000_000_000 <= last {
+                while t + 1_000_000_000 <= horizon {
                     if count(t, t + 1_000_000_000) as f64 >= 0.9 * baseline {
                         throughput_back_s = Some(secs(t - end));
                         break;
@@ -105,7 +119,7 @@ pub fn measure(history: &History) -> Vec<Recovery> {
                 first_ok_s,
                 baseline_ops_per_s: baseline,
                 throughput_back_s,
-                observed_s: secs(last.saturating_sub(end)),
+                observed_s: secs(horizon.saturating_sub(end)),
                 ended_by_final_heal,
             }
         })
@@ -272,6 +286,42 @@ mod tests {
         assert!((r.baseline_ops_per_s - 20.0).abs() < 0.5);
         let back = r.throughput_back_s.unwrap();
         assert!((3.5..=4.1).contains(&back), "{back}");
+    }
+
+    #[test]
+    fn a_recovery_is_watched_only_until_the_next_fault() {
+        // n2 is down 4 s after the stop at 30 s; a second fault starts at 32 s.
+        let mut h = history(4 * S);
+        let next = json!({"fault": "pause_one", "nodes": ["n1"]});
+        h.ops.push(op(
+            32 * S,
+            Process::Nemesis,
+            OpType::Info,
+            "start",
+            next.clone(),
+            None,
+        ));
+        h.ops.push(op(
+            50 * S,
+            Process::Nemesis,
+            OpType::Info,
+            "stop",
+            next,
+            None,
+        ));
+        h.ops.sort_by_key(|o| o.time);
+        let r = &measure(&h)[0];
+        assert!((r.observed_s - 2.0).abs() < 0.01, "{r:?}");
+        assert_eq!(
+            r.first_ok_s.iter().find(|(n, _)| n == "n2").unwrap().1,
+            None
+        );
+        // Not seen within 2 s of watching: no verdict against a 3 s SLO ...
+        let lenient = RecoveryChecker { slo_s: Some(3.0) }.check(&h);
+        assert_eq!(lenient.valid, Validity::Valid, "{lenient:?}");
+        // ... but late against a 1 s SLO, which the 2 s of watching did cover.
+        let strict = RecoveryChecker { slo_s: Some(1.0) }.check(&h);
+        assert_eq!(strict.valid, Validity::Invalid, "{strict:?}");
     }
 
     #[test]

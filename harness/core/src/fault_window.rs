@@ -3,7 +3,8 @@
 //! A window opens at a `start` completion (process `nemesis`, type `info`) and closes at the
 //! `stop` completion with the same fault and nodes, or at the run's final `heal`, which ends
 //! every window still open. A start that failed (it has an `error`) still opens a window:
-//! part of the fault may have been done, and the heal ends it.
+//! part of the fault may have been done, and the heal ends it. A start marked
+//! `"skipped": true` (refused by the per-fault admission check) did nothing and opens none.
 
 use crate::history::History;
 use crate::op::OpType;
@@ -33,6 +34,9 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
     {
         let fault = op.value.get("fault").and_then(Value::as_str).unwrap_or("");
         let nodes = op.value.get("nodes").cloned().unwrap_or(Value::Null);
+        if op.value.get("skipped").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
         match op.f.as_str() {
             "start" => windows.push(FaultWindow {
                 fault: fault.to_string(),
@@ -78,5 +82,17 @@ mod tests {
         assert_eq!(w.len(), 2);
         assert_eq!((w[0].end, w[0].ended_by_final_heal), (Some(5), true));
         assert_eq!((w[1].end, w[1].ended_by_final_heal), (Some(3), false));
+    }
+
+    #[test]
+    fn a_skipped_start_opens_no_window() {
+        let text = r#"{"index":0,"time":1,"process":"nemesis","type":"info","f":"start","value":{"fault":"random_kill","nodes":["n2"],"skipped":true},"error":"not injected"}
+{"index":1,"time":2,"process":"nemesis","type":"info","f":"stop","value":{"fault":"random_kill","nodes":["n2"],"skipped":true}}
+{"index":2,"time":3,"process":"nemesis","type":"info","f":"start","value":{"fault":"random_kill","nodes":["n2"]}}
+{"index":3,"time":4,"process":"nemesis","type":"info","f":"stop","value":{"fault":"random_kill","nodes":["n2"]}}
+"#;
+        let w = fault_windows(&History::parse_str(text).unwrap());
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].start, w[0].end), (3, Some(4)));
     }
 }

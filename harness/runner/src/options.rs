@@ -40,6 +40,12 @@ pub struct RunArgs {
     /// How the next fault is picked from the list.
     #[arg(long, default_value = "random", value_parser = ["random", "round-robin"])]
     pub nemesis_mode: String,
+    /// When the cluster must be healthy (every node ready, full membership) for a fault to
+    /// be injected: before the `first` fault only (faults compound, as in Jepsen), or before
+    /// `each` fault (one that finds the cluster unhealthy within --recovery-timeout is
+    /// skipped, and recorded as skipped).
+    #[arg(long, default_value = "first", value_parser = ["first", "each"])]
+    pub nemesis_admission: String,
     /// Mean milliseconds between client ops, over all workers (stagger).
     #[arg(long, default_value_t = 10)]
     pub op_interval_ms: u64,
@@ -120,6 +126,8 @@ pub struct RunSpec {
     pub nemesis_interval_s: u64,
     pub nemesis_duration_s: (u64, u64),
     pub nemesis_mode: Mode,
+    /// Every fault passes the admission check, not only the first.
+    pub nemesis_admit_each: bool,
     pub op_interval_ms: u64,
     pub op_timeout_s: u64,
     pub recovery_timeout_s: u64,
@@ -244,6 +252,7 @@ impl RunArgs {
             } else {
                 Mode::Random
             },
+            nemesis_admit_each: self.nemesis_admission == "each",
             op_interval_ms: self.op_interval_ms,
             op_timeout_s: self.op_timeout.max(1),
             recovery_timeout_s: self.recovery_timeout,

@@ -177,7 +177,11 @@ pub async fn run_test(
         spec.concurrency,
         spec.op_timeout(),
     );
-    let nemesis: Arc<dyn Nemesis> = Arc::new(NemesisExecutor::new(db.clone(), faults.clone()));
+    let mut executor = NemesisExecutor::new(db.clone(), faults.clone());
+    if spec.nemesis_admit_each {
+        executor = executor.admit_each(Duration::from_secs(spec.recovery_timeout_s));
+    }
+    let nemesis: Arc<dyn Nemesis> = Arc::new(executor);
     let schedule = schedule(
         faults.clone(),
         ScheduleOptions {
