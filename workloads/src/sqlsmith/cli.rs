@@ -56,6 +56,10 @@ pub struct SqlsmithArgs {
     /// Seconds each fault lasts.
     #[arg(long, default_value_t = 10)]
     pub nemesis_duration: u64,
+    /// `first`: the cluster is checked healthy before the first fault only (faults compound);
+    /// `each`: every fault waits up to 120 s for a healthy cluster, or is skipped.
+    #[arg(long, default_value = "first", value_parser = ["first", "each"])]
+    pub nemesis_admission: String,
     /// Compare every live table every N statements (0: never).
     #[arg(long, default_value_t = 200)]
     pub snapshot_every: usize,
@@ -217,7 +221,11 @@ pub async fn run(
     };
 
     let stop = Arc::new(AtomicBool::new(false));
-    let nemesis = Arc::new(NemesisExecutor::new(db.clone(), faults.clone()));
+    let mut executor = NemesisExecutor::new(db.clone(), faults.clone());
+    if a.nemesis_admission == "each" {
+        executor = executor.admit_each(Duration::from_secs(120));
+    }
+    let nemesis = Arc::new(executor);
     let nem_task = (!faults.is_empty()).then(|| {
         let (stop, rec, nemesis, faults, db) = (
             stop.clone(),
@@ -253,23 +261,25 @@ pub async fn run(
                     candidates.truncate(1);
                 }
                 let nodes = fault.targets(&candidates, &mut rng);
-                let value = json!({ "fault": fault.name(), "nodes": nodes });
+                let params = fault.params(&nodes, &mut rng);
+                let value = json!({ "fault": fault.name(), "nodes": nodes, "params": params });
                 for (f, wait) in [("start", span), ("stop", 0)] {
                     let inv = Invocation::new(f, value.clone());
                     rec.lock().unwrap().record(
                         Process::Nemesis,
-                        OpType::Info,
+                        OpType::Invoke,
                         f,
                         value.clone(),
                         None,
                         None,
                     );
                     let done = nemesis.invoke(&inv).await;
+                    // The executor's value: it may add `hit` or `skipped`.
                     rec.lock().unwrap().record(
                         Process::Nemesis,
-                        OpType::Info,
+                        done.kind,
                         f,
-                        value.clone(),
+                        done.value.unwrap_or_else(|| value.clone()),
                         None,
                         done.error,
                     );
