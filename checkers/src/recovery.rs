@@ -17,7 +17,7 @@
 //! the run's final heal are reported but not held to the SLO: the workload had stopped, only
 //! final reads follow, so there is no load to recover.
 
-use faultline_core::{fault_windows, CheckResult, Checker, History, Op, Validity};
+use faultline_core::{fault_windows, CheckResult, Checker, FaultWindow, History, Op, Validity};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -52,8 +52,8 @@ fn secs(ns: u64) -> f64 {
 
 /// Ended fault windows whose start succeeded, as (fault, nodes, start ns, end ns, ended by
 /// the final heal).
-fn windows(history: &History) -> Vec<(String, Value, u64, u64, bool)> {
-    fault_windows(history)
+fn ended(windows: Vec<FaultWindow>) -> Vec<(String, Value, u64, u64, bool)> {
+    windows
         .into_iter()
         .filter(|w| w.error.is_none())
         .filter_map(|w| Some((w.fault, w.nodes, w.start, w.end?, w.ended_by_final_heal)))
@@ -73,8 +73,9 @@ pub fn measure(history: &History) -> Vec<Recovery> {
         times.partition_point(|&t| t < to) - times.partition_point(|&t| t < from)
     };
     // Every fault that began, skipped ones aside (a failed start may have done something).
-    let starts: Vec<u64> = fault_windows(history).iter().map(|w| w.start).collect();
-    windows(history)
+    let all = fault_windows(history);
+    let starts: Vec<u64> = all.iter().map(|w| w.start).collect();
+    ended(all)
         .into_iter()
         .map(|(fault, fault_nodes, start, end, ended_by_final_heal)| {
             let horizon = starts

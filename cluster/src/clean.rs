@@ -32,7 +32,7 @@ fn lab_of(name: &str, suffixes: &[char]) -> Option<String> {
     (digits > 0 && rest[digits..].starts_with(suffixes)).then(|| format!("fl{}", &rest[..digits]))
 }
 
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     // A zombie has exited: it only waits to be reaped.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -136,20 +136,7 @@ pub fn clean(force: bool) -> Cleaned {
             cleaned.dirs.push(d.display().to_string());
         }
     }
-    if let Ok(entries) = std::fs::read_dir("/dev/shm") {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let pid = name
-                .strip_prefix("faketime_shm_")
-                .or_else(|| name.strip_prefix("sem.faketime_sem_"))
-                .and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid {
-                if !alive(pid) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-    }
+    crate::galera::clock::remove_dead_shm();
     cleaned
 }
 

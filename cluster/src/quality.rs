@@ -104,22 +104,18 @@ impl NetLab {
 
     /// Removes every loss rule, bandwidth cap and delay of every node.
     pub fn heal_quality(&self) -> Result<()> {
-        let mut first_err = self.stop_delays().err();
+        let mut first_err = None;
         for k in 1..=self.nodes {
-            if let Err(e) = self.heal_quality_of(k, false) {
+            if let Err(e) = self.heal_quality_of(k) {
                 first_err.get_or_insert(e);
             }
         }
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Removes node `k`'s loss rules and bandwidth cap, and its delay when `delay` is set
-    /// (a whole-lab heal stops every delay line first, in one go).
-    pub fn heal_quality_of(&self, k: usize, delay: bool) -> Result<()> {
-        let mut first_err = None;
-        if delay {
-            first_err = self.stop_delay(k).err();
-        }
+    /// Removes node `k`'s loss rules, bandwidth cap and delay.
+    pub fn heal_quality_of(&self, k: usize) -> Result<()> {
+        let mut first_err = self.stop_delay(k).err();
         if let Err(e) = self.ns_cmd(k, "iptables", &["-w", "-t", "mangle", "-F"]) {
             first_err.get_or_insert(e);
         }

@@ -112,12 +112,7 @@ impl Workload for Bank {
     }
 
     fn client(&self, node: &str) -> Box<dyn Client> {
-        let endpoint = self
-            .endpoints
-            .iter()
-            .find(|e| e.node == node)
-            .unwrap_or(&self.endpoints[0])
-            .clone();
+        let endpoint = crate::sql::conn::endpoint_for(&self.endpoints, node);
         Box::new(BankClient {
             conn: SqlConn::new(endpoint, self.init_statements()),
             read_lock: self.opts.read_lock,

@@ -22,6 +22,23 @@ pub fn parse_or_exit<C: Parser>() -> C {
 }
 
 /// Runs test `test` with `args`, building the workload with `make`; never returns.
+/// The run's folder under `store`, with logging going to its harness.log; exits with one
+/// line when the folder cannot be made.
+pub fn open_run_dir(store: &std::path::Path, test: &str) -> RunDir {
+    let dir = match RunDir::create(store, test) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "error: cannot create a run folder under {}: {e}",
+                store.display()
+            );
+            std::process::exit(EXIT_HARNESS_FAILURE);
+        }
+    };
+    logging::init(Some(&dir.file("harness.log")));
+    dir
+}
+
 pub fn run_main(
     test: &str,
     args: &RunArgs,
@@ -46,17 +63,7 @@ pub fn run_main(
         eprintln!("error: {e}");
         std::process::exit(EXIT_HARNESS_FAILURE);
     }
-    let dir = match RunDir::create(&spec.store, test) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!(
-                "error: cannot create a run folder under {}: {e}",
-                spec.store.display()
-            );
-            std::process::exit(EXIT_HARNESS_FAILURE);
-        }
-    };
-    logging::init(Some(&dir.file("harness.log")));
+    let dir = open_run_dir(&spec.store, test);
     let seed = spec.seed;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

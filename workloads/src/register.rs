@@ -179,12 +179,7 @@ impl Workload for Register {
     }
 
     fn client(&self, node: &str) -> Box<dyn Client> {
-        let endpoint = self
-            .endpoints
-            .iter()
-            .find(|e| e.node == node)
-            .unwrap_or(&self.endpoints[0])
-            .clone();
+        let endpoint = crate::sql::conn::endpoint_for(&self.endpoints, node);
         Box::new(RegisterClient {
             conn: SqlConn::new(endpoint, self.init_statements()),
         })

@@ -122,6 +122,6 @@ impl NetQuality for LocalGalera {
 
     async fn heal_quality_of(&self, node: &str) -> DbResult<()> {
         let k = node_index(node)?;
-        Ok(self.lab.lock().unwrap().heal_quality_of(k, true)?)
+        Ok(self.lab.lock().unwrap().heal_quality_of(k)?)
     }
 }

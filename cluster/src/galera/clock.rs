@@ -135,9 +135,7 @@ pub fn remove_dead_shm() -> Vec<String> {
             .or_else(|| name.strip_prefix("sem.faketime_sem_"))
             .and_then(|p| p.parse::<u32>().ok());
         if let Some(pid) = pid {
-            if !Path::new(&format!("/proc/{pid}")).exists()
-                && std::fs::remove_file(e.path()).is_ok()
-            {
+            if !crate::clean::alive(pid) && std::fs::remove_file(e.path()).is_ok() {
                 removed.push(e.path().display().to_string());
             }
         }

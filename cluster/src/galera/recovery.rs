@@ -75,22 +75,23 @@ impl LocalGalera {
         let n = self.nodes.lock().unwrap().len();
         let all: Vec<usize> = (1..=n).collect();
         for _ in 0..2 {
-            match self.wait_nodes(&all, n as u32, timeout).await {
-                Err(ClusterError::Other(msg)) if msg.contains("exited") => {
-                    let running = self.running();
-                    let dead: Vec<usize> = all
-                        .iter()
-                        .copied()
-                        .filter(|k| !running.contains(k))
-                        .collect();
-                    tracing::warn!(
-                        "{:?} died on the first start after a disk fault ({msg}); starting again",
-                        dead.iter().map(|k| format!("n{k}")).collect::<Vec<_>>()
-                    );
-                    self.start_nodes(&dead).await?;
-                }
-                _ => return Ok(()),
+            let Err(e) = self.wait_nodes(&all, n as u32, timeout).await else {
+                return Ok(());
+            };
+            let running = self.running();
+            let dead: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|k| !running.contains(k))
+                .collect();
+            if dead.is_empty() {
+                return Ok(());
             }
+            tracing::warn!(
+                "{:?} died on the first start after a disk fault ({e}); starting again",
+                dead.iter().map(|k| format!("n{k}")).collect::<Vec<_>>()
+            );
+            self.start_nodes(&dead).await?;
         }
         Ok(())
     }

@@ -3,9 +3,8 @@
 
 use clap::Parser;
 use faultline_harness::analyze::print_verdict;
-use faultline_harness::store::RunDir;
-use faultline_harness::{logging, EXIT_BAD_ARGS, EXIT_HARNESS_FAILURE};
-use faultline_workloads::cli::parse_or_exit;
+use faultline_harness::{EXIT_BAD_ARGS, EXIT_HARNESS_FAILURE};
+use faultline_workloads::cli::{open_run_dir, parse_or_exit};
 use faultline_workloads::sqlsmith::cli::{run, SqlsmithArgs};
 
 /// Random SQL against MariaDB / Galera, diffed against a reference.
@@ -29,14 +28,7 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(EXIT_HARNESS_FAILURE);
     }
-    let dir = match RunDir::create(&resolved.args.store, "sqlsmith") {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: cannot create a run folder: {e}");
-            std::process::exit(EXIT_HARNESS_FAILURE);
-        }
-    };
-    logging::init(Some(&dir.file("harness.log")));
+    let dir = open_run_dir(&resolved.args.store, "sqlsmith");
     let seed = resolved.seed;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

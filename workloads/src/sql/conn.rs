@@ -11,6 +11,15 @@ use std::time::Duration;
 /// was sent).
 pub const CONNECT_RETRY: Duration = Duration::from_millis(500);
 
+/// The endpoint of `node`, or the first one when `node` has none of its own.
+pub fn endpoint_for(endpoints: &[Endpoint], node: &str) -> Endpoint {
+    endpoints
+        .iter()
+        .find(|e| e.node == node)
+        .unwrap_or(&endpoints[0])
+        .clone()
+}
+
 /// A connection for a workload's setup (schema, initial data) on `endpoint`; a failure
 /// names the endpoint (password masked).
 pub async fn setup_connection(endpoint: &Endpoint) -> anyhow::Result<Conn> {

@@ -260,12 +260,7 @@ impl Workload for TxnWorkload {
     }
 
     fn client(&self, node: &str) -> Box<dyn Client> {
-        let endpoint = self
-            .endpoints
-            .iter()
-            .find(|e| e.node == node)
-            .unwrap_or(&self.endpoints[0])
-            .clone();
+        let endpoint = crate::sql::conn::endpoint_for(&self.endpoints, node);
         let mut init: Vec<String> = self
             .opts
             .isolation
