@@ -64,9 +64,23 @@ pub struct Layout {
 
 const HOST: &str = "127.0.0.1";
 
-/// A port nobody listens on right now (bind to port 0, let go), as tiup's MustGetFreePort.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((HOST, 0))?.local_addr()?.port())
+/// Ports for the components, held (bound) until the components are about to start: while a
+/// port is held, neither another `take` nor a proxy's bind to port 0 can be given it. (A
+/// port merely bound and let go, as tiup's MustGetFreePort does, can come back twice.)
+#[derive(Default)]
+pub struct PortReservations(Vec<TcpListener>);
+
+impl PortReservations {
+    /// A port nobody else listens on, kept until `release`.
+    pub fn take(&mut self) -> std::io::Result<u16> {
+        let listener = TcpListener::bind((HOST, 0))?;
+        let port = listener.local_addr()?.port();
+        self.0.push(listener);
+        Ok(port)
+    }
+
+    /// Lets every port go, for the components to bind.
+    pub fn release(self) {}
 }
 
 fn url(port: u16) -> String {

@@ -24,7 +24,7 @@ mod setup;
 
 use crate::process::Supervised;
 use crate::{ClusterError, Endpoint, Result};
-use components::{free_port, Layout, PdPorts, Role, TidbPorts, TikvPorts};
+use components::{Layout, PdPorts, PortReservations, Role, TidbPorts, TikvPorts};
 use proxy::{Links, Proxy};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -112,10 +112,11 @@ impl TidbPlayground {
             }
         };
         let mut layout = Layout::default();
+        let mut ports = PortReservations::default();
         for k in 0..opts.pd_count {
             let (client, peer) = (
-                free_port().map_err(io("port"))?,
-                free_port().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
             );
             let c = proxy(format!("pd-{k}"), client).await?;
             let p = proxy(format!("pd-{k}"), peer).await?;
@@ -129,8 +130,8 @@ impl TidbPlayground {
         }
         for k in 0..opts.tikv_count {
             let (addr, status) = (
-                free_port().map_err(io("port"))?,
-                free_port().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
             );
             let a = proxy(format!("tikv-{k}"), addr).await?;
             layout.tikv.push(TikvPorts {
@@ -142,8 +143,8 @@ impl TidbPlayground {
         }
         for _ in 0..opts.tidb_count {
             let (port, status) = (
-                free_port().map_err(io("port"))?,
-                free_port().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
+                ports.take().map_err(io("port"))?,
             );
             layout.tidb.push(TidbPorts { port, status });
         }
@@ -175,6 +176,7 @@ impl TidbPlayground {
         }
         playground.layout = layout;
         *playground.components.lock().unwrap() = components;
+        ports.release();
         let started = Instant::now();
         let deadline = started + opts.start_timeout;
         for role in [Role::Pd, Role::Tikv, Role::Tidb] {
