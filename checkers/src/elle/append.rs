@@ -4,14 +4,27 @@
 //! the longest read of a key *is* that order up to its length, and every other read must be
 //! a prefix of it (else `incompatible-order`). From the order: `ww` between the writers of
 //! adjacent elements; for each external read (the first access to a key in its txn), `wr`
-//! from the writer of its last element and `rw` to the writer of the next element. Appends
-//! never observed by any read are left unordered, as in Elle.
+//! from the writer of its last element and `rw` to the writer of the next element.
+//!
+//! Appends no read observed: as in Elle (`previously-appended-element`), such an append
+//! still came *after* the highest observed element of its key (every read is a prefix of
+//! the order, and the append is in none of them), so it gets a `ww` edge from that
+//! element's writer and an `rw` edge from every reader of that element (of the empty list
+//! when nothing was observed). They stay unordered among themselves. Without this, a
+//! write skew whose appends nobody read back would pass as valid.
+//!
+//! Reads that disagree with the order (`incompatible-order`) still give their `wr` edge
+//! (who wrote the last element is a fact) and the `rw` edge Elle draws from the position
+//! of that element in the longest read; `ww` edges follow the longest read for every key.
+//! A read with duplicate elements offers its deduplicated list as a version order, as in
+//! Elle (`distinct` of the longest read).
 //!
 //! Non-cycle anomalies found here: `duplicate-elements`, `internal`, `G1a` (read an element
 //! of a failed txn), `G1b` (read ended at an element its writer later appended past),
 //! `dirty-update` (a committed append after a failed one), `incompatible-order`,
 //! `lost-update` (two committed txns read the same version of a key and both appended to
-//! it), and `garbage-read` (read an element no transaction appended).
+//! it), `future-read` (a txn read an element it appends only later), and `garbage-read`
+//! (read an element no transaction appended).
 
 use super::anomalies::{list, Sink};
 use super::fx::{map_with_capacity, FxMap, FxSet};
@@ -96,6 +109,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             continue;
         }
         state.clear();
+        let mut future = false;
         for (mi, m) in t.mops.iter().enumerate() {
             let key = m.key();
             let si = match state.iter().position(|s| s.key == key) {
@@ -111,7 +125,22 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             };
             let s = &mut state[si];
             match m {
-                Mop::Append { value, .. } => s.after.push(*value),
+                Mop::Append { value, .. } => {
+                    // Values are unique per key, so a read that already holds this
+                    // element observed a write from its own future.
+                    if !future {
+                        if let Some(r) = s.read {
+                            let l = read_list(t, r);
+                            if l.contains(value) {
+                                future = true;
+                                sink.simple("future-read", &[t], || {
+                                    format!("{} read key {key} = {}, which holds {value}, an element it appends only later (future read)", t.name(), list(l))
+                                });
+                            }
+                        }
+                    }
+                    s.after.push(*value)
+                }
                 Mop::Read { .. } => {
                     let l = read_list(t, mi as u16);
                     let external = s.read.is_none() && s.after.is_empty();
@@ -123,6 +152,17 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                                 list(l)
                             )
                         });
+                        if !bad_keys.contains(&key) {
+                            offer(&mut longest, txns, key, ti as u32, mi as u16);
+                            // Who wrote the last element is still a fact (Elle's wr).
+                            if let Some(w) = l.last().and_then(|v| written.get(&(key, *v))) {
+                                if w.writer != ti as u32
+                                    && txns[w.writer as usize].status != Status::Fail
+                                {
+                                    inf.edges.add(w.writer, ti as u32, WR);
+                                }
+                            }
+                        }
                         continue;
                     }
                     let prior = s.read.map(|r| read_list(t, r)).unwrap_or(EMPTY);
@@ -159,46 +199,48 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                         mop: mi as u16,
                         external,
                     });
-                    let e = longest.entry(key).or_insert((ti as u32, mi as u16));
-                    if read_list(&txns[e.0 as usize], e.1).len() < l.len() {
-                        *e = (ti as u32, mi as u16);
-                    }
+                    offer(&mut longest, txns, key, ti as u32, mi as u16);
                 }
                 Mop::Write { .. } => {}
             }
         }
     }
 
-    // Version orders: the longest read of each key.
+    // Version orders: the longest read of each key, duplicates dropped (first kept).
     let mut order: FxMap<i64, Vec<i64>> = map_with_capacity(longest.len());
     for (&key, &(ti, mi)) in &longest {
-        let l = read_list(&txns[ti as usize], mi);
+        let raw = read_list(&txns[ti as usize], mi);
+        let l = if first_duplicate(raw).is_some() {
+            let mut seen = FxSet::default();
+            raw.iter().copied().filter(|v| seen.insert(*v)).collect()
+        } else {
+            raw.to_vec()
+        };
         for (i, v) in l.iter().enumerate() {
             if let Some(w) = written.get_mut(&(key, *v)) {
                 w.pos = i as u32;
             }
         }
-        order.insert(key, l.to_vec());
+        order.insert(key, l);
     }
 
     // Per-read anomalies and wr/rw edges.
     let mut garbage: FxSet<(i64, i64)> = FxSet::default();
     let mut incompatible: FxSet<i64> = FxSet::default();
     let mut same_version: FxMap<(i64, Option<i64>), Vec<u32>> = FxMap::default();
+    let mut last_readers: FxMap<i64, Vec<u32>> = FxMap::default();
     for r in &reads {
         let t = &txns[r.txn as usize];
         let key = t.mops[r.mop as usize].key();
         let l = read_list(t, r.mop);
         let ord = &order[&key];
-        if ord[..l.len()] != *l {
-            if incompatible.insert(key) {
-                let (lt, lm) = longest[&key];
-                let other = &txns[lt as usize];
-                sink.simple("incompatible-order", &[t, other], || {
-                    format!("{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so they cannot come from one version order", t.name(), list(l), other.name(), list(read_list(other, lm)))
-                });
-            }
-            continue;
+        let compatible = ord.len() >= l.len() && ord[..l.len()] == *l;
+        if !compatible && incompatible.insert(key) {
+            let (lt, lm) = longest[&key];
+            let other = &txns[lt as usize];
+            sink.simple("incompatible-order", &[t, other], || {
+                format!("{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so they cannot come from one version order", t.name(), list(l), other.name(), list(read_list(other, lm)))
+            });
         }
         for &v in l {
             match written.get(&(key, v)) {
@@ -240,27 +282,38 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 .or_default()
                 .push(r.txn);
         }
-        if let Some(&v) = l.last() {
-            if let Some(w) = written.get(&(key, v)) {
-                if txns[w.writer as usize].status != Status::Fail {
-                    inf.edges.add(w.writer, r.txn, WR);
+        // Where the read ends in the order: the element after it was written next.
+        let next = match l.last() {
+            None => Some(0),
+            Some(&v) => match written.get(&(key, v)) {
+                Some(w) => {
+                    if txns[w.writer as usize].status != Status::Fail {
+                        inf.edges.add(w.writer, r.txn, WR);
+                    }
+                    (w.pos != UNOBSERVED).then_some(w.pos as usize + 1)
+                }
+                None => None,
+            },
+        };
+        match next {
+            Some(n) if n < ord.len() => {
+                if let Some(w) = written.get(&(key, ord[n])) {
+                    if txns[w.writer as usize].status != Status::Fail {
+                        inf.edges.add(r.txn, w.writer, RW);
+                    }
                 }
             }
-        }
-        if let Some(&next) = ord.get(l.len()) {
-            if let Some(w) = written.get(&(key, next)) {
-                if txns[w.writer as usize].status != Status::Fail {
-                    inf.edges.add(r.txn, w.writer, RW);
-                }
-            }
+            // The read saw the highest observed element: every unobserved append of
+            // the key overwrote what it saw.
+            Some(_) => last_readers.entry(key).or_default().push(r.txn),
+            None => {}
         }
     }
 
+    unobserved_edges(txns, &written, &order, &last_readers, &bad_keys, &mut inf);
+
     // ww edges and dirty updates along each version order.
     for (&key, ord) in &order {
-        if incompatible.contains(&key) {
-            continue;
-        }
         let mut prev: Option<u32> = None;
         let mut failed: Option<(u32, i64)> = None;
         for &v in ord {
@@ -303,6 +356,66 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     inf.evidence.written = written;
     inf.evidence.order = order;
     inf
+}
+
+/// Offers a read as the key's longest (a longer read replaces a shorter one).
+fn offer(longest: &mut FxMap<i64, (u32, u16)>, txns: &[Txn], key: i64, ti: u32, mi: u16) {
+    let len = read_list(&txns[ti as usize], mi).len();
+    let e = longest.entry(key).or_insert((ti, mi));
+    if read_list(&txns[e.0 as usize], e.1).len() < len {
+        *e = (ti, mi);
+    }
+}
+
+/// Edges to appends no read observed (see the module docs): `ww` from the writer of the
+/// key's highest observed element, `rw` from each external reader of that element (of the
+/// empty list when the key was only ever read empty). Keys never read get none: nothing
+/// is known to precede their appends.
+fn unobserved_edges(
+    txns: &[Txn],
+    written: &FxMap<(i64, i64), Written>,
+    order: &FxMap<i64, Vec<i64>>,
+    last_readers: &FxMap<i64, Vec<u32>>,
+    bad_keys: &FxSet<i64>,
+    inf: &mut Inference,
+) {
+    for (ti, t) in txns.iter().enumerate() {
+        if t.status == Status::Fail {
+            continue;
+        }
+        let ti = ti as u32;
+        for (mi, m) in t.mops.iter().enumerate() {
+            let Mop::Append { key, value } = m else {
+                continue;
+            };
+            // Two unobserved appends of one txn to one key get the same edges once.
+            let unobserved = |k: &i64, v: &i64| {
+                written
+                    .get(&(*k, *v))
+                    .is_some_and(|w| w.pos == UNOBSERVED && w.writer == ti)
+            };
+            if t.mops[..mi].iter().any(
+                |p| matches!(p, Mop::Append { key: k, value: v } if k == key && unobserved(k, v)),
+            ) {
+                continue;
+            }
+            let Some(w) = written.get(&(*key, *value)) else {
+                continue;
+            };
+            if w.pos != UNOBSERVED || w.writer != ti || bad_keys.contains(key) {
+                continue;
+            }
+            let Some(ord) = order.get(key) else { continue };
+            if let Some(prev) = ord.last().and_then(|v| written.get(&(*key, *v))) {
+                if txns[prev.writer as usize].status != Status::Fail {
+                    inf.edges.add(prev.writer, ti, WW);
+                }
+            }
+            for &r in last_readers.get(key).map(Vec::as_slice).unwrap_or(&[]) {
+                inf.edges.add(r, ti, RW);
+            }
+        }
+    }
 }
 
 fn first_duplicate(l: &[i64]) -> Option<i64> {

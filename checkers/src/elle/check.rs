@@ -5,7 +5,7 @@ use super::cycles::{self, Found};
 use super::graph::{self, Graph, ALL};
 use super::history::{Status, Txns};
 use super::scc::SccFinder;
-use super::{append, explain, models, register, ElleError, Workload};
+use super::{append, exists, explain, models, register, ElleError, Workload};
 use faultline_core::{CheckResult, Checker, History, Validity};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,7 +131,9 @@ impl ElleChecker {
         let t2 = Instant::now();
         let deadline = t2 + self.options.search_budget;
         let mut incomplete = BTreeSet::new();
+        let mut proofs = Vec::new();
         for scc in &sccs {
+            let mut timed_out = Vec::new();
             for spec in cycles::specs() {
                 match cycles::find(&g, &mut finder, scc, &spec, deadline) {
                     Found::Cycle(steps) => sink.add(spec.name, || {
@@ -139,10 +141,36 @@ impl ElleChecker {
                     }),
                     Found::OutOfBudget => {
                         incomplete.insert(spec.name.to_string());
+                        timed_out.push(spec.name);
                     }
                     Found::None => {}
                 }
             }
+            if !timed_out.is_empty() {
+                sink.add("cycle-search-timeout", || {
+                    explain::search_timeout(&timed_out, scc, ts)
+                });
+            }
+            proofs.extend(existence(&g, &mut finder, scc));
+        }
+        // A cycle-exists proof is reported only when the anomalies found say less: it
+        // rules out a model nothing else rules out (Elle's remove-redundant-cycle-exists).
+        let found: Vec<String> = sink.classes().map(String::from).collect();
+        let found: Vec<&str> = found.iter().map(String::as_str).collect();
+        let (_, ruled_out) = models::boundary(&found);
+        for (spec, comp) in proofs {
+            if !ruled_out.contains(spec.model) {
+                sink.add(spec.anomaly, || explain::cycle_exists(&spec, &comp, ts));
+            }
+        }
+        let relevant = relevant_edges(self.model);
+        if g.counts()
+            .iter()
+            .all(|(k, n)| *n == 0 || !relevant.contains(k))
+        {
+            sink.add("empty-transaction-graph", || {
+                explain::empty_graph(&relevant)
+            });
         }
         let t3 = Instant::now();
 
@@ -165,6 +193,7 @@ impl ElleChecker {
         } else if precondition_count > 0
             || incomplete.iter().any(|c| forbidden_all.contains(c))
             || ok == 0
+            || sink.counts.contains_key("empty-transaction-graph")
         {
             Validity::Unknown
         } else {
@@ -200,6 +229,43 @@ impl ElleChecker {
             },
         }
     }
+}
+
+/// For each cycle-carrying spec (weakest first), the smallest component proving it;
+/// specs whose model an earlier proof already rules out are skipped.
+fn existence(
+    g: &Graph,
+    finder: &mut SccFinder,
+    scc: &[u32],
+) -> Vec<(exists::ExistsSpec, Vec<u32>)> {
+    let mut out = Vec::new();
+    let mut ruled_out: BTreeSet<String> = BTreeSet::new();
+    for spec in exists::SPECS {
+        if ruled_out.contains(spec.model) {
+            continue;
+        }
+        if let Some(comp) = exists::smallest(g, finder, scc, &spec) {
+            ruled_out.extend(models::stronger_or_equal(spec.model));
+            out.push((spec, comp));
+        }
+    }
+    out
+}
+
+/// The edge kinds whose absence means nothing could be inferred for `model` (Elle's
+/// empty-transaction-graph): data edges, plus process or realtime edges when the model
+/// forbids cycles through them.
+fn relevant_edges(model: &str) -> Vec<&'static str> {
+    let forbidden = models::forbidden_by(model);
+    let mut kinds = vec!["ww", "wr", "rw"];
+    if forbidden.iter().any(|a| a.ends_with("-process")) {
+        kinds.push("process");
+    }
+    if forbidden.iter().any(|a| a.ends_with("-realtime")) {
+        kinds.extend(["process", "realtime"]);
+    }
+    kinds.dedup();
+    kinds
 }
 
 fn summary(a: &Analysis) -> String {

@@ -172,3 +172,57 @@ pub fn dot(class: &str, steps: &[Step], txns: &[Txn]) -> String {
     s.push_str("}\n");
     s
 }
+
+/// At most this many transactions of a component are listed in a report.
+const LISTED: usize = 20;
+
+fn listed(comp: &[u32], txns: &[Txn]) -> Vec<TxnRef> {
+    comp.iter()
+        .take(LISTED)
+        .map(|&v| TxnRef::of(&txns[v as usize]))
+        .collect()
+}
+
+/// A component whose search for some classes ran out of budget (Elle's
+/// cycle-search-timeout): those classes are neither found nor ruled out there.
+pub fn search_timeout(classes: &[&str], comp: &[u32], txns: &[Txn]) -> Anomaly {
+    Anomaly {
+        class: "cycle-search-timeout".into(),
+        txns: listed(comp, txns),
+        explanation: vec![format!(
+            "the search for {} ran out of budget in a strongly connected component of {} transactions; those classes are neither found nor ruled out there",
+            classes.join(", "),
+            comp.len()
+        )],
+        dot: None,
+    }
+}
+
+/// Proof that a cycle of `spec`'s edges exists among `comp` (Elle's cycle-exists).
+pub fn cycle_exists(spec: &super::exists::ExistsSpec, comp: &[u32], txns: &[Txn]) -> Anomaly {
+    Anomaly {
+        class: spec.anomaly.into(),
+        txns: listed(comp, txns),
+        explanation: vec![format!(
+            "these {} transactions are strongly connected by edges of kinds {}, so a cycle of those edges exists among them and {} does not hold (the cycle itself was not extracted)",
+            comp.len(),
+            spec.subgraph,
+            spec.model
+        )],
+        dot: None,
+    }
+}
+
+/// No edge of the kinds the model needs could be inferred (Elle's
+/// empty-transaction-graph): nothing was learned, so the verdict cannot be valid.
+pub fn empty_graph(kinds: &[&str]) -> Anomaly {
+    Anomaly {
+        class: "empty-transaction-graph".into(),
+        txns: Vec::new(),
+        explanation: vec![format!(
+            "no dependency between transactions could be inferred (no {} edges), so the history says nothing about the model",
+            kinds.join("/")
+        )],
+        dot: None,
+    }
+}

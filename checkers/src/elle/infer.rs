@@ -37,10 +37,19 @@ impl Evidence {
         self.written.get(&(key, value)).map(|w| w.writer)
     }
 
+    /// Whether `value` was appended to `key` but is in no read's version order.
+    pub fn unobserved(&self, key: i64, value: i64) -> bool {
+        self.written
+            .get(&(key, value))
+            .is_some_and(|x| x.pos == UNOBSERVED)
+    }
+
     /// Whether `w` directly follows `v` (or the initial state) in `key`'s version order.
     pub fn follows(&self, key: i64, v: Option<i64>, w: i64) -> bool {
         if let Some(order) = self.order.get(&key) {
             return match v {
+                // An append no read observed follows the highest observed element.
+                _ if self.unobserved(key, w) => v == order.last().copied(),
                 None => order.first() == Some(&w),
                 Some(v) => match self.written.get(&(key, v)) {
                     Some(x) if x.pos != UNOBSERVED => order.get(x.pos as usize + 1) == Some(&w),

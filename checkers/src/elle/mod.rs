@@ -26,6 +26,7 @@ pub mod anomalies;
 pub mod append;
 pub mod cycles;
 mod de;
+pub mod exists;
 pub mod explain;
 pub mod fx;
 pub mod gen;

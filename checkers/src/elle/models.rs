@@ -115,37 +115,83 @@ const PROSCRIBED: Dag = &[
     ("consistent-view", &["G1", "G-single"]),
     ("forward-consistent-view", &["G1", "G-SIb"]),
     ("parallel-snapshot-isolation", &["internal", "G1a"]),
-    ("serializable", &["G1", "G2", "internal"]),
-    ("read-committed", &["G1"]),
+    (
+        "serializable",
+        &["G1", "G2", "internal", "PL-3-cycle-exists"],
+    ),
+    ("read-committed", &["G1", "PL-2-cycle-exists"]),
     (
         "read-uncommitted",
-        &["G0", "duplicate-elements", "cyclic-versions"],
+        &[
+            "G0",
+            "duplicate-elements",
+            "cyclic-versions",
+            "PL-1-cycle-exists",
+        ],
     ),
     ("prefix", &["internal", "G1a"]),
     (
         "snapshot-isolation",
-        &["internal", "G1", "G-SI", "G-nonadjacent"],
+        &[
+            "internal",
+            "G1",
+            "G-SI",
+            "G-nonadjacent",
+            "PL-SI-cycle-exists",
+        ],
     ),
     ("read-atomic", &["internal", "G1a", "future-read"]),
-    ("repeatable-read", &["G1", "G2-item", "lost-update"]),
+    (
+        "repeatable-read",
+        &["G1", "G2-item", "lost-update", "PL-2.99-cycle-exists"],
+    ),
     ("update-atomic", &["lost-update"]),
     (
         "strict-serializable",
-        &["G1", "G1c-realtime", "G2-realtime"],
+        &["G1", "G1c-realtime", "G2-realtime", "PL-SS-cycle-exists"],
     ),
-    ("strong-session-read-uncommitted", &["G0-process"]),
-    ("strong-session-read-committed", &["G1c-process"]),
-    ("strong-read-uncommitted", &["G0-realtime"]),
-    ("strong-read-committed", &["G1c-realtime"]),
+    (
+        "strong-session-read-uncommitted",
+        &["G0-process", "strong-session-PL-1-cycle-exists"],
+    ),
+    (
+        "strong-session-read-committed",
+        &["G1c-process", "strong-session-PL-2-cycle-exists"],
+    ),
+    (
+        "strong-read-uncommitted",
+        &["G0-realtime", "strong-PL-1-cycle-exists"],
+    ),
+    (
+        "strong-read-committed",
+        &["G1c-realtime", "strong-PL-2-cycle-exists"],
+    ),
     (
         "strong-session-snapshot-isolation",
-        &["internal", "G1-process", "G-nonadjacent-process"],
+        &[
+            "internal",
+            "G1-process",
+            "G-nonadjacent-process",
+            "strong-session-snapshot-isolation-cycle-exists",
+        ],
     ),
     (
         "strong-snapshot-isolation",
-        &["internal", "G1-realtime", "G-nonadjacent-realtime"],
+        &[
+            "internal",
+            "G1-realtime",
+            "G-nonadjacent-realtime",
+            "strong-snapshot-isolation-cycle-exists",
+        ],
     ),
-    ("strong-session-serializable", &["G1-process", "G2-process"]),
+    (
+        "strong-session-serializable",
+        &[
+            "G1-process",
+            "G2-process",
+            "strong-session-serializable-cycle-exists",
+        ],
+    ),
     ("update-serializable", &["G1", "G-update"]),
 ];
 
@@ -240,6 +286,11 @@ pub fn forbidden_by(model: &str) -> BTreeSet<String> {
     let models = closure(vec![model], |m| out(MODELS, m));
     let direct: Vec<&str> = models.iter().flat_map(|m| out(PROSCRIBED, m)).collect();
     closure(direct, |a| inbound(IMPLIED, a))
+}
+
+/// `model` and every model that implies it: what a proof against `model` rules out.
+pub fn stronger_or_equal(model: &str) -> BTreeSet<String> {
+    closure(vec![model], |m| inbound(MODELS, m))
 }
 
 /// The weakest models the found anomalies rule out (Elle's `:not`), and all models they
