@@ -187,6 +187,10 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                         sink.simple("internal", &[t], || {
                             format!("{} read key {key} = {}, but its own earlier micro-ops imply {expected}", t.name(), list(l))
                         });
+                        // What the database returned still shows an order (as in Elle).
+                        if !bad_keys.contains(&key) {
+                            offer(&mut longest, txns, key, ti as u32, mi as u16);
+                        }
                         continue;
                     }
                     s.read = Some(mi as u16);
@@ -327,11 +331,15 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 prev = None;
                 continue;
             }
-            if let Some((f, fv)) = failed.take() {
-                let ft = &txns[f as usize];
-                sink.simple("dirty-update", &[ft, wt], || {
-                    format!("{} appended {v} to key {key} after {fv}, which was appended by {}, which failed (dirty update)", wt.name(), ft.name())
-                });
+            // An indeterminate append may not have committed either: the dirty update is
+            // the next committed one (as Elle's dirty-update-cases).
+            if wt.status == Status::Ok {
+                if let Some((f, fv)) = failed.take() {
+                    let ft = &txns[f as usize];
+                    sink.simple("dirty-update", &[ft, wt], || {
+                        format!("{} appended {v} to key {key} after {fv}, which was appended by {}, which failed (dirty update)", wt.name(), ft.name())
+                    });
+                }
             }
             if let Some(p) = prev {
                 inf.edges.add(p, w.writer, WW);

@@ -134,11 +134,20 @@ impl ElleChecker {
         let mut proofs = Vec::new();
         for scc in &sccs {
             let mut timed_out = Vec::new();
+            // As in Elle, a class another class found here already implies is not
+            // searched (a G-single is a G-single-process too): it would say nothing new.
+            let mut implied = BTreeSet::new();
             for spec in cycles::specs() {
+                if implied.contains(spec.name) {
+                    continue;
+                }
                 match cycles::find(&g, &mut finder, scc, &spec, deadline) {
-                    Found::Cycle(steps) => sink.add(spec.name, || {
-                        explain::cycle(spec.name, &steps, ts, &inf.evidence)
-                    }),
+                    Found::Cycle(steps) => {
+                        implied.extend(models::implied(spec.name));
+                        sink.add(spec.name, || {
+                            explain::cycle(spec.name, &steps, ts, &inf.evidence)
+                        })
+                    }
                     Found::OutOfBudget => {
                         incomplete.insert(spec.name.to_string());
                         timed_out.push(spec.name);

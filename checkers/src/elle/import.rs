@@ -1,41 +1,177 @@
-//! Import of Jepsen EDN histories (list-append and rw-register) into our history convention.
+//! Import of Jepsen histories (list-append and rw-register) into our history convention,
+//! as Jepsen and elle-cli write them.
 //!
-//! Each op map `{:type :ok, :f :txn, :value [[:append 1 2] [:r 1 [1 2]]], :process 3}`
-//! becomes an [`Op`] with `f = "txn"` and value `[["append",1,2],["r",1,[1,2]]]`
-//! (rw-register: `[:w k v]` / `[:r k v]`). Either layout of the file works (one op per line,
-//! or one vector of ops). `:process`, `:time` and `:index` are optional:
+//! Each op map `{:type :ok, :f :txn, :value [[:append :x 2] [:r :x [1 2]]], :process 3}`
+//! becomes an [`Op`] with `f = "txn"` and value `[["append",k,2],["r",k,[1,2]]]`
+//! (rw-register: `[:w k v]` / `[:r k v]`). Two syntaxes: EDN ([`jepsen_edn`]) and the JSON
+//! form elle-cli reads ([`jepsen_json`]: `{"type":"ok","f":"txn","value":[["append",1,2]]}`),
+//! with [`jepsen_history`] picking by the first character; either layout: one op per line
+//! or one vector (array) of ops. `:process`, `:time`, `:index` and `:f` are optional:
 //! - ops are re-indexed densely in file order (our `index` is a position); `:time` is kept
 //!   when present, else the position is used;
+//! - ops without `:process` (or `:process nil`) all belong to one process, the nil process,
+//!   as when Jepsen reads them, and pair invocation with completion in file order;
 //! - a completion with no pending invocation (histories of completions only, as in many
 //!   Elle examples) gets a synthesised invocation, with its reads unknown, at the start of
 //!   the history and a fresh process of its own: its realtime and process order are
 //!   unknown, so none is assumed (all such transactions are concurrent);
-//! - an invocation without `:process` cannot be paired and is an error.
+//! - nemesis ops (`:process :nemesis`) are kept apart and never checked as transactions;
+//! - a missing `:f` means `:txn`.
 //!
-//! Keys and values must be integers (an error with the line otherwise).
+//! Keys and values may be integers, keywords, strings, or any other EDN value (`[:anti 3]`):
+//! integers are kept as they are; anything else is numbered by its printed form, from
+//! `i64::MIN + 1` up, so distinct values stay distinct and writes stay unique per key. An
+//! integer in that reserved range (below `i64::MIN + 2^40`) is refused rather than risk a
+//! collision. [`Names`] maps the numbers back to the printed forms.
 
 use super::{ElleError, Workload};
 use crate::edn::{history_forms, Edn};
 use faultline_core::{History, Op, OpType, Process};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The first number given to a non-integer key or value (`i64::MIN` is the register's nil).
+pub const INTERNED_BASE: i64 = i64::MIN + 1;
+/// Integers below this are refused: the range is reserved for numbered names.
+pub const INTERNED_LIMIT: i64 = i64::MIN + (1 << 40);
+
+/// Numbers given to non-integer keys and values, and the printed forms they stand for.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    ids: HashMap<String, i64>,
+    /// Number to printed EDN form, e.g. `-9223372036854775807 -> ":x"`.
+    pub names: BTreeMap<i64, String>,
+}
+
+impl Names {
+    /// The number for an EDN key or value.
+    pub fn id(&mut self, e: &Edn) -> Result<i64, String> {
+        match e {
+            Edn::Int(i) if *i < INTERNED_LIMIT => Err(format!(
+                "integer {i} is in the range reserved for named keys and values"
+            )),
+            Edn::Int(i) => Ok(*i),
+            Edn::Nil => Err("nil is not a key or written value".into()),
+            other => {
+                let text = other.to_string();
+                if let Some(&id) = self.ids.get(&text) {
+                    return Ok(id);
+                }
+                let id = INTERNED_BASE + self.ids.len() as i64;
+                if id >= INTERNED_LIMIT {
+                    return Err("too many distinct named keys and values".into());
+                }
+                self.ids.insert(text.clone(), id);
+                self.names.insert(id, text);
+                Ok(id)
+            }
+        }
+    }
+
+    /// The printed form of a number: the name it stands for, or the integer itself.
+    pub fn show(&self, id: i64) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
 
 /// Reads a Jepsen EDN history of `workload` into our history convention.
 pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> {
+    Ok(jepsen_edn_named(text, workload)?.0)
+}
+
+/// [`jepsen_edn`], also returning the names of non-integer keys and values.
+pub fn jepsen_edn_named(text: &str, workload: Workload) -> Result<(History, Names), ElleError> {
     let forms = history_forms(text).map_err(|e| ElleError::Import {
         line: e.line,
         message: e.message,
     })?;
+    from_forms(&forms, workload)
+}
+
+/// Reads the JSON form of a Jepsen history (elle-cli's input): a JSON array of op objects,
+/// or one object per line, with string names (`"type": "ok"`, `["append", "x", 1]`).
+pub fn jepsen_json(text: &str, workload: Workload) -> Result<History, ElleError> {
+    Ok(jepsen_json_named(text, workload)?.0)
+}
+
+/// [`jepsen_json`], also returning the names of non-integer keys and values.
+pub fn jepsen_json_named(text: &str, workload: Workload) -> Result<(History, Names), ElleError> {
+    from_forms(&json_forms(text)?, workload)
+}
+
+/// EDN or JSON, by the first op's first key: `{"` (or `[{"`) is JSON, anything else EDN.
+pub fn jepsen_history(text: &str, workload: Workload) -> Result<History, ElleError> {
+    if looks_like_json(text) {
+        jepsen_json(text, workload)
+    } else {
+        jepsen_edn(text, workload)
+    }
+}
+
+/// Whether a history text is JSON rather than EDN.
+pub fn looks_like_json(text: &str) -> bool {
+    let t = text.trim_start().trim_start_matches('[').trim_start();
+    t.starts_with('{') && t[1..].trim_start().starts_with('"')
+}
+
+/// The op objects of a JSON history as EDN maps (keyword keys), with their lines.
+pub fn json_forms(text: &str) -> Result<Vec<(usize, Edn)>, ElleError> {
+    let err = |line: usize, e: serde_json::Error| ElleError::Import {
+        line,
+        message: format!("invalid JSON: {e}"),
+    };
+    if text.trim_start().starts_with('[') {
+        let v: Value = serde_json::from_str(text).map_err(|e| err(e.line(), e))?;
+        let ops = v.as_array().map(Vec::as_slice).unwrap_or_default();
+        return Ok(ops.iter().map(|o| (1, json_to_edn(o))).collect());
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| err(i + 1, e))?;
+        out.push((i + 1, json_to_edn(&v)));
+    }
+    Ok(out)
+}
+
+/// JSON as EDN: object keys become keywords, strings stay strings.
+pub fn json_to_edn(v: &Value) -> Edn {
+    match v {
+        Value::Null => Edn::Nil,
+        Value::Bool(b) => Edn::Bool(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Edn::Int)
+            .unwrap_or_else(|| Edn::Float(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Edn::Str(s.clone()),
+        Value::Array(xs) => Edn::Vector(xs.iter().map(json_to_edn).collect()),
+        Value::Object(m) => Edn::Map(
+            m.iter()
+                .map(|(k, v)| (Edn::Keyword(k.clone()), json_to_edn(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn from_forms(forms: &[(usize, Edn)], workload: Workload) -> Result<(History, Names), ElleError> {
     let max_process = forms
         .iter()
         .filter_map(|(_, f)| f.get("process").and_then(Edn::as_int))
         .max()
-        .unwrap_or(-1);
-    let mut fresh = (max_process + 1) as u64;
+        .unwrap_or(-1)
+        .max(-1) as u64;
+    let nil_process = Process::Client(max_process.wrapping_add(1));
+    let mut fresh = max_process.wrapping_add(2);
+    let mut names = Names::default();
     let mut pending: HashSet<Process> = HashSet::new();
     let mut ops: Vec<Op> = Vec::with_capacity(forms.len());
     let mut synthesised: Vec<Op> = Vec::new();
-    for (line, form) in &forms {
+    for (line, form) in forms {
         let err = |message: String| ElleError::Import {
             line: *line,
             message,
@@ -57,15 +193,10 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
         let process = match form.get("process") {
             Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as u64),
             Some(p) if p.as_name() == Some("nemesis") => Process::Nemesis,
-            None if kind != OpType::Invoke => Process::Client(u64::MAX),
-            None => {
-                return Err(err(
-                    "an invocation without :process cannot be paired with its completion".into(),
-                ))
-            }
+            None | Some(Edn::Nil) => nil_process,
             Some(p) => {
                 return Err(err(format!(
-                    ":process must be a non-negative integer or :nemesis, found {p}"
+                    ":process must be a non-negative integer, nil or :nemesis, found {p}"
                 )))
             }
         };
@@ -76,7 +207,7 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
             .to_string();
         let value = match form.get("value") {
             Some(v) if f == "txn" && !process.is_nemesis() => {
-                txn_value(v, workload).map_err(err)?
+                txn_value(v, workload, &mut names).map_err(err)?
             }
             Some(v) => to_json(v),
             None => Value::Null,
@@ -111,7 +242,7 @@ pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> 
     for (i, op) in synthesised.iter_mut().enumerate() {
         op.index = i as u64;
     }
-    Ok(History::new(synthesised))
+    Ok((History::new(synthesised), names))
 }
 
 fn push(
@@ -153,8 +284,9 @@ fn forget_reads(v: &Value) -> Value {
     }
 }
 
-/// `[[:append 1 2] [:r 1 [1 2]]]` to `[["append",1,2],["r",1,[1,2]]]`.
-fn txn_value(v: &Edn, workload: Workload) -> Result<Value, String> {
+/// `[[:append 1 2] [:r 1 [1 2]]]` to `[["append",1,2],["r",1,[1,2]]]`; a read may omit its
+/// value (`[:r :x]`, as in invocations).
+fn txn_value(v: &Edn, workload: Workload, names: &mut Names) -> Result<Value, String> {
     let Some(mops) = v.as_seq() else {
         return if v.is_nil() {
             Ok(Value::Null)
@@ -168,7 +300,7 @@ fn txn_value(v: &Edn, workload: Workload) -> Result<Value, String> {
     for m in mops {
         let parts = m
             .as_seq()
-            .filter(|p| p.len() == 3)
+            .filter(|p| p.len() == 3 || (p.len() == 2 && p[0].as_name() == Some("r")))
             .ok_or_else(|| format!("a micro-op must be [f k v], found {m}"))?;
         let f = parts[0].as_name().ok_or_else(|| {
             format!(
@@ -176,24 +308,23 @@ fn txn_value(v: &Edn, workload: Workload) -> Result<Value, String> {
                 parts[0]
             )
         })?;
-        let key = parts[1]
-            .as_int()
-            .ok_or_else(|| format!("keys must be integers, found {} in {m}", parts[1]))?;
-        let int = |e: &Edn| {
-            e.as_int()
-                .ok_or_else(|| format!("values must be integers, found {e} in {m}"))
-        };
-        let value = match (f, workload, &parts[2]) {
-            ("append", _, v) => Value::from(int(v)?),
-            ("w", _, v) => Value::from(int(v)?),
+        let key = names
+            .id(&parts[1])
+            .map_err(|e| format!("bad key in {m}: {e}"))?;
+        let nil = Edn::Nil;
+        let arg = parts.get(2).unwrap_or(&nil);
+        let mut id = |e: &Edn| names.id(e).map_err(|e| format!("bad value in {m}: {e}"));
+        let value = match (f, workload, arg) {
+            ("append", _, v) => Value::from(id(v)?),
+            ("w", _, v) => Value::from(id(v)?),
             ("r", _, Edn::Nil) => Value::Null,
             ("r", Workload::Append, v) => {
                 let xs = v.as_seq().ok_or_else(|| {
                     format!("a list-append read must be a vector or nil, found {v}")
                 })?;
-                Value::from(xs.iter().map(int).collect::<Result<Vec<i64>, _>>()?)
+                Value::from(xs.iter().map(&mut id).collect::<Result<Vec<i64>, _>>()?)
             }
-            ("r", Workload::RwRegister, v) => Value::from(int(v)?),
+            ("r", Workload::RwRegister, v) => Value::from(id(v)?),
             _ => return Err(format!("unknown micro-op function :{f} in {m}")),
         };
         out.push(Value::Array(vec![Value::from(f), Value::from(key), value]));

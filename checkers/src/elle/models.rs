@@ -288,6 +288,11 @@ pub fn forbidden_by(model: &str) -> BTreeSet<String> {
     closure(direct, |a| inbound(IMPLIED, a))
 }
 
+/// Every anomaly that finding `anomaly` also demonstrates (itself included).
+pub fn implied(anomaly: &str) -> BTreeSet<String> {
+    closure(vec![anomaly], |a| out(IMPLIED, a))
+}
+
 /// `model` and every model that implies it: what a proof against `model` rules out.
 pub fn stronger_or_equal(model: &str) -> BTreeSet<String> {
     closure(vec![model], |m| inbound(MODELS, m))
