@@ -487,3 +487,66 @@ fn repeatable_read_item_cycles() {
         &["repeatable-read", "snapshot-isolation"],
     );
 }
+
+/// unfindable-g-single: one G-single ring of `n` txns awash in G2-item noise, built to
+/// make the G-single search time out; Elle then proves a PL-SI cycle exists.
+fn unfindable_g_single(n: usize, noise: usize) -> String {
+    let mut h = String::new();
+    for i in 0..n {
+        let second = match i {
+            0 => "[:append :anti :first]".to_string(),
+            _ if i == n - 1 => "[:r :anti nil]".to_string(),
+            _ => format!("[:append {i} 0]"),
+        };
+        h += &pair(0, "ok", &format!("[[:append :ring {i}] {second}]"));
+    }
+    let all: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    h += &pair(1, "ok", &format!("[[:r :ring [{}]]]", all.join(" ")));
+    for i in 1..n - 1 {
+        for j in 1..noise {
+            let v = if j == noise - 2 {
+                let prefix: Vec<String> = (0..noise - 2).map(|x| x.to_string()).collect();
+                format!("[[:r {i} [{}]] [:r [:anti {i}] nil]]", prefix.join(" "))
+            } else if j == noise - 1 {
+                format!("[[:append [:anti {i}] 0] [:r :ring nil]]")
+            } else {
+                format!("[[:append {i} {j}]]")
+            };
+            h += &pair(2, "ok", &v);
+        }
+    }
+    h
+}
+
+#[test]
+fn unfindable_g_single_is_still_invalid() {
+    let h = unfindable_g_single(1000, 30);
+    // Elle: {:valid? false, :anomaly-types [:PL-SI-cycle-exists :cycle-search-timeout],
+    // :not #{:snapshot-isolation :repeatable-read}}. Its comment: "if Elle gets faster, it
+    // may start failing". Ours finds the G-single itself, which is the better answer.
+    let opts = faultline_checkers::elle::Options {
+        search_budget: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let a = check_with(A, "snapshot-isolation", &h, opts);
+    assert_eq!(a.valid, Invalid);
+    assert_eq!(a.not, ["repeatable-read", "snapshot-isolation"]);
+    assert!(
+        a.forbidden == ["G-single"] || a.forbidden == ["PL-SI-cycle-exists"],
+        "{:?}",
+        a.forbidden
+    );
+    // With no search budget at all, the verdict rests on the existence proof alone:
+    // Elle's answer exactly.
+    let opts = faultline_checkers::elle::Options {
+        search_budget: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let z = check_with(A, "snapshot-isolation", &h, opts);
+    assert_elle(
+        &z,
+        Invalid,
+        &["PL-SI-cycle-exists", "cycle-search-timeout"],
+        &["repeatable-read", "snapshot-isolation"],
+    );
+}

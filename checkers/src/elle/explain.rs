@@ -59,8 +59,13 @@ pub fn edge_sentence(a: &Txn, b: &Txn, kind: u8, ev: &Evidence) -> String {
             for (k, v, verb) in writes(a) {
                 for (k2, w, verb2) in writes(b) {
                     if k == k2 && ev.follows(k, Some(v), w) {
+                        let next = if ev.unobserved(k, w) {
+                            format!("which no read shows, so it came after {v}, the last element of key {k} any read shows")
+                        } else {
+                            format!("the next version of key {k}")
+                        };
                         return format!(
-                            "{an} {}; {bn} {}, the next version of key {k}, {tail}",
+                            "{an} {}; {bn} {}, {next}, {tail}",
                             wrote(verb, k, v),
                             wrote(verb2, k, w)
                         );
@@ -86,8 +91,13 @@ pub fn edge_sentence(a: &Txn, b: &Txn, kind: u8, ev: &Evidence) -> String {
                 let seen = last_seen(r);
                 for (k2, w, verb) in writes(b) {
                     if k == k2 && ev.follows(k, seen, w) {
+                        let why = if ev.unobserved(k, w) {
+                            ", which no read shows, so it came after everything any read shows"
+                        } else {
+                            ""
+                        };
                         return format!(
-                            "{bn} {}; {an} read key {k} = {} without it, {tail}",
+                            "{bn} {}{why}; {an} read key {k} = {} without it, {tail}",
                             wrote(verb, k, w),
                             show_read(r)
                         );
