@@ -34,6 +34,14 @@ impl Checker for BankChecker {
     }
 
     fn check(&self, history: &History) -> CheckResult {
+        self.check_with(history, false)
+    }
+}
+
+impl BankChecker {
+    /// Checks `history`; with `negative_balances` (Jepsen's `:negative-balances?`), a
+    /// negative balance is allowed and only the total and the accounts are checked.
+    pub fn check_with(&self, history: &History, negative_balances: bool) -> CheckResult {
         let mut faults = ActiveFaults::default();
         let mut reads = 0usize;
         let mut bad = Vec::new();
@@ -49,7 +57,7 @@ impl Checker for BankChecker {
                 continue;
             }
             reads += 1;
-            let problems = self.problems(&op.value);
+            let problems = self.problems(&op.value, negative_balances);
             if problems.is_empty() {
                 last_good = Some(op);
             } else {
@@ -96,21 +104,21 @@ impl Checker for BankChecker {
                 details,
             )
         } else {
+            let negative = if negative_balances {
+                " (negative balances allowed)"
+            } else {
+                " with no negative balance"
+            };
             CheckResult::new(
                 "bank",
                 Validity::Valid,
-                format!(
-                    "all {reads} reads summed to {} with no negative balance",
-                    self.total
-                ),
+                format!("all {reads} reads summed to {}{negative}", self.total),
                 details,
             )
         }
     }
-}
 
-impl BankChecker {
-    fn problems(&self, value: &Value) -> Vec<String> {
+    fn problems(&self, value: &Value, negative_balances: bool) -> Vec<String> {
         let Some(balances) = value.get("balances").and_then(Value::as_object) else {
             return vec!["the read has no balances".into()];
         };
@@ -120,7 +128,7 @@ impl BankChecker {
             match balances.get(&account.to_string()).and_then(Value::as_i64) {
                 Some(b) => {
                     sum += b;
-                    if b < 0 {
+                    if b < 0 && !negative_balances {
                         problems.push(format!("account {account} is negative: {b}"));
                     }
                 }

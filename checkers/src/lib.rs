@@ -1,6 +1,7 @@
 //! faultline-checkers: history in, verdict out.
 //!
-//! What lives here: the bank checker ([`bank`]), the linearizability checker with its models
+//! What lives here: the bank checker ([`bank`]) and its import of Jepsen bank histories
+//! ([`bank_import`]), the linearizability checker with its models
 //! and Porcupine imports ([`linearizable`]), the Elle-style transactional isolation checker
 //! for list-append and rw-register ([`elle`]), recovery times after faults ([`recovery`]:
 //! availability, kept apart from safety), and a reader for Jepsen's EDN histories
@@ -10,6 +11,7 @@
 //! What does not: no database, no tokio, no process control.
 
 pub mod bank;
+pub mod bank_import;
 pub mod edn;
 pub mod elle;
 pub mod linearizable;
