@@ -13,7 +13,8 @@
 //! [`external`] (`mysql://...`: an existing cluster, checked node by node), [`endpoint`]
 //! (client endpoints with masked passwords), [`disk`] (disk faults: a FUSE passthrough
 //! under each node's data dir with a fault switch, feature `fuse`), [`leftovers`] (what a lab left behind) and
-//! [`clean`] (removes whatever a killed harness left behind, sparing live owners).
+//! [`clean`] (removes whatever a killed harness left behind, sparing live owners) and
+//! [`test_slots`] (how many server-starting tests of one binary run at once).
 //!
 //! What does not: no fault schedules (faultline-nemesis), no workloads, no history.
 //!
@@ -32,6 +33,7 @@ pub mod netlab;
 pub mod preflight;
 pub mod process;
 pub mod quality;
+pub mod test_slots;
 pub mod tidb;
 
 pub use endpoint::Endpoint;

@@ -203,6 +203,9 @@ mod tests {
         fn description(&self) -> &'static str {
             "counts its calls"
         }
+        fn needs(&self) -> &'static [faultline_core::db::Capability] {
+            &[]
+        }
         fn unsupported(&self, _: &dyn Db) -> Option<String> {
             None
         }

@@ -27,7 +27,7 @@ pub use executor::NemesisExecutor;
 pub use schedule::{schedule, Mode, ScheduleOptions};
 
 use async_trait::async_trait;
-use faultline_core::db::{Db, DbResult, NodeId};
+use faultline_core::db::{Capability, Db, DbResult, NodeId};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
@@ -38,6 +38,10 @@ pub trait Fault: Send + Sync {
     fn name(&self) -> &'static str;
     /// One line on what it does, for `faultline list nemeses`.
     fn description(&self) -> &'static str;
+    /// The capabilities of the database this fault works through. A run collects them from
+    /// its faults and hands them to the recipe before the system starts (a system may have
+    /// to be started differently to offer one, e.g. data dirs on FUSE for `Disk`).
+    fn needs(&self) -> &'static [Capability];
     /// Why this database cannot suffer this fault, if it cannot.
     fn unsupported(&self, db: &dyn Db) -> Option<String>;
     /// Chooses the nodes to hit, from the run's one seeded random stream. Where the order
@@ -140,6 +144,14 @@ pub fn lookup(names: &[String]) -> Result<Vec<Box<dyn Fault>>, NemesisError> {
         }
     }
     Ok(out)
+}
+
+/// Every capability the faults need, for the recipe that starts the system.
+pub fn needs(faults: &[Box<dyn Fault>]) -> std::collections::BTreeSet<Capability> {
+    faults
+        .iter()
+        .flat_map(|f| f.needs().iter().copied())
+        .collect()
 }
 
 /// Refuses faults the database cannot do, before the run starts.

@@ -26,6 +26,8 @@ pub struct ScheduleOptions {
     pub duration_min: Duration,
     pub duration_max: Duration,
     pub mode: Mode,
+    /// The nodes faults choose their targets among (default: every node of the run).
+    pub candidates: Option<Vec<faultline_core::NodeId>>,
 }
 
 /// An endless nemesis generator over `faults`; empty when there are none.
@@ -43,7 +45,7 @@ pub fn schedule(faults: Arc<Vec<Box<dyn Fault>>>, opts: ScheduleOptions) -> Gen<
             }
         };
         let fault = &faults[i];
-        let nodes = fault.targets(ctx.nodes, ctx.rng);
+        let nodes = fault.targets(opts.candidates.as_deref().unwrap_or(ctx.nodes), ctx.rng);
         let (lo, hi) = (
             opts.duration_min.as_millis() as u64,
             opts.duration_max.as_millis() as u64,
@@ -86,6 +88,7 @@ mod tests {
                 duration_min: Duration::from_secs(10),
                 duration_max: Duration::from_secs(20),
                 mode,
+                candidates: None,
             },
         );
         let nodes: Vec<String> = vec!["n1".into(), "n2".into(), "n3".into()];
@@ -155,6 +158,7 @@ mod tests {
                 duration_min: Duration::ZERO,
                 duration_max: Duration::ZERO,
                 mode: Mode::RoundRobin,
+                candidates: None,
             },
         );
         let nodes: Vec<String> = (1..=5).map(|k| format!("n{k}")).collect();

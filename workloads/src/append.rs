@@ -16,10 +16,35 @@
 
 use crate::txn::{TxnKind, TxnWorkload};
 use faultline_checkers::elle::{ElleChecker, ElleError, Workload as ElleWorkload};
-use faultline_cluster::Endpoint;
+use faultline_core::{Checker, Endpoint};
+use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
 use serde_json::Value;
 
 pub use crate::txn::TxnOptions as AppendOptions;
+
+/// `append`: list-append transactions, checked by Elle's rules.
+pub struct Append;
+
+impl WorkloadDef for Append {
+    type Options = AppendOptions;
+    fn name(&self) -> &'static str {
+        "append"
+    }
+    fn about(&self) -> &'static str {
+        "list-append transactions; Elle-style isolation anomalies"
+    }
+    fn build(
+        &self,
+        opts: &AppendOptions,
+        sut: &Sut,
+        _spec: &RunSpec,
+    ) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(workload(opts.clone(), &sut.endpoints)))
+    }
+    fn checkers(&self, opts: &AppendOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![Box::new(checker(opts)?)])
+    }
+}
 
 /// The append workload with these options against these endpoints.
 pub fn workload(opts: AppendOptions, endpoints: &[Endpoint]) -> TxnWorkload {

@@ -14,10 +14,9 @@ use crate::sql::{SqlConn, Stage};
 use async_trait::async_trait;
 use clap::Args;
 use faultline_checkers::bank::BankChecker;
-use faultline_cluster::Endpoint;
 use faultline_core::generator::{from_fn, mix, once, seq, Gen};
-use faultline_core::{Checker, Client, Completion, Invocation};
-use faultline_harness::Workload;
+use faultline_core::{Checker, Client, Completion, Endpoint, Invocation};
+use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
 use mysql_async::prelude::Queryable;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -43,24 +42,51 @@ pub struct BankOptions {
     pub read_lock: ReadLock,
 }
 
-pub struct Bank {
-    opts: BankOptions,
-    endpoints: Vec<Endpoint>,
+/// `bank`: the workload as the registry knows it.
+pub struct Bank;
+
+impl WorkloadDef for Bank {
+    type Options = BankOptions;
+    fn name(&self) -> &'static str {
+        "bank"
+    }
+    fn about(&self) -> &'static str {
+        "transfers between accounts and reads of all balances; the total never changes"
+    }
+    fn build(
+        &self,
+        opts: &BankOptions,
+        sut: &Sut,
+        _spec: &RunSpec,
+    ) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(BankRun::new(opts.clone(), &sut.endpoints)))
+    }
+    fn checkers(&self, opts: &BankOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![Box::new(Bank::checker(opts))])
+    }
 }
 
 impl Bank {
-    pub fn new(opts: BankOptions, endpoints: &[Endpoint]) -> Self {
-        Bank {
-            opts,
-            endpoints: endpoints.to_vec(),
-        }
-    }
-
-    /// The checker for a bank run with these options (also used by analyze).
+    /// The checker for a bank run with these options.
     pub fn checker(opts: &BankOptions) -> BankChecker {
         BankChecker {
             accounts: (0..opts.accounts).collect(),
             total: opts.total_amount,
+        }
+    }
+}
+
+/// One bank run against a system's endpoints.
+pub struct BankRun {
+    opts: BankOptions,
+    endpoints: Vec<Endpoint>,
+}
+
+impl BankRun {
+    pub fn new(opts: BankOptions, endpoints: &[Endpoint]) -> Self {
+        BankRun {
+            opts,
+            endpoints: endpoints.to_vec(),
         }
     }
 
@@ -78,15 +104,7 @@ impl Bank {
 }
 
 #[async_trait]
-impl Workload for Bank {
-    fn name(&self) -> &str {
-        "bank"
-    }
-
-    fn options(&self) -> Value {
-        serde_json::to_value(&self.opts).unwrap_or(Value::Null)
-    }
-
+impl Workload for BankRun {
     async fn setup(&self) -> anyhow::Result<()> {
         let mut conn = crate::sql::conn::setup_connection(&self.endpoints[0]).await?;
         conn.query_drop(
@@ -143,10 +161,6 @@ impl Workload for Bank {
         Some(seq((0..self.endpoints.len() * 2)
             .map(|_| once(Invocation::new("read", Value::Null)))
             .collect()))
-    }
-
-    fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(Bank::checker(&self.opts))]
     }
 }
 

@@ -1,30 +1,31 @@
-//! `faultline cluster ...`: a local cluster that keeps running between commands, like a
-//! playground with error injection. `start` runs the control daemon (in the foreground, or
-//! in the background with `--detach`); the other verbs talk to it over its socket.
+//! `faultline cluster ...`: a system that keeps running between commands, like a
+//! playground with error injection. `start` plans the system with the same recipes and
+//! options as a test (`--db`, `--nodes`, each system's own options) and runs the control
+//! daemon (in the foreground, or in the background with `--detach`); the other verbs talk
+//! to it over its socket. The verbs are aliases for faults of the catalogue: `kill n2` is
+//! `fault random_kill start --nodes n2`, `skew n2 +300ms` a clock skew with that offset.
 
 use clap::{Args, Subcommand};
-use faultline_cluster::{GaleraOptions, LocalGalera};
+use faultline_core::db::Capability;
 use faultline_harness::control::{self, Request};
-use serde_json::Value;
+use faultline_harness::{Registry, SystemArgs};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Clone, Debug)]
 pub struct StartArgs {
-    /// local-galera or local-mariadb.
+    /// The system (`faultline list systems`); its own options are accepted too.
     #[arg(long, default_value = "local-galera")]
     pub db: String,
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
-    /// `name=value` put into every node's [mysqld] configuration (repeatable).
-    #[arg(long = "server-option")]
-    pub server_options: Vec<String>,
     /// Return once the cluster is ready and leave it running in the background.
     #[arg(long)]
     pub detach: bool,
-    /// Put each node's data dir on a FUSE passthrough so disk faults (io_delay, io_error,
-    /// disk_hang, disk_full) can be injected.
+    /// Start the system able to take disk faults (io_delay, io_error, disk_hang,
+    /// disk_full): on the local cluster, each data dir on a FUSE passthrough.
     #[arg(long)]
     pub disk_faults: bool,
 }
@@ -86,15 +87,131 @@ pub enum ClusterAction {
     },
 }
 
-/// Runs one `faultline cluster` command; returns the exit code.
-pub fn run(name: &str, action: ClusterAction) -> i32 {
+fn bad(msg: String) -> Result<Request, i32> {
+    eprintln!("error: {msg}");
+    Err(faultline_harness::EXIT_BAD_ARGS)
+}
+
+fn fault(name: &str, action: &str, node: String, params: Option<Value>) -> Request {
+    Request::Fault {
+        name: name.into(),
+        action: action.into(),
+        nodes: Some(vec![node]),
+        params,
+    }
+}
+
+/// The skew band whose range holds `ms` (the history then names the band it belongs to).
+fn skew_band(ms: i64) -> &'static str {
+    match ms.unsigned_abs() {
+        0..=100 => "small_skews",
+        101..=200 => "subcritical_skews",
+        201..=250 => "critical_skews",
+        251..=500 => "big_skews",
+        _ => "huge_skews",
+    }
+}
+
+/// The request a verb stands for.
+fn request_of(action: ClusterAction) -> Result<Request, i32> {
+    Ok(match action {
+        ClusterAction::Status => Request::Status,
+        ClusterAction::Kill { node } => fault("random_kill", "start", node, None),
+        ClusterAction::Restart { node } => fault("random_kill", "stop", node, None),
+        ClusterAction::Pause { node } => fault("pause_one", "start", node, None),
+        ClusterAction::Resume { node } => fault("pause_one", "stop", node, None),
+        ClusterAction::Partition { node, from } => match from.as_deref() {
+            None => fault("partition_one", "start", node, None),
+            Some([other]) => Request::Fault {
+                name: "partition_link".into(),
+                action: "start".into(),
+                nodes: Some(vec![node, other.clone()]),
+                params: None,
+            },
+            Some(_) => {
+                return bad(format!(
+                    "partition {node} --from: give one node (or none: cut {node} from all)"
+                ))
+            }
+        },
+        ClusterAction::Skew { node, offset } => match parse_offset_ms(&offset) {
+            Some(ms) => {
+                let params = json!({ "offsets_ms": { node.clone(): ms } });
+                fault(skew_band(ms), "start", node, Some(params))
+            }
+            None => {
+                return bad(format!(
+                    "skew offset {offset:?}: give e.g. +300ms, -2s or 150ms"
+                ))
+            }
+        },
+        ClusterAction::Loss { node, percent } => {
+            match percent.trim_end_matches('%').parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => {
+                    fault("loss", "start", node, Some(json!({ "percent": p })))
+                }
+                _ => return bad(format!("loss {percent:?}: give a share like 20%")),
+            }
+        }
+        ClusterAction::Delay {
+            node,
+            delay,
+            jitter,
+        } => match (parse_offset_ms(&delay), parse_offset_ms(&jitter)) {
+            (Some(0), Some(0)) => fault("delay", "stop", node, None),
+            (Some(d), Some(j)) if d >= 0 && j >= 0 => fault(
+                "delay",
+                "start",
+                node,
+                Some(json!({ "delay_ms": d, "jitter_ms": j })),
+            ),
+            _ => {
+                return bad(format!(
+                    "delay {delay:?} --jitter {jitter:?}: give durations like 200ms or 1s"
+                ))
+            }
+        },
+        ClusterAction::Heal { node } => Request::Heal { node },
+        ClusterAction::Fault {
+            name,
+            action,
+            nodes,
+        } => Request::Fault {
+            name,
+            action,
+            nodes,
+            params: None,
+        },
+        ClusterAction::Stop => Request::Stop,
+        ClusterAction::Start(_) | ClusterAction::Clean { .. } => {
+            unreachable!("handled by run")
+        }
+    })
+}
+
+/// Runs one `faultline cluster` command; returns the exit code. `start` are the parsed
+/// arguments of `cluster start` (with every recipe's options).
+pub fn run(
+    registry: &Registry,
+    name: &str,
+    action: ClusterAction,
+    start: Option<&clap::ArgMatches>,
+) -> i32 {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let request = match action {
-        ClusterAction::Start(args) if args.detach => return start_detached(name, &args),
-        ClusterAction::Start(args) => return rt.block_on(start_foreground(name, args)),
+        ClusterAction::Start(args) if args.detach => return start_detached(name),
+        ClusterAction::Start(args) => {
+            let empty = clap::ArgMatches::default();
+            return rt.block_on(start_foreground(
+                registry,
+                name,
+                args,
+                start.unwrap_or(&empty),
+            ));
+        }
         ClusterAction::Clean { force } => {
             let c = faultline_cluster::clean::clean(force);
             let in_use = if c.in_use.is_empty() {
@@ -113,58 +230,10 @@ pub fn run(name: &str, action: ClusterAction) -> i32 {
             );
             return 0;
         }
-        ClusterAction::Status => Request::Status,
-        ClusterAction::Kill { node } => Request::Kill { node },
-        ClusterAction::Restart { node } => Request::Restart { node },
-        ClusterAction::Pause { node } => Request::Pause { node },
-        ClusterAction::Resume { node } => Request::Resume { node },
-        ClusterAction::Partition { node, from } => Request::Partition { node, from },
-        ClusterAction::Skew { node, offset } => match parse_offset_ms(&offset) {
-            Some(offset_ms) => Request::Skew { node, offset_ms },
-            None => {
-                eprintln!("error: skew offset {offset:?}: give e.g. +300ms, -2s or 150ms");
-                return faultline_harness::EXIT_BAD_ARGS;
-            }
+        other => match request_of(other) {
+            Ok(r) => r,
+            Err(code) => return code,
         },
-        ClusterAction::Loss { node, percent } => {
-            match percent.trim_end_matches('%').parse::<f64>() {
-                Ok(p) if (0.0..=100.0).contains(&p) => Request::Loss { node, percent: p },
-                _ => {
-                    eprintln!("error: loss {percent:?}: give a share like 20%");
-                    return faultline_harness::EXIT_BAD_ARGS;
-                }
-            }
-        }
-        ClusterAction::Delay {
-            node,
-            delay,
-            jitter,
-        } => match (parse_offset_ms(&delay), parse_offset_ms(&jitter)) {
-            (Some(delay_ms), Some(jitter_ms)) if delay_ms >= 0 && jitter_ms >= 0 => {
-                Request::Delay {
-                    node,
-                    delay_ms: delay_ms as u64,
-                    jitter_ms: jitter_ms as u64,
-                }
-            }
-            _ => {
-                eprintln!(
-                    "error: delay {delay:?} --jitter {jitter:?}: give durations like 200ms or 1s"
-                );
-                return faultline_harness::EXIT_BAD_ARGS;
-            }
-        },
-        ClusterAction::Heal { node } => Request::Heal { node },
-        ClusterAction::Fault {
-            name: fault,
-            action,
-            nodes,
-        } => Request::Fault {
-            name: fault,
-            action,
-            nodes,
-        },
-        ClusterAction::Stop => Request::Stop,
     };
     let status = matches!(request, Request::Status);
     match rt.block_on(control::request(name, &request)) {
@@ -241,7 +310,12 @@ fn print_status(s: &Value) {
     );
 }
 
-async fn start_foreground(name: &str, args: StartArgs) -> i32 {
+async fn start_foreground(
+    registry: &Registry,
+    name: &str,
+    args: StartArgs,
+    matches: &clap::ArgMatches,
+) -> i32 {
     let socket = control::socket_path(name);
     if control::request(name, &Request::Status).await.is_ok() {
         eprintln!(
@@ -249,16 +323,21 @@ async fn start_foreground(name: &str, args: StartArgs) -> i32 {
         );
         return 1;
     }
-    let server_options = match faultline_harness::options::parse_server_options(
-        "--server-option",
-        &args.server_options,
-    ) {
-        Ok(o) => o,
+    let system = SystemArgs {
+        db: args.db.clone(),
+        nodes: args.nodes,
+    };
+    let plan = match registry.plan(&system, matches) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return faultline_harness::EXIT_BAD_ARGS;
         }
     };
+    if let Err(e) = plan.preflight() {
+        eprintln!("error: {e:#}");
+        return faultline_harness::EXIT_HARNESS_FAILURE;
+    }
     // The pid file comes first: `clean` leaves the dir of a live daemon alone.
     let dir = control::control_dir(name);
     if let Err(e) = std::fs::create_dir_all(&dir)
@@ -267,27 +346,28 @@ async fn start_foreground(name: &str, args: StartArgs) -> i32 {
         eprintln!("error: {}: {e}", dir.display());
         return faultline_harness::EXIT_HARNESS_FAILURE;
     }
-    let opts = GaleraOptions {
-        nodes: args.nodes,
-        galera: args.db != "local-mariadb",
-        server_options,
-        disk_faults: args.disk_faults,
-        ..Default::default()
+    let needs: BTreeSet<Capability> = if args.disk_faults {
+        [Capability::Disk].into()
+    } else {
+        BTreeSet::new()
     };
-    let cluster = match LocalGalera::start(opts).await {
-        Ok(c) => Arc::new(c),
+    let sut = match plan.start(&needs).await {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
+            let _ = std::fs::remove_dir_all(&dir);
             return faultline_harness::EXIT_HARNESS_FAILURE;
         }
     };
-    for e in cluster.endpoints() {
+    for e in &sut.endpoints {
         println!("{} {e}", e.node);
     }
     let shutdown = faultline_harness::run::cancel_on_signals();
     println!("control socket {}", socket.display());
-    let served = control::serve(cluster.clone(), &socket, shutdown).await;
-    drop(cluster);
+    let served = control::serve(sut.db.clone(), sut.endpoints.clone(), &socket, shutdown).await;
+    // However the daemon ends (stop, Ctrl-C, SIGTERM), nothing of the system stays behind.
+    let _ = sut.db.teardown().await;
+    drop(sut);
     let _ = std::fs::remove_dir_all(control::control_dir(name));
     match served {
         Ok(()) => 0,
@@ -298,7 +378,9 @@ async fn start_foreground(name: &str, args: StartArgs) -> i32 {
     }
 }
 
-fn start_detached(name: &str, args: &StartArgs) -> i32 {
+/// Starts `faultline cluster start` with this command's own arguments, minus `--detach`,
+/// in the background, and waits until it answers.
+fn start_detached(name: &str) -> i32 {
     let dir = control::control_dir(name);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("error: {e}");
@@ -307,19 +389,7 @@ fn start_detached(name: &str, args: &StartArgs) -> i32 {
     let log = dir.join("daemon.log");
     let exe = std::env::current_exe().expect("own path");
     let mut cmd = Command::new(exe);
-    cmd.args([
-        "cluster",
-        "--name",
-        name,
-        "start",
-        "--db",
-        &args.db,
-        "--nodes",
-        &args.nodes.to_string(),
-    ]);
-    for o in &args.server_options {
-        cmd.args(["--server-option", o]);
-    }
+    cmd.args(std::env::args_os().skip(1).filter(|a| a != "--detach"));
     let out = std::fs::File::create(&log).expect("daemon log");
     let mut child = match cmd
         .stdin(Stdio::null())

@@ -30,10 +30,9 @@ use crate::sql::{SqlConn, Stage};
 use async_trait::async_trait;
 use clap::Args;
 use faultline_checkers::linearizable::{LinearizableChecker, ModelKind};
-use faultline_cluster::Endpoint;
 use faultline_core::generator::{from_fn, once, seq, Gen};
-use faultline_core::{Checker, Client, Completion, Invocation, OpType};
-use faultline_harness::Workload;
+use faultline_core::{Checker, Client, Completion, Endpoint, Invocation, OpType};
+use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
 use mysql_async::prelude::Queryable;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -105,30 +104,59 @@ impl Keys {
     }
 }
 
-pub struct Register {
+/// `register`: the workload as the registry knows it.
+pub struct Register;
+
+impl WorkloadDef for Register {
+    type Options = RegisterOptions;
+    fn name(&self) -> &'static str {
+        "register"
+    }
+    fn about(&self) -> &'static str {
+        "read / write / cas on independent keys; linearizability per key"
+    }
+    fn build(
+        &self,
+        opts: &RegisterOptions,
+        sut: &Sut,
+        _spec: &RunSpec,
+    ) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(RegisterRun::new(opts.clone(), &sut.endpoints)))
+    }
+    fn checkers(&self, opts: &RegisterOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![Box::new(Register::checker(opts))])
+    }
+}
+
+/// One register run against a system's endpoints.
+pub struct RegisterRun {
     opts: RegisterOptions,
     endpoints: Vec<Endpoint>,
     keys: Arc<Mutex<Keys>>,
 }
 
-impl Register {
+impl RegisterRun {
     pub fn new(opts: RegisterOptions, endpoints: &[Endpoint]) -> Self {
         let keys = Arc::new(Mutex::new(Keys::new(opts.keys)));
-        Register {
+        RegisterRun {
             opts,
             endpoints: endpoints.to_vec(),
             keys,
         }
     }
+}
 
-    /// The checker for a register run with these options (also used by analyze):
+impl Register {
+    /// The checker for a register run with these options:
     /// linearizability per key against the cas-register model, initial value nil.
     pub fn checker(opts: &RegisterOptions) -> LinearizableChecker {
         let mut c = LinearizableChecker::new(ModelKind::CasRegister);
         c.check_timeout = Some(Duration::from_secs(opts.check_timeout.max(1)));
         c
     }
+}
 
+impl RegisterRun {
     fn init_statements(&self) -> Vec<String> {
         if self.opts.sync_wait {
             vec!["SET SESSION wsrep_sync_wait = 1".to_string()]
@@ -161,15 +189,7 @@ fn next_op(keys: &Mutex<Keys>, rng: &mut impl Rng, cap: usize, max_value: i64) -
 }
 
 #[async_trait]
-impl Workload for Register {
-    fn name(&self) -> &str {
-        "register"
-    }
-
-    fn options(&self) -> Value {
-        serde_json::to_value(&self.opts).unwrap_or(Value::Null)
-    }
-
+impl Workload for RegisterRun {
     async fn setup(&self) -> anyhow::Result<()> {
         let mut conn = crate::sql::conn::setup_connection(&self.endpoints[0]).await?;
         conn.query_drop("CREATE TABLE IF NOT EXISTS registers (id INT PRIMARY KEY, val INT)")
@@ -199,10 +219,6 @@ impl Workload for Register {
             .map(|k| once(Invocation::new("read", json!({"key": k, "value": null}))))
             .collect();
         Some(seq(reads))
-    }
-
-    fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        vec![Box::new(Register::checker(&self.opts))]
     }
 }
 

@@ -17,9 +17,34 @@
 
 use crate::txn::{TxnKind, TxnWorkload};
 use faultline_checkers::elle::{ElleChecker, ElleError, Workload as ElleWorkload};
-use faultline_cluster::Endpoint;
+use faultline_core::{Checker, Endpoint};
+use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
 
 pub use crate::txn::TxnOptions as RwRegisterOptions;
+
+/// `rw-register`: transactions of writes and reads on registers, checked by Elle's rules.
+pub struct RwRegister;
+
+impl WorkloadDef for RwRegister {
+    type Options = RwRegisterOptions;
+    fn name(&self) -> &'static str {
+        "rw-register"
+    }
+    fn about(&self) -> &'static str {
+        "write/read transactions on registers; Elle-style isolation anomalies"
+    }
+    fn build(
+        &self,
+        opts: &RwRegisterOptions,
+        sut: &Sut,
+        _spec: &RunSpec,
+    ) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(workload(opts.clone(), &sut.endpoints)))
+    }
+    fn checkers(&self, opts: &RwRegisterOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![Box::new(checker(opts)?)])
+    }
+}
 
 /// The rw-register workload with these options against these endpoints.
 pub fn workload(opts: RwRegisterOptions, endpoints: &[Endpoint]) -> TxnWorkload {

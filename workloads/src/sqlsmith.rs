@@ -1,24 +1,67 @@
 //! `sqlsmith`: random SQL on the system under test, diffed against a reference server, plus
 //! the metamorphic oracles TLP and NoREC, with reduced sqllogictest reproducers.
 //!
-//! Not a [`Workload`](faultline_harness::Workload): the differential mode is one sequential
-//! statement stream over two databases, so it has its own loop ([`runloop`]) and its own
-//! orchestration ([`cli`]); it still writes the usual run folder (test.json, history.jsonl
-//! of statements and outcomes, results.json, report.html, junit.xml) through
-//! faultline-harness, and ends with the verdict, seed and store lines.
-//! Modules: [`cli`] (options, orchestration), [`runloop`] (the statement loop), `options`
-//! (loop options, statistics, findings), `bookkeeping` (the unknown-outcome rule, retired
-//! tables, snapshots), `findings` (metamorphic checks, reduction of findings), [`exec`] (one
-//! statement on one server), [`replay`] (replays, the reducer's checks, reproducer files).
-//! Generation, comparison and reduction logic live in faultline-sqlsmith.
+//! A workload of the runner like any other ([`workload`]): the same run options, nemesis,
+//! schedule, seed, store layout, recovery checker and report as `bank`. Its one client runs
+//! the statement stream ([`runloop`]: one statement per op, executed on the system under
+//! test and on the reference, compared, with the periodic snapshot and oracle checks), and
+//! its after-run hook reduces the findings on the live servers. History values: invoke
+//! `{"i", "sql"}`, completion `{"i", "sql", "sut", "ref", "divergence", "checks"}`.
+//! Modules: [`workload`] (options, reference server, client, generator, after-run hook),
+//! [`runloop`] (the statement stream), `options` (loop options, statistics, findings),
+//! `bookkeeping` (the unknown-outcome rule, retired tables, snapshots), `findings`
+//! (metamorphic checks, reduction of findings), [`exec`] (one statement on one server),
+//! [`replay`] (replays, the reducer's checks, reproducer files). Generation, comparison and
+//! reduction logic live in faultline-sqlsmith.
 
 mod bookkeeping;
-pub mod cli;
 pub mod exec;
 mod findings;
 pub mod options;
 pub mod replay;
 pub mod runloop;
+pub mod workload;
+
+use faultline_harness::{BadArgs, Defaults, RunSpec, Sut, Workload, WorkloadDef};
+pub use workload::SqlsmithOptions;
+
+/// `sqlsmith`: the workload as the registry knows it.
+pub struct Sqlsmith;
+
+impl WorkloadDef for Sqlsmith {
+    type Options = SqlsmithOptions;
+    fn name(&self) -> &'static str {
+        "sqlsmith"
+    }
+    fn about(&self) -> &'static str {
+        "random SQL diffed against a reference server, TLP and NoREC; reduced reproducers"
+    }
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            concurrency: Some("1"),
+            op_interval_ms: Some("0"),
+            // A statement's op includes its checks; each query has its own --stmt-timeout.
+            op_timeout: Some("600"),
+            // The run ends after --statements.
+            time_limit: Some("86400"),
+            ..Defaults::default()
+        }
+    }
+    fn validate(&self, opts: &SqlsmithOptions, spec: &RunSpec) -> Result<(), BadArgs> {
+        opts.validate(spec)
+    }
+    fn build(
+        &self,
+        opts: &SqlsmithOptions,
+        sut: &Sut,
+        spec: &RunSpec,
+    ) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(workload::SqlsmithRun::new(opts, sut, spec)?))
+    }
+    fn checkers(&self, _opts: &SqlsmithOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![Box::new(SqlsmithChecker)])
+    }
+}
 
 use faultline_core::{CheckResult, Checker, History, Validity};
 use serde_json::{json, Value};
@@ -50,6 +93,12 @@ impl Checker for SqlsmithChecker {
                 found.push(
                     json!({ "f": op.f, "i": op.value["i"], "sql": op.value["sql"], "what": d }),
                 );
+            }
+            // Snapshot and oracle checks run right after the statement.
+            for c in op.value["checks"].as_array().into_iter().flatten() {
+                if !c["divergence"].is_null() {
+                    found.push(json!({ "f": c["f"], "i": c["i"], "sql": c["sql"], "table": c["table"], "what": c["divergence"] }));
+                }
             }
         }
         let (valid, summary) = if !found.is_empty() {

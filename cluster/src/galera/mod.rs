@@ -339,6 +339,26 @@ impl Db for LocalGalera {
         })
     }
 
+    async fn status(&self) -> Value {
+        let statuses = self.statuses().await;
+        let nodes: Vec<Value> = statuses
+            .into_iter()
+            .map(|(node, s)| {
+                json!({
+                    "node": node,
+                    "pid": self.pid(&node),
+                    "ready": s.is_synced(s.cluster_size.max(1)) && s.cluster_status == "Primary",
+                    "state": s.state,
+                    "cluster_status": s.cluster_status,
+                    "cluster_size": s.cluster_size,
+                    "galera_version": s.provider_version,
+                    "partition_rules": self.partition_rules(&node).map(|r| r.len()).unwrap_or(0),
+                })
+            })
+            .collect();
+        json!({ "lab": self.lab.lock().unwrap().prefix, "nodes": nodes })
+    }
+
     fn collect_logs(&self, dest: &Path) -> DbResult<()> {
         for node in self.nodes.lock().unwrap().iter() {
             let to = dest.join(&node.name);

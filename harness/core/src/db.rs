@@ -17,6 +17,36 @@ use std::time::Duration;
 /// A node's name: n1, n2, ...
 pub type NodeId = String;
 
+/// What a system can have done to it, one per capability trait. A fault declares the ones
+/// it needs ([`Db::capabilities`] says which a running system has); a run tells the recipe
+/// which it will need before the system starts, so that, e.g., data dirs go on a FUSE
+/// passthrough only when a disk fault is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Kill,
+    Pause,
+    Partition,
+    Clock,
+    NetQuality,
+    Leader,
+    Disk,
+}
+
+impl Capability {
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Kill => "kill",
+            Capability::Pause => "pause",
+            Capability::Partition => "partition",
+            Capability::Clock => "clock",
+            Capability::NetQuality => "net_quality",
+            Capability::Leader => "leader",
+            Capability::Disk => "disk",
+        }
+    }
+}
+
 /// For each node, the set of nodes whose traffic it drops (Jepsen's "grudge").
 pub type Grudge = BTreeMap<NodeId, BTreeSet<NodeId>>;
 
@@ -125,6 +155,30 @@ pub trait Db: Send + Sync {
     }
     fn as_disk(&self) -> Option<&dyn Disk> {
         None
+    }
+    /// The capabilities this system has, from the `as_*` methods.
+    fn capabilities(&self) -> BTreeSet<Capability> {
+        let mut c = BTreeSet::new();
+        let has = [
+            (Capability::Kill, self.as_kill().is_some()),
+            (Capability::Pause, self.as_pause().is_some()),
+            (Capability::Partition, self.as_partition().is_some()),
+            (Capability::Clock, self.as_clock().is_some()),
+            (Capability::NetQuality, self.as_net_quality().is_some()),
+            (Capability::Leader, self.as_leader().is_some()),
+            (Capability::Disk, self.as_disk().is_some()),
+        ];
+        for (cap, yes) in has {
+            if yes {
+                c.insert(cap);
+            }
+        }
+        c
+    }
+    /// What `faultline cluster status` shows of each node (pid, state, membership...), as
+    /// the system knows it. The default lists the nodes.
+    async fn status(&self) -> Value {
+        serde_json::json!({ "nodes": self.nodes() })
     }
 }
 

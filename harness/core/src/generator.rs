@@ -14,7 +14,7 @@
 //! [`repeat`], [`clients_nemesis`] and [`map`].
 
 use crate::db::NodeId;
-use crate::op::Process;
+use crate::op::{Op, Process};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -44,6 +44,10 @@ pub enum Next<T> {
 
 pub trait Generator<T>: Send {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Next<T>;
+    /// Learns how an op ended: the interpreter passes every completion (`ok`, `fail`,
+    /// `info`) as it records it (Jepsen's `update`). Combinators pass it on to the
+    /// generators that may have produced the op. Default: nothing to learn.
+    fn update(&mut self, _completed: &Op) {}
 }
 
 pub type Gen<T> = Box<dyn Generator<T>>;
@@ -51,6 +55,9 @@ pub type Gen<T> = Box<dyn Generator<T>>;
 impl<T> Generator<T> for Gen<T> {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Next<T> {
         (**self).next(ctx)
+    }
+    fn update(&mut self, completed: &Op) {
+        (**self).update(completed)
     }
 }
 
@@ -125,6 +132,11 @@ impl<T> Generator<T> for Seq<T> {
             }
         }
     }
+    fn update(&mut self, completed: &Op) {
+        if let Some(g) = self.gens.front_mut() {
+            g.update(completed);
+        }
+    }
 }
 
 /// One generator after the other, without waiting between them (a Jepsen vector).
@@ -175,6 +187,11 @@ impl<T> Generator<T> for Mix<T> {
             Next::Wait(wait)
         }
     }
+    fn update(&mut self, completed: &Op) {
+        for g in &mut self.0 {
+            g.update(completed);
+        }
+    }
 }
 
 impl<T> Mix<T> {
@@ -209,6 +226,9 @@ impl<T> Generator<T> for Limit<T> {
         }
         n
     }
+    fn update(&mut self, completed: &Op) {
+        self.inner.update(completed);
+    }
 }
 
 /// At most `n` ops.
@@ -231,9 +251,15 @@ impl<T> Generator<T> for TimeLimit<T> {
             return Next::Done;
         }
         match self.inner.next(ctx) {
-            Next::Wait(t) => Next::Wait(Some(t.map_or(deadline, |t| t.min(deadline)))),
+            // "Ask again when an op completes" stays so (the interpreter also re-asks such
+            // waits every 100 ms, which is when the deadline is noticed); a timed wait ends
+            // at the deadline at the latest.
+            Next::Wait(Some(t)) => Next::Wait(Some(t.min(deadline))),
             other => other,
         }
+    }
+    fn update(&mut self, completed: &Op) {
+        self.inner.update(completed);
     }
 }
 
@@ -277,6 +303,9 @@ impl<T> Generator<T> for Paced<T> {
             self.next_at = Some(at.max(ctx.time.saturating_sub(self.interval)) + step);
         }
         n
+    }
+    fn update(&mut self, completed: &Op) {
+        self.inner.update(completed);
     }
 }
 
@@ -351,6 +380,11 @@ impl<T, F: FnMut(&mut Ctx<'_>) -> Gen<T> + Send> Generator<T> for Repeat<T, F> {
         }
         Next::Wait(None)
     }
+    fn update(&mut self, completed: &Op) {
+        if let Some(g) = &mut self.current {
+            g.update(completed);
+        }
+    }
 }
 
 /// Runs a fresh generator from `make` each time the previous one is done; `times: None`
@@ -386,16 +420,30 @@ impl<T> Generator<T> for ClientsNemesis<T> {
                 other => return other,
             }
         }
-        if self.clients.is_none() && self.nemesis.is_none() {
+        if self.clients.is_none() {
+            // Without clients there is nothing left to test: the nemesis stops too (the
+            // run heals whatever is still active).
+            self.nemesis = None;
             Next::Done
         } else {
-            // This side is finished; the other is not. The whole ends when both have.
+            // The nemesis is finished; the clients are not.
             Next::Wait(None)
+        }
+    }
+    fn update(&mut self, completed: &Op) {
+        let slot = if completed.process.is_nemesis() {
+            &mut self.nemesis
+        } else {
+            &mut self.clients
+        };
+        if let Some(g) = slot {
+            g.update(completed);
         }
     }
 }
 
-/// Client workers draw from `clients`, the nemesis worker from `nemesis`. Done when both are.
+/// Client workers draw from `clients`, the nemesis worker from `nemesis`. Done when the
+/// clients are (an endless nemesis schedule ends with them).
 pub fn clients_nemesis<T: 'static>(clients: Gen<T>, nemesis: Gen<T>) -> Gen<T> {
     Box::new(ClientsNemesis {
         clients: Some(clients),
@@ -425,6 +473,9 @@ impl<T, U, F: FnMut(T, &mut Ctx<'_>) -> U + Send> Generator<U> for Map<T, F> {
             Next::Wait(t) => Next::Wait(t),
             Next::Done => Next::Done,
         }
+    }
+    fn update(&mut self, completed: &Op) {
+        self.inner.update(completed);
     }
 }
 

@@ -11,13 +11,15 @@
 
 pub mod checker;
 pub mod db;
+pub mod endpoint;
 pub mod fault_window;
 pub mod generator;
 pub mod history;
 pub mod op;
 
 pub use checker::{CheckResult, Checker, Validity};
-pub use db::{Client, Completion, Db, Grudge, Kill, Nemesis, NodeId, Partition, Pause};
+pub use db::{Capability, Client, Completion, Db, Grudge, Kill, Nemesis, NodeId, Partition, Pause};
+pub use endpoint::{mask_url_passwords, Endpoint};
 pub use fault_window::{fault_windows, FaultWindow};
 pub use generator::{Ctx, Gen, Generator, Next};
 pub use history::{History, HistoryError, HistoryReader, HistoryWriter};

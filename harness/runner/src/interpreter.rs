@@ -6,7 +6,9 @@
 //! is totally ordered by index and time. Workers only execute: a client worker runs each op
 //! under the op timeout and, when it fires, drops its connection (`Client::reset`) and
 //! reports `info` (or `fail` for a read, which has no effect). After an `info` the worker's
-//! process is retired and it continues under a fresh process id. A cancel signal (Ctrl-C)
+//! process is retired and it continues under a fresh process id. Every completion is also
+//! passed to the generator ([`Generator::update`](faultline_core::Generator::update)), so a
+//! generator can learn from outcomes. A cancel signal (Ctrl-C)
 //! makes the coordinator hand out no more ops; ops in flight finish within their timeout.
 
 use faultline_core::generator::{Ctx, Gen, Next};
@@ -195,7 +197,7 @@ impl Interpreter {
                 req = req_rx.recv() => {
                     let Some(req) = req else { break };
                     if let Some(c) = req.completion {
-                        self.complete(&mut workers[req.worker], c);
+                        self.complete(&mut gen, &mut workers[req.worker], c);
                     }
                     self.assign(&mut gen, &mut workers, req.worker, cancelled).await;
                     self.reask_waiting(&mut gen, &mut workers, cancelled).await;
@@ -244,11 +246,14 @@ impl Interpreter {
         tokio::time::Instant::now() + at.saturating_sub(now)
     }
 
-    fn complete(&mut self, w: &mut WorkerState, c: Completion) {
+    /// Records the completion of `w`'s op and tells the generator (Jepsen's `update`).
+    fn complete(&mut self, gen: &mut Gen<Invocation>, w: &mut WorkerState, c: Completion) {
         let Some(inv) = w.busy.take() else { return };
         let value = c.value.unwrap_or(inv.value);
-        self.recorder
+        let op = self
+            .recorder
             .record(w.process, c.kind, &inv.f, value, w.node.clone(), c.error);
+        gen.update(&op);
         if c.kind == OpType::Info && !w.process.is_nemesis() {
             // The op may still take effect: this process is retired (Jepsen's rule).
             w.process = Process::Client(self.next_process);
@@ -307,7 +312,7 @@ impl Interpreter {
                 w.busy = Some(inv.clone());
                 if w.tx.send(Assignment::Op(inv)).await.is_err() {
                     // The worker is gone (it panicked): its op never ran.
-                    self.complete(w, Completion::fail("worker exited"));
+                    self.complete(gen, w, Completion::fail("worker exited"));
                     w.done = true;
                 }
             }

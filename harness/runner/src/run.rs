@@ -4,21 +4,23 @@
 //!
 //! Every path out (success, error, Ctrl-C or SIGTERM, a panic) ends with the faults healed
 //! and the cluster torn down: Ctrl-C and SIGTERM stop the schedule and go through the heal
-//! and check steps; errors and panics drop the cluster, whose `Drop` kills every server and
-//! removes the namespaces and temp dirs.
+//! and check steps; errors tear the system down before they are returned; a panic drops the
+//! system, whose `Drop` (for the local recipes) kills every server and removes the
+//! namespaces and temp dirs. The runner knows no system: it starts what a recipe's
+//! [`Plan`] returns, asking for the capabilities the faults need.
 
 use crate::analyze::{check_run_dir, Checked};
 use crate::interpreter::{BoundClient, Interpreter, Recorder};
 use crate::options::RunSpec;
+use crate::recipe::{Plan, Sut};
+use crate::registry::WorkloadEntry;
 use crate::store::RunDir;
 use crate::Workload;
 use anyhow::Context;
-use faultline_cluster::external::External;
-use faultline_cluster::{Endpoint, GaleraOptions, LocalGalera, TidbPlayground};
-use faultline_core::db::Db;
+use faultline_checkers::recovery::RecoveryChecker;
 use faultline_core::generator::{clients_nemesis, clients_only, stagger, time_limit};
-use faultline_core::{Nemesis, OpType, Process};
-use faultline_nemesis::{schedule, NemesisExecutor, ScheduleOptions};
+use faultline_core::{Checker, Nemesis, OpType, Process};
+use faultline_nemesis::{schedule, Fault, NemesisExecutor, ScheduleOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,118 +59,124 @@ pub fn cancel_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
-/// The system under test of a run: the database and how clients reach each node.
-pub struct Sut {
-    pub db: Arc<dyn Db>,
-    pub endpoints: Vec<Endpoint>,
-    /// The Galera provider's version, when there is one.
-    pub galera_version: Option<String>,
+/// Every checker a run gets whatever its workload: recovery times after faults (with the
+/// `--recovery-slo`). The runner adds them to a run, [`Registry::checkers_for`] to a re-check.
+///
+/// [`Registry::checkers_for`]: crate::Registry::checkers_for
+pub fn standard_checkers(recovery_slo_s: Option<f64>) -> Vec<Box<dyn Checker>> {
+    vec![Box::new(RecoveryChecker {
+        slo_s: recovery_slo_s,
+    })]
 }
 
-/// Starts (or, for `mysql://...`, checks) the system under test the spec names.
-pub async fn start_db(spec: &RunSpec) -> anyhow::Result<Sut> {
-    if spec.db.starts_with("mysql://") {
-        let external = External::parse(&spec.db)?;
-        external.check().await?;
-        let endpoints = external.endpoints();
-        return Ok(Sut {
-            db: Arc::new(external),
-            endpoints,
-            galera_version: None,
-        });
-    }
-    if let Some(tidb) = &spec.tidb {
-        let cluster = Arc::new(TidbPlayground::start(tidb.options()).await?);
-        return Ok(Sut {
-            endpoints: cluster.endpoints(),
-            db: cluster,
-            galera_version: None,
-        });
-    }
-    let opts = GaleraOptions {
-        nodes: spec.nodes,
-        galera: spec.db == "local-galera",
-        server_options: spec.server_options.clone(),
-        // Data dirs on FUSE only when a disk fault is asked for (and can be had: otherwise the
-        // fault's `unsupported` refuses the run before it starts, saying what to do).
-        disk_faults: spec
-            .nemesis
-            .iter()
-            .any(|n| faultline_nemesis::faults::disk::NAMES.contains(&n.trim()))
-            && faultline_cluster::disk::available().is_ok(),
-        ..Default::default()
-    };
-    let cluster = Arc::new(LocalGalera::start(opts).await?);
-    let galera_version = cluster
-        .statuses()
-        .await
-        .into_iter()
-        .map(|(_, s)| s.provider_version)
-        .find(|v| !v.is_empty());
-    Ok(Sut {
-        endpoints: cluster.endpoints(),
-        db: cluster,
-        galera_version,
-    })
+/// What a run is: the resolved options, the planned system, the workload and its options.
+pub struct RunPlan<'a> {
+    pub spec: RunSpec,
+    pub system: Box<dyn Plan>,
+    pub workload: &'a dyn WorkloadEntry,
+    /// The workload's options, as test.json records them.
+    pub options: Value,
 }
 
-/// Runs one test end to end. `make` builds the workload once the endpoints are known.
+/// Runs one test end to end into `dir`.
 pub async fn run_test(
-    spec: RunSpec,
+    plan: RunPlan<'_>,
     dir: &RunDir,
     mut cancel: watch::Receiver<bool>,
-    make: impl FnOnce(&[Endpoint]) -> Box<dyn Workload>,
 ) -> anyhow::Result<Outcome> {
+    let RunPlan {
+        spec,
+        system,
+        workload: entry,
+        options,
+    } = plan;
     let faults = Arc::new(faultline_nemesis::lookup(&spec.nemesis)?);
+    let mut checkers = entry.checkers(&options)?;
+    checkers.extend(standard_checkers(spec.recovery_slo_s));
     tracing::info!("starting {} with {} node(s)", spec.db_masked(), spec.nodes);
+    let needs = faultline_nemesis::needs(&faults);
     let sut = tokio::select! {
-        c = start_db(&spec) => c?,
+        c = system.start(&needs) => c?,
         _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while the cluster was starting"),
     };
-    let Sut {
-        db,
-        endpoints,
-        galera_version,
-    } = sut;
-    faultline_nemesis::check_supported(&faults, db.as_ref())?;
-    for e in &endpoints {
+    // From here on every path tears the system down (a panic drops it: its Drop cleans up).
+    let result = run_started(&spec, entry, &options, &sut, &faults, dir, cancel).await;
+    if let Err(e) = sut.db.collect_logs(&dir.file("nodes")) {
+        tracing::warn!("collecting node logs: {e}");
+    }
+    // Tear down before checking: nothing of ours keeps running while we think.
+    if let Err(e) = sut.db.teardown().await {
+        tracing::warn!("teardown: {e}");
+    }
+    drop(sut);
+    let extra = result?;
+    let cancelled = extra["cancelled"].as_bool().unwrap_or(false);
+    let checked = check_run_dir(&dir.path, &checkers, extra)?;
+    Ok(Outcome { checked, cancelled })
+}
+
+/// The run once the system is up: test.json, the workload's setup, its phases, its teardown.
+/// Returns what goes into results.json under `run`.
+async fn run_started(
+    spec: &RunSpec,
+    entry: &dyn WorkloadEntry,
+    options: &Value,
+    sut: &Sut,
+    faults: &Arc<Vec<Box<dyn Fault>>>,
+    dir: &RunDir,
+    cancel: watch::Receiver<bool>,
+) -> anyhow::Result<Value> {
+    faultline_nemesis::check_supported(faults, sut.db.as_ref())?;
+    for e in &sut.endpoints {
         tracing::info!("{} at {e}", e.node);
     }
-    let workload = make(&endpoints);
-    let started = chrono::Utc::now().to_rfc3339();
+    let workload = entry.build(options, sut, spec)?;
     dir.write_json(
         "test.json",
         &json!({
             "spec": spec,
-            "started": started,
-            "db": db.facts(),
-            "galera_version": galera_version,
-            "workload": { "name": workload.name(), "options": workload.options() },
-            "endpoints": endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "started": chrono::Utc::now().to_rfc3339(),
+            "db": sut.db.facts(),
+            "workload": { "name": entry.name(), "options": options },
+            "endpoints": sut.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "faultline_version": env!("CARGO_PKG_VERSION"),
         }),
     )?;
-    workload.setup().await.context("setting up the workload")?;
+    let result = match workload.setup().await.context("setting up the workload") {
+        Ok(()) => run_phases(spec, workload.as_ref(), sut, faults, dir, cancel).await,
+        Err(e) => Err(e),
+    };
+    workload.teardown().await;
+    result
+}
+
+/// Main phase with the nemesis, heal, recovery, final phase, after-run hook.
+async fn run_phases(
+    spec: &RunSpec,
+    workload: &dyn Workload,
+    sut: &Sut,
+    faults: &Arc<Vec<Box<dyn Fault>>>,
+    dir: &RunDir,
+    cancel: watch::Receiver<bool>,
+) -> anyhow::Result<Value> {
+    let db = sut.db.clone();
     if !faults.is_empty() {
         // Admission: faults go only into a healthy cluster (every node ready, full membership).
         db.wait_ready(Duration::from_secs(60)).await.map_err(|e| {
             anyhow::anyhow!("admission check failed, refusing to inject faults: {e}")
         })?;
     }
-
     let nodes = db.nodes();
     let client_nodes = db.client_nodes();
-    let clients = || -> Vec<BoundClient> {
-        (0..spec.concurrency)
-            .map(|i| {
-                let node = client_nodes[i % client_nodes.len()].clone();
-                BoundClient {
-                    client: workload.client(&node),
-                    node,
-                }
-            })
-            .collect()
-    };
+    let clients: Vec<BoundClient> = (0..spec.concurrency)
+        .map(|i| {
+            let node = client_nodes[i % client_nodes.len()].clone();
+            BoundClient {
+                client: workload.client(&node),
+                node,
+            }
+        })
+        .collect();
     let recorder = Recorder::create(&dir.file("history.jsonl"))?;
     let mut interp = Interpreter::new(
         recorder,
@@ -189,26 +197,31 @@ pub async fn run_test(
             duration_min: Duration::from_secs(spec.nemesis_duration_s.0),
             duration_max: Duration::from_secs(spec.nemesis_duration_s.1),
             mode: spec.nemesis_mode,
+            candidates: spec
+                .nemesis_client_node
+                .then(|| client_nodes.iter().take(1).cloned().collect()),
         },
     );
+    let paced = if spec.op_interval_ms == 0 {
+        workload.generator()
+    } else {
+        stagger(
+            Duration::from_millis(spec.op_interval_ms),
+            workload.generator(),
+        )
+    };
     let main = time_limit(
         Duration::from_secs(spec.time_limit_s),
-        clients_nemesis(
-            stagger(
-                Duration::from_millis(spec.op_interval_ms),
-                workload.generator(),
-            ),
-            schedule,
-        ),
+        clients_nemesis(paced, schedule),
     );
     tracing::info!(
         "running {} for {}s, seed {}",
-        workload.name(),
+        spec.test,
         spec.time_limit_s,
         spec.seed
     );
     let mut bound = interp
-        .run_phase(main, clients(), Some(nemesis.clone()), cancel.clone())
+        .run_phase(main, clients, Some(nemesis.clone()), cancel.clone())
         .await;
 
     // Heal everything, whatever happened, and record it.
@@ -229,6 +242,7 @@ pub async fn run_test(
         None,
         healed.as_ref().err().map(|e| e.to_string()),
     );
+    drop(nemesis);
     let recovery = Duration::from_secs(spec.recovery_timeout_s);
     let ready = match db.wait_ready(recovery).await {
         Ok(()) => true,
@@ -240,7 +254,7 @@ pub async fn run_test(
     let cancelled = *cancel.borrow();
     if !cancelled && ready {
         if let Some(final_gen) = workload.final_generator() {
-            tracing::info!("final reads");
+            tracing::info!("final phase");
             for b in &mut bound {
                 b.client.reset();
             }
@@ -251,23 +265,22 @@ pub async fn run_test(
         }
     }
     interp.recorder.sync();
-    if let Err(e) = db.collect_logs(&dir.file("nodes")) {
-        tracing::warn!("collecting node logs: {e}");
+    tracing::info!("{} history events", interp.recorder.ops_recorded());
+    let after = if cancelled || !ready {
+        Value::Null
+    } else {
+        workload.after_run(dir).await.unwrap_or_else(|e| {
+            tracing::warn!("after the run: {e:#}");
+            json!({ "error": format!("{e:#}") })
+        })
+    };
+    let mut extra = json!({ "cancelled": cancelled, "healed": healed.is_ok(), "recovered": ready });
+    if let Value::Object(more) = after {
+        extra.as_object_mut().expect("an object").extend(more);
+    } else if !after.is_null() {
+        extra["workload"] = after;
     }
-    let ops = interp.recorder.ops_recorded();
-    drop(nemesis);
-    // Tear down before checking: nothing of ours keeps running while we think.
-    if let Err(e) = db.teardown().await {
-        tracing::warn!("teardown: {e}");
-    }
-    drop(db);
-    tracing::info!("checking {ops} history events");
-    let checked = check_run_dir(
-        &dir.path,
-        &workload.checkers(),
-        json!({ "cancelled": cancelled, "healed": healed.is_ok(), "recovered": ready }),
-    )?;
-    Ok(Outcome { checked, cancelled })
+    Ok(extra)
 }
 
 /// The test.json of a stored run.

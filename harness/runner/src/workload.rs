@@ -1,19 +1,17 @@
-//! The Workload protocol: what a test does to the database and how its history is judged.
+//! The Workload protocol: what one run does to the database. Its checkers come from its
+//! [`WorkloadDef`](crate::WorkloadDef), so that a run and `faultline analyze` share them.
 
+use crate::store::RunDir;
 use async_trait::async_trait;
 use faultline_core::generator::Gen;
-use faultline_core::{Checker, Client, Invocation};
+use faultline_core::{Client, Invocation};
 use serde_json::Value;
 
-/// A workload = client + generator + final generator + checkers. Adding one is one file in
-/// faultline-workloads plus one registration line.
+/// A workload = client + generator + final generator (+ checkers, from its definition).
 #[async_trait]
 pub trait Workload: Send + Sync {
-    /// `bank`, `register`, ...
-    fn name(&self) -> &str;
-    /// The workload's own options, recorded in test.json (and read back by analyze).
-    fn options(&self) -> Value;
-    /// Creates the schema and initial data, on the first node, before any op runs.
+    /// Creates the schema and initial data (and anything the workload runs beside the
+    /// system, such as a reference server) before any op runs.
     async fn setup(&self) -> anyhow::Result<()>;
     /// A fresh client bound to `node`; it connects lazily and reconnects after a reset.
     fn client(&self, node: &str) -> Box<dyn Client>;
@@ -23,5 +21,13 @@ pub trait Workload: Send + Sync {
     fn final_generator(&self) -> Option<Gen<Invocation>> {
         None
     }
-    fn checkers(&self) -> Vec<Box<dyn Checker>>;
+    /// Runs after the final phase, with the system still up and healed and the history
+    /// synced to `dir` (e.g. reduce findings by replaying them). What it returns is kept
+    /// in results.json under `run`.
+    async fn after_run(&self, _dir: &RunDir) -> anyhow::Result<Value> {
+        Ok(Value::Null)
+    }
+    /// Stops what [`Workload::setup`] started beside the system. Called on every path out
+    /// of a run that got past setup.
+    async fn teardown(&self) {}
 }

@@ -10,6 +10,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Clock, Db, DbError, DbResult, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -96,6 +97,9 @@ impl Fault for ClockSkew {
     fn description(&self) -> &'static str {
         self.description
     }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Clock]
+    }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         clock_capability(db).err().map(|e| e.to_string())
     }
@@ -136,6 +140,9 @@ impl Fault for StrobeSkews {
     }
     fn description(&self) -> &'static str {
         "flip one random node's wall clock between true time and +0.2-2 s every 10-100 ms while the fault lasts"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Clock]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         clock_capability(db).err().map(|e| e.to_string())

@@ -5,6 +5,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Db, DbError, DbResult, Disk, DiskFault, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -67,6 +68,9 @@ impl Fault for DiskFaultOn {
     fn description(&self) -> &'static str {
         self.description
     }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Disk]
+    }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         disk_capability(db).err().map(|e| e.to_string())
     }
@@ -98,7 +102,7 @@ impl Fault for DiskFaultOn {
     }
 }
 
-/// The names of the disk faults, for the runner (it mounts the data dirs when one is asked).
+/// The names of the disk faults.
 pub const NAMES: [&str; 4] = ["io_delay", "io_error", "disk_hang", "disk_full"];
 
 #[cfg(test)]

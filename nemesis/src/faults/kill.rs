@@ -5,6 +5,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Db, DbError, DbResult, Kill, NodeId};
 use rand_chacha::ChaCha8Rng;
 
@@ -37,6 +38,9 @@ macro_rules! kill_fault {
             }
             fn description(&self) -> &'static str {
                 $desc
+            }
+            fn needs(&self) -> &'static [Capability] {
+                &[Capability::Kill]
             }
             fn unsupported(&self, db: &dyn Db) -> Option<String> {
                 kill_capability(db).err().map(|e| e.to_string())
@@ -90,6 +94,9 @@ impl Fault for RestartOne {
     }
     fn description(&self) -> &'static str {
         "shut one random node down cleanly (SIGTERM), start it again when the fault ends"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Kill]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         kill_capability(db).err().map(|e| e.to_string())

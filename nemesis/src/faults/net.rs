@@ -6,6 +6,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Db, DbError, DbResult, NetQuality, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -38,6 +39,9 @@ impl Fault for Loss {
     }
     fn description(&self) -> &'static str {
         "drop 10-40% of the packets between one random node and its peers (iptables statistic), restore at the end"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::NetQuality]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         unsupported(db)
@@ -75,6 +79,9 @@ impl Fault for Bandwidth {
     fn description(&self) -> &'static str {
         "cap one random node's traffic at 64-1024 kbit/s each way (tbf qdisc), lift the cap at the end"
     }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::NetQuality]
+    }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         unsupported(db)
     }
@@ -111,6 +118,9 @@ impl Fault for Delay {
     }
     fn description(&self) -> &'static str {
         "delay the packets between one random node and its peers by 50-500 ms ± up to half that (NFQUEUE delay line), restore at the end"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::NetQuality]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         unsupported(db).or_else(|| db.as_net_quality().and_then(|q| q.delay_unsupported()))

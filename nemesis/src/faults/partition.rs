@@ -17,6 +17,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{grudge_isolating, Db, DbError, DbResult, Grudge, NodeId, Partition};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
@@ -113,6 +114,9 @@ macro_rules! partition_fault {
             }
             fn description(&self) -> &'static str {
                 $desc
+            }
+            fn needs(&self) -> &'static [Capability] {
+                &[Capability::Partition]
             }
             fn unsupported(&self, db: &dyn Db) -> Option<String> {
                 unsupported(db, $min)

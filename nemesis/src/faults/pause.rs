@@ -2,6 +2,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Db, DbError, DbResult, NodeId, Pause};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,6 +41,9 @@ impl Fault for PauseOne {
     fn description(&self) -> &'static str {
         "freeze one random node (SIGSTOP), thaw it (SIGCONT) when the fault ends"
     }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Pause]
+    }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         pause_capability(db).err().map(|e| e.to_string())
     }
@@ -64,6 +68,9 @@ impl Fault for PauseAll {
     }
     fn description(&self) -> &'static str {
         "freeze every node (SIGSTOP), thaw them all (SIGCONT) when the fault ends"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Pause]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         pause_capability(db).err().map(|e| e.to_string())

@@ -3,6 +3,7 @@
 
 use crate::Fault;
 use async_trait::async_trait;
+use faultline_core::db::Capability;
 use faultline_core::db::{Db, DbError, DbResult, Kill, Leader, NodeId};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -36,6 +37,9 @@ impl Fault for KillPdLeader {
     }
     fn description(&self) -> &'static str {
         "kill -9 the PD leader (asked from PD's HTTP API at the time), restart it when the fault ends"
+    }
+    fn needs(&self) -> &'static [Capability] {
+        &[Capability::Leader, Capability::Kill]
     }
     fn unsupported(&self, db: &dyn Db) -> Option<String> {
         capabilities(db).err().map(|e| e.to_string())

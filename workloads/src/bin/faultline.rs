@@ -1,19 +1,20 @@
-//! `faultline`: everything that is not a test run: analyze a stored run, list the faults,
-//! clean up after a killed harness.
+//! `faultline`: the front door. `run <workload>` runs a test (as its own binary does),
+//! `analyze` re-checks a stored run or another tool's history, `list` says what this build
+//! can run, `cluster` keeps a system running between commands and injects faults into it.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use faultline_harness::analyze::{check_run_dir, print_verdict};
 use faultline_harness::run::read_test_json;
-use faultline_harness::{logging, EXIT_HARNESS_FAILURE};
+use faultline_harness::{logging, EXIT_BAD_ARGS, EXIT_HARNESS_FAILURE};
 use faultline_workloads::cluster_cli::ClusterAction;
-use faultline_workloads::{cli, registry};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
     name = "faultline",
     version,
-    about = "faultline: analyze runs, list faults, clean up"
+    about = "faultline: run tests, analyze runs, list what can be run, drive a cluster"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,6 +23,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a test: `faultline run bank -- --nemesis random_kill` (the same as the `bank`
+    /// binary; `faultline run bank -- --help` lists its options).
+    Run {
+        /// A workload of `faultline list workloads`.
+        workload: String,
+        /// The test's own options, after `--`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Re-check a stored run from its history alone (rewrites its results.json and report),
     /// or check a history another tool wrote (`--format`).
     Analyze {
@@ -62,12 +72,41 @@ enum Command {
 enum ListWhat {
     /// Every fault `--nemesis` accepts.
     Nemeses,
+    /// Every workload (`faultline run <workload>`, or its own binary).
+    Workloads,
+    /// Every system `--db` accepts.
+    Systems,
 }
 
 fn main() {
-    let cli: Cli = cli::parse_or_exit();
+    let registry = faultline_workloads::builtin();
+    // `faultline cluster start` takes every system's own options, as a test does.
+    let command = Cli::command().mut_subcommand("cluster", |c| {
+        c.mut_subcommand("start", |s| registry.augment_recipes(s))
+    });
+    let matches = match command.try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_ARGS } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(EXIT_BAD_ARGS);
+        }
+    };
+    if let Command::Run { workload, args } = cli.command {
+        let mut argv = vec![OsString::from(format!("faultline run {workload}"))];
+        argv.extend(args.into_iter().skip_while(|a| a == "--"));
+        registry.main_from(&workload, argv);
+    }
     logging::init(None);
     let code = match cli.command {
+        Command::Run { .. } => unreachable!("handled above"),
         Command::Analyze {
             run,
             format,
@@ -97,7 +136,28 @@ fn main() {
             }
             0
         }
-        Command::Cluster { name, action } => faultline_workloads::cluster_cli::run(&name, action),
+        Command::List {
+            what: ListWhat::Workloads,
+        } => {
+            for w in registry.workloads() {
+                println!("{:<18} {}", w.name(), w.about());
+            }
+            0
+        }
+        Command::List {
+            what: ListWhat::Systems,
+        } => {
+            for r in registry.recipes() {
+                println!("{:<18} {}", r.name(), r.about());
+            }
+            0
+        }
+        Command::Cluster { name, action } => {
+            let start = matches
+                .subcommand_matches("cluster")
+                .and_then(|c| c.subcommand_matches("start"));
+            faultline_workloads::cluster_cli::run(&registry, &name, action, start)
+        }
     };
     std::process::exit(code);
 }
@@ -133,7 +193,7 @@ fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::Impo
 fn analyze(run: &std::path::Path) -> i32 {
     let result = (|| {
         let test = read_test_json(run)?;
-        let checkers = registry::all_checkers_for(&test)?;
+        let checkers = faultline_workloads::builtin().checkers_for(&test)?;
         let checked = check_run_dir(run, &checkers, serde_json::json!({"analyzed": true}))?;
         Ok::<_, anyhow::Error>((checked, test["spec"]["seed"].as_u64()))
     })();

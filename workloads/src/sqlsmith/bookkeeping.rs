@@ -14,8 +14,7 @@
 //! reported once rather than on every later statement.
 
 use super::exec::{fault_like, SqlDb};
-use super::options::{record, Finding, LoopReport, SharedRecorder, Stats};
-use faultline_core::OpType;
+use super::options::{Finding, LoopReport, Stats};
 use faultline_sqlsmith::{compare, Smith, Stmt};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -100,7 +99,7 @@ pub(super) async fn snapshot(
     r: &mut SqlDb,
     smith: &mut Smith,
     report: &mut LoopReport,
-    rec: Option<&SharedRecorder>,
+    checks: &mut Vec<serde_json::Value>,
 ) {
     let tables: Vec<String> = smith.schema().live().map(|t| t.name.clone()).collect();
     for t in tables {
@@ -112,13 +111,7 @@ pub(super) async fn snapshot(
         }
         if let Some(d) = compare(&a, &b, false) {
             tracing::warn!("snapshot of {t} differs after statement {i}: {}", d.what);
-            record(
-                rec,
-                OpType::Info,
-                "snapshot",
-                json!({"i": i, "table": t, "divergence": d.what}),
-                None,
-            );
+            checks.push(json!({"f": "snapshot", "i": i, "table": t, "divergence": d.what}));
             retire(smith, &mut report.stats, t.clone());
             report.findings.push(Finding {
                 oracle: "snapshot".into(),

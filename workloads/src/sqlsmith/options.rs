@@ -83,7 +83,7 @@ impl Stats {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct LoopReport {
     pub stats: Stats,
     pub findings: Vec<Finding>,

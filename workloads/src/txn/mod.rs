@@ -32,7 +32,7 @@ use client::TxnClient;
 use faultline_checkers::elle::{self, ElleChecker};
 use faultline_cluster::Endpoint;
 use faultline_core::generator::{from_fn, once, seq, Gen};
-use faultline_core::{Checker, Client, Invocation};
+use faultline_core::{Client, Invocation};
 use faultline_harness::Workload;
 use mysql_async::prelude::Queryable;
 use rand::Rng;
@@ -241,14 +241,6 @@ impl TxnWorkload {
 
 #[async_trait]
 impl Workload for TxnWorkload {
-    fn name(&self) -> &str {
-        self.kind.name()
-    }
-
-    fn options(&self) -> Value {
-        serde_json::to_value(&self.opts).unwrap_or(Value::Null)
-    }
-
     async fn setup(&self) -> anyhow::Result<()> {
         let mut conn = crate::sql::conn::setup_connection(&self.endpoints[0]).await?;
         for t in 0..self.opts.tables.max(1) as i64 {
@@ -302,14 +294,6 @@ impl Workload for TxnWorkload {
             })
             .collect();
         Some(seq(reads))
-    }
-
-    fn checkers(&self) -> Vec<Box<dyn Checker>> {
-        let c = self
-            .opts
-            .checker(self.kind.elle())
-            .expect("--model was validated when parsed");
-        vec![Box::new(c)]
     }
 }
 

@@ -184,3 +184,72 @@ fn map_transforms_ops() {
     let mut g = map(limit(2, counter()), |x, _| x * 10);
     assert_eq!(ops(&ask_at(&mut g, &mut rng, &[0, 0, 0], C)), vec![10, 20]);
 }
+
+#[test]
+fn an_endless_nemesis_ends_with_the_clients() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut g = clients_nemesis(limit(1, from_fn(|_| 1)), from_fn(|_| 99));
+    let n = Process::Nemesis;
+    assert_eq!(ask_at(&mut g, &mut rng, &[0], n), vec![Next::Op(99)]);
+    assert_eq!(ops(&ask_at(&mut g, &mut rng, &[0], C)), vec![1]);
+    assert_eq!(ask_at(&mut g, &mut rng, &[0], C), vec![Next::Done]);
+    assert_eq!(ask_at(&mut g, &mut rng, &[0], n), vec![Next::Done]);
+}
+
+/// Counts the completions it learns of, and stops after two failures.
+struct StopAfterTwoFailures {
+    failures: usize,
+}
+
+impl Generator<u32> for StopAfterTwoFailures {
+    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Next<u32> {
+        if self.failures >= 2 {
+            Next::Done
+        } else {
+            Next::Op(7)
+        }
+    }
+    fn update(&mut self, completed: &crate::op::Op) {
+        if completed.kind == crate::op::OpType::Fail {
+            self.failures += 1;
+        }
+    }
+}
+
+#[test]
+fn updates_reach_the_generator_that_gave_the_op_through_combinators() {
+    use crate::op::{Op, OpType};
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut g: Gen<u32> = clients_nemesis(
+        time_limit(
+            Duration::from_secs(100),
+            stagger(
+                Duration::ZERO,
+                seq(vec![
+                    Box::new(StopAfterTwoFailures { failures: 0 }),
+                    once(8),
+                ]),
+            ),
+        ),
+        from_fn(|_| 99),
+    );
+    let fail = |process| Op {
+        index: 0,
+        time: 0,
+        process,
+        kind: OpType::Fail,
+        f: "x".into(),
+        value: serde_json::Value::Null,
+        node: None,
+        error: None,
+    };
+    assert_eq!(ops(&ask_at(&mut g, &mut rng, &[0], C)), vec![7]);
+    // A nemesis completion goes to the nemesis side, not to the clients' generator.
+    g.update(&fail(Process::Nemesis));
+    g.update(&fail(Process::Nemesis));
+    assert_eq!(ops(&ask_at(&mut g, &mut rng, &[0], C)), vec![7]);
+    g.update(&fail(C));
+    g.update(&fail(C));
+    // Two client failures learned: the first generator is done, the second follows.
+    assert_eq!(ops(&ask_at(&mut g, &mut rng, &[0], C)), vec![8]);
+}

@@ -1,25 +1,90 @@
-//! The control daemon's side: one [`Daemon`] per cluster, answering [`Request`]s by calling
-//! the cluster's capabilities and the nemesis catalogue, and remembering the faults it caused
-//! (for `status` and `heal`).
+//! The control daemon's side: one [`Daemon`] per system, answering [`Request`]s through the
+//! nemesis executor (the one a run uses) over the whole catalogue, and remembering the
+//! faults it started (for `status` and `heal`).
 
 use super::{Request, Response};
-use faultline_cluster::LocalGalera;
-use faultline_core::db::{Db, Grudge};
+use faultline_core::db::{Db, NodeId};
+use faultline_core::{Endpoint, Invocation, Nemesis};
+use faultline_nemesis::{catalogue, Fault, NemesisExecutor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::{watch, Mutex};
 
+/// A fault the daemon started and has not stopped.
+#[derive(Clone, Debug)]
+struct Active {
+    name: String,
+    nodes: Vec<NodeId>,
+    params: Value,
+}
+
 pub(super) struct Daemon {
-    pub(super) cluster: Arc<LocalGalera>,
-    pub(super) grudge: Mutex<Grudge>,
-    pub(super) active: Mutex<BTreeSet<String>>,
-    pub(super) stop: watch::Sender<bool>,
+    db: Arc<dyn Db>,
+    endpoints: Vec<Endpoint>,
+    faults: Arc<Vec<Box<dyn Fault>>>,
+    executor: NemesisExecutor,
+    active: Mutex<Vec<Active>>,
+    rng: Mutex<ChaCha8Rng>,
+    stop: watch::Sender<bool>,
+}
+
+/// How `status` shows an active fault: the words of the CLI verb that starts it where
+/// there is one (`killed n2`, `skew n2 +300ms`, `loss n3 20%`, `n3 drops n1,n2`).
+fn describe(a: &Active, all: &[NodeId]) -> String {
+    let nodes = a.nodes.join(",");
+    let first = a.nodes.first().cloned().unwrap_or_default();
+    match a.name.as_str() {
+        "random_kill" | "minor_kill" | "major_kill" | "all_kill" => format!("killed {nodes}"),
+        "pause_one" | "pause_all" => format!("paused {nodes}"),
+        n if n.ends_with("_skews") && n != "strobe_skews" => a
+            .nodes
+            .iter()
+            .map(|x| {
+                let ms = a.params["offsets_ms"][x].as_i64().unwrap_or(0);
+                format!("skew {x} {ms:+}ms")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        "loss" => format!("loss {nodes} {}%", a.params["percent"]),
+        "delay" => format!(
+            "delay {nodes} {}ms jitter {}ms",
+            a.params["delay_ms"], a.params["jitter_ms"]
+        ),
+        "partition_one" => {
+            let others: Vec<&str> = all
+                .iter()
+                .filter(|n| !a.nodes.contains(n))
+                .map(String::as_str)
+                .collect();
+            format!("{first} drops {}", others.join(","))
+        }
+        "partition_link" if a.nodes.len() == 2 => format!("{first} drops {}", a.nodes[1]),
+        other => format!("{other} {nodes}"),
+    }
 }
 
 impl Daemon {
+    pub(super) fn new(
+        db: Arc<dyn Db>,
+        endpoints: Vec<Endpoint>,
+        stop: watch::Sender<bool>,
+    ) -> Self {
+        let faults = Arc::new(catalogue());
+        Daemon {
+            executor: NemesisExecutor::new(db.clone(), faults.clone()),
+            db,
+            endpoints,
+            faults,
+            active: Mutex::new(Vec::new()),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(rand::random())),
+            stop,
+        }
+    }
+
     pub(super) async fn handle(&self, stream: UnixStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
@@ -36,91 +101,20 @@ impl Daemon {
     }
 
     async fn dispatch(&self, req: Request) -> Response {
-        let db: &dyn Db = self.cluster.as_ref();
-        let result: Result<String, String> = match req {
+        let result = match req {
             Request::Status => return Response::ok("status", self.status().await),
-            Request::Kill { node } => match db.as_kill() {
-                Some(k) => match k.kill(&node).await {
-                    Ok(()) => Ok(self.mark(format!("killed {node}")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot kill nodes".into()),
-            },
-            Request::Restart { node } => match db.as_kill() {
-                Some(k) => match k.start(&node).await {
-                    Ok(()) => Ok(self.unmark(&format!("killed {node}")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot start nodes".into()),
-            },
-            Request::Pause { node } => match db.as_pause() {
-                Some(p) => match p.pause(&node).await {
-                    Ok(()) => Ok(self.mark(format!("paused {node}")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot pause nodes".into()),
-            },
-            Request::Resume { node } => match db.as_pause() {
-                Some(p) => match p.resume(&node).await {
-                    Ok(()) => Ok(self.unmark(&format!("paused {node}")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot pause nodes".into()),
-            },
-            Request::Partition { node, from } => self.partition(&node, from).await,
-            Request::Skew { node, offset_ms } => match db.as_clock() {
-                Some(c) => match c.set_offset(&node, offset_ms).await {
-                    Ok(()) => Ok(self.mark(format!("skew {node} {offset_ms:+}ms")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot shift clocks (is libfaketime installed?)".into()),
-            },
-            Request::Loss { node, percent } => match db.as_net_quality() {
-                Some(q) => match q.set_loss(&node, percent).await {
-                    Ok(()) => Ok(self.mark(format!("loss {node} {percent}%")).await),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Err("this database cannot degrade links".into()),
-            },
-            Request::Delay {
-                node,
-                delay_ms,
-                jitter_ms,
-            } => match db.as_net_quality() {
-                Some(q) => {
-                    let (d, j) = (
-                        std::time::Duration::from_millis(delay_ms),
-                        std::time::Duration::from_millis(jitter_ms),
-                    );
-                    match q.set_delay(&node, d, j).await {
-                        Ok(()) => {
-                            // A new delay replaces the node's old one.
-                            let old = format!("delay {node} ");
-                            self.active.lock().await.retain(|a| !a.starts_with(&old));
-                            if delay_ms == 0 && jitter_ms == 0 {
-                                Ok(format!("undone: delay {node}"))
-                            } else {
-                                let what =
-                                    format!("delay {node} {delay_ms}ms jitter {jitter_ms}ms");
-                                Ok(self.mark(what).await)
-                            }
-                        }
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
-                None => Err("this database cannot degrade links".into()),
-            },
-            Request::Heal { node } => self.heal(node.as_deref()).await,
             Request::Fault {
                 name,
                 action,
                 nodes,
-            } => self.fault(&name, &action, nodes).await,
+                params,
+            } => self.fault(&name, &action, nodes, params).await,
+            Request::Heal { node } => self.heal(node.as_deref()).await,
             Request::Stop => {
-                let _ = db.heal_all().await;
-                let _ = db.teardown().await;
+                let _ = self.executor.heal_all().await;
+                let _ = self.db.teardown().await;
                 let _ = self.stop.send(true);
-                Ok("stopped: every node shut down, namespaces removed".into())
+                Ok("stopped: every node shut down, everything removed".into())
             }
         };
         match result {
@@ -129,85 +123,13 @@ impl Daemon {
         }
     }
 
-    async fn mark(&self, what: String) -> String {
-        self.active.lock().await.insert(what.clone());
-        what
-    }
-
-    async fn unmark(&self, what: &str) -> String {
-        self.active.lock().await.remove(what);
-        format!("undone: {what}")
-    }
-
-    async fn partition(&self, node: &str, from: Option<Vec<String>>) -> Result<String, String> {
-        let nodes = self.cluster.nodes();
-        if !nodes.iter().any(|n| n == node) {
-            return Err(format!(
-                "unknown node {node}: nodes are {}",
-                nodes.join(", ")
-            ));
-        }
-        let others: Vec<String> =
-            from.unwrap_or_else(|| nodes.iter().filter(|n| *n != node).cloned().collect());
-        let mut grudge = self.grudge.lock().await;
-        for o in &others {
-            grudge
-                .entry(node.to_string())
-                .or_default()
-                .insert(o.clone());
-            grudge
-                .entry(o.clone())
-                .or_default()
-                .insert(node.to_string());
-        }
-        let p = self
-            .cluster
-            .as_partition()
-            .ok_or("this database cannot partition its nodes")?;
-        p.partition(&grudge).await.map_err(|e| e.to_string())?;
-        Ok(format!("partitioned {node} from {}", others.join(",")))
-    }
-
-    async fn heal(&self, node: Option<&str>) -> Result<String, String> {
-        let db: &dyn Db = self.cluster.as_ref();
-        match node {
-            None => {
-                db.heal_all().await.map_err(|e| e.to_string())?;
-                self.grudge.lock().await.clear();
-                self.active.lock().await.clear();
-                Ok("healed every fault".into())
-            }
-            Some(node) => {
-                if let Some(p) = db.as_pause() {
-                    p.resume(node).await.map_err(|e| e.to_string())?;
-                }
-                if let Some(k) = db.as_kill() {
-                    k.start(node).await.map_err(|e| e.to_string())?;
-                }
-                if let Some(c) = db.as_clock() {
-                    // Fails only where clocks cannot be skewed at all (no libfaketime).
-                    if let Err(e) = c.set_offset(node, 0).await {
-                        tracing::debug!("resetting {node}'s clock: {e}");
-                    }
-                }
-                if let Some(q) = db.as_net_quality() {
-                    q.heal_quality_of(node).await.map_err(|e| e.to_string())?;
-                }
-                let mut grudge = self.grudge.lock().await;
-                grudge.remove(node);
-                for enemies in grudge.values_mut() {
-                    enemies.remove(node);
-                }
-                grudge.retain(|_, v| !v.is_empty());
-                if let Some(p) = db.as_partition() {
-                    p.partition(&grudge).await.map_err(|e| e.to_string())?;
-                }
-                self.active.lock().await.retain(|a| {
-                    !a.split_whitespace()
-                        .any(|w| w == node || w.split(',').any(|x| x == node))
-                });
-                Ok(format!("healed {node}"))
-            }
+    /// Runs `f` (start or stop) of `fault` on `nodes` through the executor.
+    async fn invoke(&self, f: &str, a: &Active) -> Result<(), String> {
+        let value = json!({ "fault": a.name, "nodes": a.nodes, "params": a.params });
+        let done = self.executor.invoke(&Invocation::new(f, value)).await;
+        match done.error {
+            None => Ok(()),
+            Some(e) => Err(e),
         }
     }
 
@@ -216,52 +138,70 @@ impl Daemon {
         name: &str,
         action: &str,
         nodes: Option<Vec<String>>,
+        params: Option<Value>,
     ) -> Result<String, String> {
-        let faults = faultline_nemesis::lookup(&[name.to_string()]).map_err(|e| e.to_string())?;
-        let fault = faults
-            .into_iter()
-            .next()
+        faultline_nemesis::lookup(&[name.to_string()]).map_err(|e| e.to_string())?;
+        let fault = self
+            .faults
+            .iter()
+            .find(|f| f.name() == name)
             .ok_or_else(|| format!("{name} is not a fault"))?;
-        let db: &dyn Db = self.cluster.as_ref();
-        if let Some(why) = fault.unsupported(db) {
+        if let Some(why) = fault.unsupported(self.db.as_ref()) {
             return Err(why);
         }
-        use rand::SeedableRng;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(rand::random());
+        let all = self.db.nodes();
+        if let Some(unknown) = nodes.iter().flatten().find(|n| !all.contains(n)) {
+            return Err(format!(
+                "unknown node {unknown}: nodes are {}",
+                all.join(", ")
+            ));
+        }
         match action {
             "start" => {
-                let targets = nodes.unwrap_or_else(|| fault.targets(&db.nodes(), &mut rng));
-                let params = fault.params(&targets, &mut rng);
-                fault
-                    .start_with(db, &targets, &params)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let key = format!("{name} {}", targets.join(","));
-                Ok(self.mark(key).await)
+                let (targets, params) = {
+                    let mut rng = self.rng.lock().await;
+                    let targets = nodes.unwrap_or_else(|| fault.targets(&all, &mut rng));
+                    let params = params.unwrap_or_else(|| fault.params(&targets, &mut rng));
+                    (targets, params)
+                };
+                let a = Active {
+                    name: name.to_string(),
+                    nodes: targets,
+                    params,
+                };
+                self.invoke("start", &a).await?;
+                let what = describe(&a, &all);
+                self.active.lock().await.push(a);
+                Ok(what)
             }
             "stop" => {
-                // Without --nodes: the nodes it was started on (every such start).
-                let started: Vec<Vec<String>> = match nodes {
-                    Some(n) => vec![n],
-                    None => {
-                        let prefix = format!("{name} ");
-                        let active = self.active.lock().await;
-                        let v: Vec<Vec<String>> = active
-                            .iter()
-                            .filter_map(|a| a.strip_prefix(&prefix))
-                            .map(|n| n.split(',').map(str::to_string).collect())
-                            .collect();
-                        if v.is_empty() {
-                            vec![fault.targets(&db.nodes(), &mut rng)]
-                        } else {
-                            v
-                        }
+                // Without --nodes: every start of this fault, on the nodes it started on.
+                let stopping: Vec<Active> = {
+                    let active = self.active.lock().await;
+                    let mine: Vec<Active> = active
+                        .iter()
+                        .filter(|a| a.name == name && nodes.as_ref().is_none_or(|n| *n == a.nodes))
+                        .cloned()
+                        .collect();
+                    if mine.is_empty() {
+                        let mut rng = self.rng.lock().await;
+                        vec![Active {
+                            name: name.to_string(),
+                            nodes: nodes.unwrap_or_else(|| fault.targets(&all, &mut rng)),
+                            params: Value::Null,
+                        }]
+                    } else {
+                        mine
                     }
                 };
                 let mut undone = Vec::new();
-                for targets in started {
-                    fault.stop(db, &targets).await.map_err(|e| e.to_string())?;
-                    undone.push(self.unmark(&format!("{name} {}", targets.join(","))).await);
+                for a in stopping {
+                    self.invoke("stop", &a).await?;
+                    self.active
+                        .lock()
+                        .await
+                        .retain(|x| !(x.name == a.name && x.nodes == a.nodes));
+                    undone.push(format!("undone: {}", describe(&a, &all)));
                 }
                 Ok(undone.join("; "))
             }
@@ -269,30 +209,71 @@ impl Daemon {
         }
     }
 
-    async fn status(&self) -> Value {
-        let statuses = self.cluster.statuses().await;
-        let nodes: Vec<Value> = statuses
-            .into_iter()
-            .map(|(node, s)| {
-                json!({
-                    "node": node,
-                    "pid": self.cluster.pid(&node),
-                    "ready": s.is_synced(s.cluster_size.max(1)) && s.cluster_status == "Primary",
-                    "state": s.state,
-                    "cluster_status": s.cluster_status,
-                    "cluster_size": s.cluster_size,
-                    "partition_rules": self.cluster.partition_rules(&node).map(|r| r.len()).unwrap_or(0),
-                })
-            })
+    async fn heal(&self, node: Option<&str>) -> Result<String, String> {
+        let Some(node) = node else {
+            self.executor.heal_all().await.map_err(|e| e.to_string())?;
+            self.active.lock().await.clear();
+            return Ok("healed every fault".into());
+        };
+        let all = self.db.nodes();
+        if !all.iter().any(|n| n == node) {
+            return Err(format!("unknown node {node}: nodes are {}", all.join(", ")));
+        }
+        // Every fault that touches the node ends (a partition ends for every node in it).
+        let touching: Vec<Active> = self
+            .active
+            .lock()
+            .await
+            .iter()
+            .filter(|a| a.nodes.iter().any(|n| n == node))
+            .cloned()
             .collect();
-        json!({
-            "db": self.cluster.name(),
-            "lab": self.cluster.facts()["lab_prefix"],
-            "endpoints": self.cluster.endpoints().iter().map(|e| e.to_string()).collect::<Vec<_>>(),
-            "nodes": nodes,
-            "active_faults": self.active.lock().await.iter().cloned()
-                .chain(self.grudge.lock().await.iter().map(|(n, e)| format!("{n} drops {}", e.iter().cloned().collect::<Vec<_>>().join(","))))
-                .collect::<Vec<_>>(),
-        })
+        for a in &touching {
+            self.invoke("stop", a).await?;
+        }
+        self.active
+            .lock()
+            .await
+            .retain(|a| !a.nodes.iter().any(|n| n == node));
+        // And whatever else was done to the node by other means.
+        let db = self.db.as_ref();
+        if let Some(p) = db.as_pause() {
+            p.resume(node).await.map_err(|e| e.to_string())?;
+        }
+        if let Some(k) = db.as_kill() {
+            k.start(node).await.map_err(|e| e.to_string())?;
+        }
+        if let Some(c) = db.as_clock() {
+            // Fails only where clocks cannot be skewed at all (no libfaketime).
+            if let Err(e) = c.set_offset(node, 0).await {
+                tracing::debug!("resetting {node}'s clock: {e}");
+            }
+        }
+        if let Some(q) = db.as_net_quality() {
+            q.heal_quality_of(node).await.map_err(|e| e.to_string())?;
+        }
+        Ok(format!("healed {node}"))
+    }
+
+    async fn status(&self) -> Value {
+        let mut status = self.db.status().await;
+        if !status.is_object() {
+            status = json!({ "nodes": status });
+        }
+        let all = self.db.nodes();
+        status["db"] = json!(self.db.name());
+        status["endpoints"] = json!(self
+            .endpoints
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>());
+        status["active_faults"] = json!(self
+            .active
+            .lock()
+            .await
+            .iter()
+            .map(|a| describe(a, &all))
+            .collect::<Vec<_>>());
+        status
     }
 }

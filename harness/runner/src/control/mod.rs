@@ -1,11 +1,13 @@
-//! The cluster control daemon: a local cluster that keeps running between commands, driven
+//! The cluster control daemon: a cluster that keeps running between commands, driven
 //! over a unix socket (`faultline cluster start --detach`, then `kill n1`, `status`, ...).
 //!
-//! Protocol: one JSON request per line, one JSON response per line. Requests are
-//! [`Request`]s; every fault of the catalogue can be started and stopped by name, and the
-//! common ones have their own verbs (kill, restart, pause, resume, partition, heal). The
-//! daemon remembers what it did, so `status` lists the active faults and `heal` (all) or
-//! `heal n1` (one node) undoes them. `stop` heals, tears down and exits.
+//! Protocol: one JSON request per line, one JSON response per line. A [`Request`] is a
+//! fault (any fault of the catalogue, started or stopped by name, run through the same
+//! [`NemesisExecutor`](faultline_nemesis::NemesisExecutor) as a test run), a status, a heal
+//! or a stop; the CLI's verbs (kill, restart, pause, resume, partition, skew, loss, delay)
+//! are aliases for faults. The daemon remembers what it started, so `status` lists the
+//! active faults and `heal` (all) or `heal n1` (one node) undoes them. `stop` heals, tears
+//! down and exits. It serves any system: it only uses the system's capabilities.
 //!
 //! The socket and the state file live in `$TMPDIR/faultline-fl-ctl-<name>/`, which
 //! `faultline cluster clean` removes along with everything else of ours. The protocol and the
@@ -14,64 +16,34 @@
 mod daemon;
 
 use daemon::Daemon;
-use faultline_cluster::LocalGalera;
-use faultline_core::db::Grudge;
+use faultline_core::db::Db;
+use faultline_core::Endpoint;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
+    /// Each node's state as the system reports it, and the active faults.
     Status,
-    Kill {
-        node: String,
-    },
-    Restart {
-        node: String,
-    },
-    Pause {
-        node: String,
-    },
-    Resume {
-        node: String,
-    },
-    /// Cuts `node` off from `from` (default: every other node), both directions.
-    Partition {
-        node: String,
-        from: Option<Vec<String>>,
-    },
-    /// Shifts a node's wall clock by `offset_ms` (negative: behind).
-    Skew {
-        node: String,
-        offset_ms: i64,
-    },
-    /// Drops `percent` of the packets between a node and its peers.
-    Loss {
-        node: String,
-        percent: f64,
-    },
-    /// Holds the packets between a node and its peers for `delay_ms` ± `jitter_ms`.
-    Delay {
-        node: String,
-        delay_ms: u64,
-        jitter_ms: u64,
-    },
-    /// Heals everything, or everything about one node.
-    Heal {
-        node: Option<String>,
-    },
-    /// Starts or stops a catalogue fault by name on `nodes` (default: the fault's own choice).
+    /// Starts or stops a catalogue fault by name (`action`: start or stop) on `nodes`
+    /// (default: the fault's own choice when starting, every node it was started on when
+    /// stopping), with `params` (default: drawn like a scheduled fault's).
     Fault {
         name: String,
         action: String,
         nodes: Option<Vec<String>>,
+        #[serde(default)]
+        params: Option<Value>,
     },
+    /// Heals everything, or everything about one node.
+    Heal { node: Option<String> },
+    /// Heals, tears the system down and exits.
     Stop,
 }
 
@@ -109,21 +81,18 @@ pub fn socket_path(name: &str) -> PathBuf {
     control_dir(name).join("control.sock")
 }
 
-/// Serves requests for `cluster` on `socket` until a `stop` request or `shutdown` turns true.
+/// Serves requests for `cluster` (any system: the daemon uses its capabilities) on `socket`
+/// until a `stop` request or `shutdown` turns true.
 pub async fn serve(
-    cluster: Arc<LocalGalera>,
+    cluster: Arc<dyn Db>,
+    endpoints: Vec<Endpoint>,
     socket: &Path,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
     let (stop, mut stopped) = watch::channel(false);
-    let daemon = Arc::new(Daemon {
-        cluster,
-        grudge: Mutex::new(Grudge::new()),
-        active: Mutex::new(BTreeSet::new()),
-        stop,
-    });
+    let daemon = Arc::new(Daemon::new(cluster, endpoints, stop));
     loop {
         tokio::select! {
             conn = listener.accept() => {

@@ -1,0 +1,87 @@
+//! How a client reaches a node (host, port, user, password, database), with the password
+//! masked whenever it is shown. Recipes make endpoints; workloads' drivers use them; the
+//! runner records them (masked) in test.json without knowing what kind of system they are.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How a client reaches one node over TCP.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub node: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    #[serde(skip)]
+    pub password: String,
+    pub database: String,
+}
+
+impl Endpoint {
+    /// The URL with its password, for the driver only. Never log it.
+    pub fn url_with_secret(&self) -> String {
+        format!(
+            "mysql://{}:{}@{}:{}/{}",
+            self.user, self.password, self.host, self.port, self.database
+        )
+    }
+}
+
+/// Displays the URL with the password masked.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "mysql://{}:***@{}:{}/{}",
+            self.user, self.host, self.port, self.database
+        )
+    }
+}
+
+/// Masks the password of any `scheme://user:password@host` URL in `text`.
+pub fn mask_url_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.find(':'), authority.rfind('@')) {
+            (Some(c), Some(a)) if c < a => {
+                out.push_str(&authority[..c]);
+                out.push_str(":***");
+                out.push_str(&authority[a..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_url_passwords("db mysql://root:hunter2@10.0.0.1:3306/x and http://a@b"),
+            "db mysql://root:***@10.0.0.1:3306/x and http://a@b"
+        );
+        let e = Endpoint {
+            node: "n1".into(),
+            host: "h".into(),
+            port: 1,
+            user: "u".into(),
+            password: "secret".into(),
+            database: "d".into(),
+        };
+        assert!(!e.to_string().contains("secret"));
+        assert!(e.url_with_secret().contains("secret"));
+    }
+}

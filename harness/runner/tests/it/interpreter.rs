@@ -1,0 +1,206 @@
+//! The interpreter on the atom system: histories well formed, processes retired after
+//! `info`, the store complete, `analyze` agreeing, generators told of every completion.
+
+use crate::common::{self, run};
+use async_trait::async_trait;
+use faultline_core::generator::{Ctx, Gen, Generator, Next};
+use faultline_core::{Checker, Client, Completion, Invocation, Op, OpType};
+use faultline_harness::analyze::check_run_dir;
+use faultline_harness::testkit::AtomDb;
+use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_run_without_faults_is_valid_complete_and_reproducible() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    let r = run(
+        &registry,
+        "atom-register",
+        &[
+            "--time-limit",
+            "2",
+            "--concurrency",
+            "6",
+            "--op-interval-ms",
+            "1",
+            "--seed",
+            "9",
+        ],
+    )
+    .await;
+    r.assert_well_formed();
+    let ok = r.client_ops().filter(|o| o.is_ok()).count();
+    assert!(ok > 200, "only {ok} ok ops");
+    assert_eq!(r.verdict_of("linearizable"), "valid", "{}", r.results);
+    assert_eq!(r.verdict_of("recovery"), "valid", "{}", r.results);
+    for f in [
+        "test.json",
+        "history.jsonl",
+        "results.json",
+        "report.html",
+        "junit.xml",
+    ] {
+        assert!(r.dir.file(f).exists(), "no {f}");
+    }
+    assert_eq!(r.test["workload"]["name"], "atom-register");
+    assert_eq!(r.test["spec"]["seed"], 9);
+    assert_eq!(r.test["spec"]["concurrency"], 6);
+    // Every client node got its share of the workers.
+    for n in ["n1", "n2", "n3"] {
+        assert!(
+            r.client_ops().any(|o| o.node.as_deref() == Some(n)),
+            "no op on {n}"
+        );
+    }
+    let again = check_run_dir(
+        &r.dir.path,
+        &registry.checkers_for(&r.test).unwrap(),
+        serde_json::Value::Null,
+    )
+    .unwrap();
+    assert_eq!(again.verdict, r.outcome.checked.verdict);
+    assert_eq!(db.counts().teardowns, 1);
+    r.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_node_times_ops_out_as_info_and_retires_their_processes() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    let r = run(
+        &registry,
+        "atom-register",
+        &[
+            "--time-limit",
+            "4",
+            "--concurrency",
+            "3",
+            "--op-timeout",
+            "1",
+            "--nemesis",
+            "pause_one",
+            "--nemesis-interval",
+            "1",
+            "--nemesis-duration",
+            "2",
+            "--seed",
+            "4",
+        ],
+    )
+    .await;
+    r.assert_well_formed();
+    let infos: Vec<&Op> = r.client_ops().filter(|o| o.is_info()).collect();
+    assert!(!infos.is_empty(), "no op timed out during the pause");
+    // A timed-out write is info and its process never invokes again; a timed-out read is
+    // fail (it changed nothing).
+    for i in &infos {
+        assert_ne!(i.f, "read");
+        let later = r
+            .client_ops()
+            .filter(|o| o.index > i.index && o.process == i.process)
+            .count();
+        assert_eq!(later, 0, "process {} was not retired", i.process);
+    }
+    assert_eq!(r.verdict_of("linearizable"), "valid", "{}", r.results);
+    r.cleanup();
+}
+
+/// A workload whose generator stops after it learned of 25 completions: proof that the
+/// interpreter passes every completion to the generator (Jepsen's `update`).
+struct Counted;
+
+#[derive(clap::Args, Clone, Debug, Serialize, Deserialize)]
+struct CountedOptions {}
+
+impl WorkloadDef for Counted {
+    type Options = CountedOptions;
+    fn name(&self) -> &'static str {
+        "counted"
+    }
+    fn about(&self) -> &'static str {
+        "stops after 25 completions"
+    }
+    fn build(&self, _: &CountedOptions, _: &Sut, _: &RunSpec) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(CountedRun))
+    }
+    fn checkers(&self, _: &CountedOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![])
+    }
+}
+
+struct CountedRun;
+
+struct StopAfter {
+    seen: usize,
+    given: usize,
+}
+
+impl Generator<Invocation> for StopAfter {
+    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Next<Invocation> {
+        if self.seen >= 25 {
+            Next::Done
+        } else if self.given > self.seen {
+            // One op at a time: wait for its completion.
+            Next::Wait(None)
+        } else {
+            self.given += 1;
+            Next::Op(Invocation::new("tick", serde_json::Value::Null))
+        }
+    }
+    fn update(&mut self, completed: &Op) {
+        assert_ne!(completed.kind, OpType::Invoke);
+        self.seen += 1;
+    }
+}
+
+struct Tick;
+
+#[async_trait]
+impl Client for Tick {
+    async fn invoke(&mut self, _op: &Invocation) -> Completion {
+        Completion::ok(None)
+    }
+    fn reset(&mut self) {}
+}
+
+#[async_trait]
+impl Workload for CountedRun {
+    async fn setup(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn client(&self, _node: &str) -> Box<dyn Client> {
+        Box::new(Tick)
+    }
+    fn generator(&self) -> Gen<Invocation> {
+        Box::new(StopAfter { seen: 0, given: 0 })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generators_learn_every_completion() {
+    let db = Arc::new(AtomDb::new(2));
+    let registry = common::registry(&db).workload(Counted);
+    let r = run(
+        &registry,
+        "counted",
+        &[
+            "--db",
+            "atom",
+            "--time-limit",
+            "30",
+            "--concurrency",
+            "4",
+            "--op-interval-ms",
+            "0",
+        ],
+    )
+    .await;
+    r.assert_well_formed();
+    assert_eq!(r.client_ops().filter(|o| o.is_ok()).count(), 25);
+    // The run ended when the generator did, long before its time limit.
+    let last = r.history.ops.last().unwrap().time;
+    assert!(last < 10_000_000_000, "the run went on to its time limit");
+    r.cleanup();
+}

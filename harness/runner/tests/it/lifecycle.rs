@@ -1,0 +1,131 @@
+//! The run lifecycle without a server: bad arguments are refused before anything starts,
+//! a cancel (Ctrl-C, SIGTERM) stops the run, heals and still checks what was recorded, a
+//! failing workload set-up still tears the system down.
+
+use crate::common::{self, run_with};
+use faultline_harness::testkit::AtomDb;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[test]
+fn bad_arguments_are_one_line_that_says_what_to_do() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    let store = common::store("bad");
+    let refuse = |workload: &str, extra: &[&str]| -> String {
+        registry
+            .plan_run(workload, common::argv(workload, &store, extra))
+            .err()
+            .unwrap_or_else(|| panic!("{workload} {extra:?} was accepted"))
+            .to_string()
+    };
+    for (workload, extra, says) in [
+        ("no-such-workload", &[][..], "atom-register"),
+        ("atom-register", &["--db", "oracle"][..], "atom"),
+        (
+            "atom-register",
+            &["--nemesis", "partition_everything"][..],
+            "partition_one",
+        ),
+        ("atom-register", &["--concurrency", "x"][..], "2n"),
+        ("atom-register", &["--time-limit", "0"][..], "--time-limit"),
+        ("atom-register", &["--no-such-flag"][..], "--no-such-flag"),
+        (
+            "atom-register",
+            &["--db", "mysql://u:hunter2@h:1/x"][..],
+            "u:***@h",
+        ),
+    ] {
+        let e = refuse(workload, extra);
+        assert!(e.contains(says) && !e.contains('\n'), "{extra:?}: {e}");
+        assert!(!e.contains("hunter2"), "a password in an error: {e}");
+    }
+    assert_eq!(
+        db.counts().teardowns,
+        0,
+        "nothing may start on bad arguments"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_mid_fault_heals_checks_and_keeps_the_history() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    let (tx, cancel) = tokio::sync::watch::channel(false);
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let _ = tx.send(true);
+        tx
+    });
+    let r = run_with(
+        &registry,
+        "atom-register",
+        &[
+            "--time-limit",
+            "60",
+            "--concurrency",
+            "3",
+            "--nemesis",
+            "random_kill",
+            "--nemesis-interval",
+            "1",
+            "--nemesis-duration",
+            "30",
+            "--seed",
+            "5",
+        ],
+        cancel,
+    )
+    .await;
+    let _tx = canceller.await.unwrap();
+    assert!(r.outcome.cancelled);
+    assert_eq!(r.results["run"]["cancelled"], true);
+    r.assert_well_formed();
+    // The kill was active when the cancel came; the final heal ended it.
+    assert!(r.nemesis_ops().any(|o| o.f == "start" && !o.is_invoke()));
+    assert!(r.nemesis_ops().any(|o| o.f == "heal"));
+    assert!(db.faulty().is_empty(), "left faulty: {:?}", db.faulty());
+    assert_eq!(db.counts().teardowns, 1);
+    // Well before the time limit, and still checked.
+    assert!(r.history.ops.last().unwrap().time < 20_000_000_000);
+    assert_ne!(r.verdict_of("linearizable"), "unknown", "{}", r.results);
+    r.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_run_like_a_cancel() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    // The handler the binaries install; then a real SIGINT to this process.
+    let cancel = faultline_harness::run::cancel_on_signals();
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(2000));
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).unwrap();
+    });
+    let r = run_with(
+        &registry,
+        "atom-register",
+        &[
+            "--time-limit",
+            "60",
+            "--concurrency",
+            "3",
+            "--nemesis",
+            "partition_one",
+            "--nemesis-interval",
+            "1",
+            "--nemesis-duration",
+            "30",
+            "--seed",
+            "6",
+        ],
+        cancel,
+    )
+    .await;
+    assert!(r.outcome.cancelled, "the run did not see the Ctrl-C");
+    r.assert_well_formed();
+    assert!(r.nemesis_ops().any(|o| o.f == "heal"));
+    assert!(db.faulty().is_empty(), "left faulty: {:?}", db.faulty());
+    assert_eq!(db.counts().teardowns, 1);
+    r.cleanup();
+}

@@ -1,0 +1,102 @@
+//! A TLP finding is reduced: its setup statements and its query, re-running the oracle on
+//! a live MariaDB at each step, and the written .slt file still reproduces.
+//!
+//! How the failure is planted (no MariaDB bug needed): the loop runs TLP with the test-only
+//! partitioning `Partitioning::ForgetNull` (partitions p, NOT p and FALSE instead of
+//! p IS NULL). The server answers every query correctly; the union of the partitions then
+//! really lacks the rows where p is NULL, so the oracle fails on the live server as soon as
+//! some row makes p NULL, and keeps failing exactly while the reduced query and data still
+//! have such a row.
+
+use crate::sqlsmith_common::*;
+
+use faultline_sqlsmith::compare::compare_rows;
+use faultline_sqlsmith::metamorphic::Partitioning;
+use faultline_workloads::sqlsmith::runloop::{run_loop, Oracles};
+
+/// The records of a sqllogictest file: (is it an oracle query, its SQL).
+fn slt_records(text: &str) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let oracle = block.contains("# oracle query");
+        let lines: Vec<&str> = block
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .collect();
+        if lines.len() >= 2 && (lines[0].starts_with("statement") || lines[0].starts_with("query"))
+        {
+            out.push((oracle, lines[1].to_string()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_tlp_failure_is_reduced_and_reproduces() {
+    let _slot = faultline_cluster::test_slots::exclusive();
+    let server = mariadb(&[]).await;
+    let mut sut = db(&server, "sut", "sqlsmith");
+    let replayer = faultline_workloads::sqlsmith::replay::Replayer {
+        sut: db(&server, "sut-replay", "sqlsmith_replay"),
+        reference: None,
+    };
+    let dir = temp("reduce-oracle");
+    let tlp_only = Oracles {
+        tlp: true,
+        ..Default::default()
+    };
+    let mut opts = options(11, 400, tlp_only, dir.clone());
+    opts.tlp_rule = Partitioning::ForgetNull;
+    opts.oracle_every = 10;
+    opts.max_failures = 1;
+    opts.reduce = 1;
+    let report = run_loop(&mut sut, None, Some(replayer), &opts, None, &|| false).await;
+    let f = report
+        .findings
+        .first()
+        .expect("the planted TLP failure is found");
+    let reduced = f.reduced_query.clone().expect("the query was reduced");
+    println!(
+        "{} finding after statement {}: {}\n  original query: {}\n  reduced query:  {reduced}",
+        f.oracle, f.index, f.what, f.sql
+    );
+    assert!(f.oracle.starts_with("tlp"));
+    let path = f.reproducer.clone().expect("a reproducer was written");
+    let text = std::fs::read_to_string(&path).unwrap();
+    println!("{text}");
+    let n = f.reduced_statements.unwrap();
+    assert!(n <= 4, "reduced to {n} setup statements only");
+    assert!(f.index + 1 > n, "the statement reduction shrank nothing");
+    // The query shrank: both are printed as `<query> -- partitioned by p = <p>`.
+    assert!(
+        reduced.len() < f.sql.len(),
+        "query not reduced: {reduced} (from {})",
+        f.sql
+    );
+    assert!(text.contains("reduced oracle query: "));
+    assert!(text.contains("oracle verdict on replay: Err"));
+
+    // The file alone reproduces: its setup statements on a fresh database, then its four
+    // oracle queries; the union of the three partitions does not give the original rows.
+    let records = slt_records(&text);
+    let setup: Vec<&String> = records.iter().filter(|r| !r.0).map(|r| &r.1).collect();
+    let queries: Vec<&String> = records.iter().filter(|r| r.0).map(|r| &r.1).collect();
+    assert_eq!(setup.len(), n);
+    assert_eq!(queries.len(), 4, "original and three partitions");
+    let mut x = db(&server, "x", "sqlsmith_check");
+    x.recreate_database().await.unwrap();
+    for sql in &setup {
+        x.run(sql).await;
+    }
+    let mut rows = Vec::new();
+    for q in &queries {
+        let out = x.run(q).await;
+        rows.push(out.rows().expect("an oracle query answers").to_vec());
+    }
+    let union: Vec<_> = rows[1..].iter().flatten().cloned().collect();
+    assert!(
+        compare_rows(&rows[0], &union, false).is_some(),
+        "the reduced file does not reproduce"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
