@@ -241,3 +241,37 @@ fn jepsen_edn_register_histories_import_in_both_layouts() {
     .to_string();
     assert!(err.contains(":2:") && err.contains(":f"), "{err}");
 }
+
+#[test]
+fn jepsen_edn_register_ops_without_process_are_one_nil_process() {
+    // As Jepsen reads them: no :process means the nil process, so these run one after
+    // another; the read of 1 after the write of 2 completed is not linearizable.
+    let text = "{:type :invoke, :f :write, :value 1}\n\
+                {:type :ok, :f :write, :value 1}\n\
+                {:type :invoke, :f :write, :value 2}\n\
+                {:type :ok, :f :write, :value 2}\n\
+                {:process :nemesis, :type :info, :f :start, :value nil}\n\
+                {:type :invoke, :f :read, :value nil}\n\
+                {:type :ok, :f :read, :value 1}\n";
+    let h = import::jepsen_edn_register_str(text).unwrap();
+    let nil = h.ops[0].process;
+    assert!(matches!(nil, Process::Client(_)));
+    assert!(h
+        .ops
+        .iter()
+        .filter(|o| !o.process.is_nemesis())
+        .all(|o| o.process == nil));
+    assert_eq!(
+        check(&h, &opts(ModelKind::CasRegister)).valid,
+        Validity::Invalid
+    );
+    let fine = text.replace(
+        "{:type :ok, :f :read, :value 1}",
+        "{:type :ok, :f :read, :value 2}",
+    );
+    let h = import::jepsen_edn_register_str(&fine).unwrap();
+    assert_eq!(
+        check(&h, &opts(ModelKind::CasRegister)).valid,
+        Validity::Valid
+    );
+}

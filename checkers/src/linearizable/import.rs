@@ -223,8 +223,24 @@ pub(crate) fn edn_to_json(e: &Edn) -> Value {
     }
 }
 
+/// The process for ops without `:process` (or with `:process nil`): one nil process, as
+/// Jepsen reads them, numbered after the highest process in the history.
+fn nil_process(forms: &[(usize, Edn)]) -> Process {
+    let max = forms
+        .iter()
+        .filter_map(|(_, f)| f.get("process").and_then(Edn::as_int))
+        .max()
+        .unwrap_or(-1)
+        .max(-1);
+    Process::Client((max as u64).wrapping_add(1))
+}
+
 /// The common fields of a Jepsen op map: process, type and f.
-fn edn_head(form: &Edn, line: usize) -> Result<(Process, OpType, String), ImportError> {
+fn edn_head(
+    form: &Edn,
+    line: usize,
+    nil: Process,
+) -> Result<(Process, OpType, String), ImportError> {
     if !matches!(form, Edn::Map(_)) {
         return Err(line_err(
             line,
@@ -237,13 +253,13 @@ fn edn_head(form: &Edn, line: usize) -> Result<(Process, OpType, String), Import
     let process = match form.get("process") {
         Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as u64),
         Some(p) if p.as_name() == Some("nemesis") => Process::Nemesis,
+        None | Some(Edn::Nil) => nil,
         Some(p) => {
             return Err(line_err(
                 line,
-                format!("bad :process {p} (a non-negative integer or :nemesis)"),
+                format!("bad :process {p} (a non-negative integer, nil or :nemesis)"),
             ))
         }
-        None => return Err(line_err(line, "op map without :process")),
     };
     let kind = match form.get("type") {
         Some(t) => t.as_name().and_then(kind_of).ok_or_else(|| {
@@ -271,8 +287,10 @@ fn edn_str(text: &str) -> Result<Vec<(usize, Edn)>, ImportError> {
 /// Parses a Porcupine kv history from text.
 pub fn porcupine_kv_str(text: &str) -> Result<History, ImportError> {
     let mut ops = Vec::new();
-    for (line, form) in edn_str(text)? {
-        let (process, kind, f) = edn_head(&form, line)?;
+    let forms = edn_str(text)?;
+    let nil = nil_process(&forms);
+    for (line, form) in forms {
+        let (process, kind, f) = edn_head(&form, line, nil)?;
         let key = form
             .get("key")
             .ok_or_else(|| line_err(line, "kv op without :key"))?;
@@ -286,8 +304,10 @@ pub fn porcupine_kv_str(text: &str) -> Result<History, ImportError> {
 /// Parses a Jepsen/Knossos EDN register history from text.
 pub fn jepsen_edn_register_str(text: &str) -> Result<History, ImportError> {
     let mut ops: Vec<Op> = Vec::new();
-    for (line, form) in edn_str(text)? {
-        let (process, kind, f) = edn_head(&form, line)?;
+    let forms = edn_str(text)?;
+    let nil = nil_process(&forms);
+    for (line, form) in forms {
+        let (process, kind, f) = edn_head(&form, line, nil)?;
         let value = form.get("value").map(edn_to_json).unwrap_or(Value::Null);
         let v = match form.get("key") {
             Some(k) => json!({ "key": edn_to_json(k), "value": value }),
