@@ -3,7 +3,9 @@
 //! peak RSS (VmHWM), and time the published `adya` crate on the same 100K file.
 //!
 //! `cargo bench -p faultline-checkers --bench elle`; `ELLE_BENCH_SIZES=100000,1000000`
-//! picks sizes; `ELLE_BENCH_ADYA_1M=1` also times adya on the 1M history. Timings are
+//! picks sizes; `ELLE_BENCH_ADYA_1M=1` also times adya on the 1M history;
+//! `ELLE_BENCH_OURS_ONLY=1` times only our checker on the valid histories (for profiling
+//! and `/usr/bin/time -v`). Timings are
 //! printed, never asserted.
 
 use faultline_checkers::elle::gen::{self, GenOptions, Plant};
@@ -108,6 +110,10 @@ fn main() {
     for &n in &sizes {
         let valid = history_file(n, &[]);
         results.push((n, valid.clone(), ours(&valid, &format!("{n} valid"))));
+    }
+    if std::env::var_os("ELLE_BENCH_OURS_ONLY").is_some() {
+        println!("peak RSS: {:.0} MiB (VmHWM)", peak_rss_mib());
+        return;
     }
     let planted = history_file(100_000, &Plant::ALL);
     ours(&planted, "100000 with 6 planted anomalies");

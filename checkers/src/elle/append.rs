@@ -33,6 +33,8 @@ use super::history::{Mop, ReadValue, Status, Txn};
 use super::infer::{Inference, Written, UNOBSERVED};
 
 const EMPTY: &[i64] = &[];
+/// No writer: an element no transaction appended.
+const NONE: u32 = u32::MAX;
 
 fn read_list(t: &Txn, mi: u16) -> &[i64] {
     match &t.mops[mi as usize] {
@@ -62,7 +64,11 @@ struct KeyState {
 pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut inf = Inference::default();
     let mut bad_keys: FxSet<i64> = FxSet::default();
-    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 2);
+    let appends: usize = txns
+        .iter()
+        .map(|t| t.mops.iter().filter(|m| matches!(m, Mop::Append { .. })).count())
+        .sum();
+    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(appends);
     for (ti, t) in txns.iter().enumerate() {
         for (mi, m) in t.mops.iter().enumerate() {
             match m {
@@ -101,7 +107,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     }
 
     // Internal consistency and duplicates; collect the reads inference may trust.
-    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len() * 2);
+    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
     let mut longest: FxMap<i64, (u32, u16)> = map_with_capacity(1024);
     let mut state: Vec<KeyState> = Vec::new();
     for (ti, t) in txns.iter().enumerate() {
@@ -144,27 +150,8 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 Mop::Read { .. } => {
                     let l = read_list(t, mi as u16);
                     let external = s.read.is_none() && s.after.is_empty();
-                    if let Some(dup) = first_duplicate(l) {
-                        sink.simple("duplicate-elements", &[t], || {
-                            format!(
-                                "{} read key {key} = {} in which {dup} appears more than once",
-                                t.name(),
-                                list(l)
-                            )
-                        });
-                        if !bad_keys.contains(&key) {
-                            offer(&mut longest, txns, key, ti as u32, mi as u16);
-                            // Who wrote the last element is still a fact (Elle's wr).
-                            if let Some(w) = l.last().and_then(|v| written.get(&(key, *v))) {
-                                if w.writer != ti as u32
-                                    && txns[w.writer as usize].status != Status::Fail
-                                {
-                                    inf.edges.add(w.writer, ti as u32, WR);
-                                }
-                            }
-                        }
-                        continue;
-                    }
+                    // Duplicates are looked for later, and only in reads that are not a
+                    // prefix of the (distinct) version order: no other read can have any.
                     let prior = s.read.map(|r| read_list(t, r)).unwrap_or(EMPTY);
                     let consistent = match s.read {
                         Some(_) => {
@@ -187,6 +174,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                         sink.simple("internal", &[t], || {
                             format!("{} read key {key} = {}, but its own earlier micro-ops imply {expected}", t.name(), list(l))
                         });
+                        duplicates(sink, t, key, l);
                         // What the database returned still shows an order (as in Elle).
                         if !bad_keys.contains(&key) {
                             offer(&mut longest, txns, key, ti as u32, mi as u16);
@@ -212,6 +200,14 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
 
     // Version orders: the longest read of each key, duplicates dropped (first kept).
     let mut order: FxMap<i64, Vec<i64>> = map_with_capacity(longest.len());
+    // Per key, the first position of the order holding a garbage or aborted element.
+    let mut first_bad: FxMap<i64, usize> = FxMap::default();
+    // Per key and position of the order: the writer (NONE: garbage) and whether it was
+    // its last append to the key. Reads that are prefixes of the order (almost all) then
+    // need no look-up per element in `written`, whose random access dominates.
+    let mut who: FxMap<i64, Vec<(u32, bool)>> = map_with_capacity(longest.len());
+    // Per txn, how many of its appends some read observed.
+    let mut observed: Vec<u32> = vec![0; txns.len()];
     for (&key, &(ti, mi)) in &longest {
         let raw = read_list(&txns[ti as usize], mi);
         let l = if first_duplicate(raw).is_some() {
@@ -220,18 +216,33 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         } else {
             raw.to_vec()
         };
+        let mut w_of = Vec::with_capacity(l.len());
         for (i, v) in l.iter().enumerate() {
-            if let Some(w) = written.get_mut(&(key, *v)) {
-                w.pos = i as u32;
+            match written.get_mut(&(key, *v)) {
+                Some(w) => {
+                    w.pos = i as u32;
+                    w_of.push((w.writer, w.last_in_txn));
+                    observed[w.writer as usize] += 1;
+                    if txns[w.writer as usize].status == Status::Fail {
+                        first_bad.entry(key).or_insert(i);
+                    }
+                }
+                None => {
+                    w_of.push((NONE, true));
+                    first_bad.entry(key).or_insert(i);
+                }
             }
         }
         order.insert(key, l);
+        who.insert(key, w_of);
     }
 
     // Per-read anomalies and wr/rw edges.
     let mut garbage: FxSet<(i64, i64)> = FxSet::default();
     let mut incompatible: FxSet<i64> = FxSet::default();
-    let mut same_version: FxMap<(i64, Option<i64>), Vec<u32>> = FxMap::default();
+    // (key, version read, txn) for reads of txns that also append to the key; sorted and
+    // grouped afterwards (a vector, not a map of vectors: one allocation, not millions).
+    let mut same_version: Vec<(i64, Option<i64>, u32)> = Vec::new();
     let mut last_readers: FxMap<i64, Vec<u32>> = FxMap::default();
     for r in &reads {
         let t = &txns[r.txn as usize];
@@ -239,6 +250,15 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         let l = read_list(t, r.mop);
         let ord = &order[&key];
         let compatible = ord.len() >= l.len() && ord[..l.len()] == *l;
+        if !compatible && duplicates(sink, t, key, l) {
+            // Who wrote the last element is still a fact (Elle's wr); nothing else is.
+            if let Some(w) = l.last().and_then(|v| written.get(&(key, *v))) {
+                if w.writer != r.txn && txns[w.writer as usize].status != Status::Fail {
+                    inf.edges.add(w.writer, r.txn, WR);
+                }
+            }
+            continue;
+        }
         if !compatible && incompatible.insert(key) {
             let (lt, lm) = longest[&key];
             let other = &txns[lt as usize];
@@ -246,7 +266,10 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 format!("{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so they cannot come from one version order", t.name(), list(l), other.name(), list(read_list(other, lm)))
             });
         }
-        for &v in l {
+        // A prefix of the order shorter than its first bad element holds none: skip the
+        // per-element look-ups (most reads of a valid history).
+        let clean = compatible && first_bad.get(&key).is_none_or(|&b| l.len() <= b);
+        for &v in l.iter().filter(|_| !clean) {
             match written.get(&(key, v)) {
                 None => {
                     if garbage.insert((key, v)) {
@@ -264,14 +287,24 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 Some(_) => {}
             }
         }
-        if let Some(&v) = l.last() {
-            if let Some(w) = written.get(&(key, v)) {
-                let wt = &txns[w.writer as usize];
-                if w.writer != r.txn && !w.last_in_txn && wt.status != Status::Fail {
-                    sink.simple("G1b", &[t, wt], || {
-                        format!("{} read key {key} = {}, ending at {v}, an intermediate append of {}, which appended again to key {key} later (intermediate read)", t.name(), list(l), wt.name())
-                    });
-                }
+        // The writer of the last element and its position in the order.
+        let last: Option<(u32, bool, Option<usize>)> = match l.last() {
+            None => None,
+            Some(_) if compatible => {
+                let (w, lt) = who[&key][l.len() - 1];
+                (w != NONE).then_some((w, lt, Some(l.len() - 1)))
+            }
+            Some(&v) => written.get(&(key, v)).map(|w| {
+                let pos = (w.pos != UNOBSERVED).then_some(w.pos as usize);
+                (w.writer, w.last_in_txn, pos)
+            }),
+        };
+        if let (Some(&v), Some((w, last_in_txn, _))) = (l.last(), last) {
+            let wt = &txns[w as usize];
+            if w != r.txn && !last_in_txn && wt.status != Status::Fail {
+                sink.simple("G1b", &[t, wt], || {
+                    format!("{} read key {key} = {}, ending at {v}, an intermediate append of {}, which appended again to key {key} later (intermediate read)", t.name(), list(l), wt.name())
+                });
             }
         }
         if !r.external {
@@ -281,30 +314,24 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             .iter()
             .any(|m| matches!(m, Mop::Append { key: k, .. } if *k == key))
         {
-            same_version
-                .entry((key, l.last().copied()))
-                .or_default()
-                .push(r.txn);
+            same_version.push((key, l.last().copied(), r.txn));
         }
         // Where the read ends in the order: the element after it was written next.
-        let next = match l.last() {
-            None => Some(0),
-            Some(&v) => match written.get(&(key, v)) {
-                Some(w) => {
-                    if txns[w.writer as usize].status != Status::Fail {
-                        inf.edges.add(w.writer, r.txn, WR);
-                    }
-                    (w.pos != UNOBSERVED).then_some(w.pos as usize + 1)
+        let next = match last {
+            None if l.is_empty() => Some(0),
+            None => None,
+            Some((w, _, pos)) => {
+                if txns[w as usize].status != Status::Fail {
+                    inf.edges.add(w, r.txn, WR);
                 }
-                None => None,
-            },
+                pos.map(|p| p + 1)
+            }
         };
         match next {
             Some(n) if n < ord.len() => {
-                if let Some(w) = written.get(&(key, ord[n])) {
-                    if txns[w.writer as usize].status != Status::Fail {
-                        inf.edges.add(r.txn, w.writer, RW);
-                    }
+                let (w, _) = who[&key][n];
+                if w != NONE && txns[w as usize].status != Status::Fail {
+                    inf.edges.add(r.txn, w, RW);
                 }
             }
             // The read saw the highest observed element: every unobserved append of
@@ -314,20 +341,28 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         }
     }
 
-    unobserved_edges(txns, &written, &order, &last_readers, &bad_keys, &mut inf);
+    unobserved_edges(
+        txns,
+        &written,
+        &order,
+        &last_readers,
+        &bad_keys,
+        &observed,
+        &mut inf,
+    );
 
     // ww edges and dirty updates along each version order.
     for (&key, ord) in &order {
         let mut prev: Option<u32> = None;
         let mut failed: Option<(u32, i64)> = None;
-        for &v in ord {
-            let Some(w) = written.get(&(key, v)) else {
+        for (&v, &(writer, _)) in ord.iter().zip(&who[&key]) {
+            if writer == NONE {
                 prev = None;
                 continue;
-            };
-            let wt = &txns[w.writer as usize];
+            }
+            let wt = &txns[writer as usize];
             if wt.status == Status::Fail {
-                failed.get_or_insert((w.writer, v));
+                failed.get_or_insert((writer, v));
                 prev = None;
                 continue;
             }
@@ -342,19 +377,19 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 }
             }
             if let Some(p) = prev {
-                inf.edges.add(p, w.writer, WW);
+                inf.edges.add(p, writer, WW);
             }
-            prev = Some(w.writer);
+            prev = Some(writer);
         }
     }
 
-    let mut groups: Vec<_> = same_version
-        .into_iter()
-        .filter(|(_, ts)| ts.len() > 1)
-        .collect();
-    groups.sort_unstable();
-    for ((key, version), ts) in groups {
-        let ts: Vec<&Txn> = ts.iter().map(|&i| &txns[i as usize]).collect();
+    same_version.sort_unstable();
+    for group in same_version.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if group.len() < 2 {
+            continue;
+        }
+        let (key, version) = (group[0].0, group[0].1);
+        let ts: Vec<&Txn> = group.iter().map(|g| &txns[g.2 as usize]).collect();
         let names: Vec<String> = ts.iter().map(|t| t.name()).collect();
         sink.simple("lost-update", &ts, || {
             let v = version.map_or("the empty list".to_string(), |v| format!("the version ending in {v}"));
@@ -379,16 +414,26 @@ fn offer(longest: &mut FxMap<i64, (u32, u16)>, txns: &[Txn], key: i64, ti: u32, 
 /// key's highest observed element, `rw` from each external reader of that element (of the
 /// empty list when the key was only ever read empty). Keys never read get none: nothing
 /// is known to precede their appends.
+#[allow(clippy::too_many_arguments)]
 fn unobserved_edges(
     txns: &[Txn],
     written: &FxMap<(i64, i64), Written>,
     order: &FxMap<i64, Vec<i64>>,
     last_readers: &FxMap<i64, Vec<u32>>,
     bad_keys: &FxSet<i64>,
+    observed: &[u32],
     inf: &mut Inference,
 ) {
     for (ti, t) in txns.iter().enumerate() {
         if t.status == Status::Fail {
+            continue;
+        }
+        let appends = t
+            .mops
+            .iter()
+            .filter(|m| matches!(m, Mop::Append { .. }))
+            .count();
+        if observed[ti] as usize >= appends {
             continue;
         }
         let ti = ti as u32;
@@ -424,6 +469,21 @@ fn unobserved_edges(
             }
         }
     }
+}
+
+/// Reports `duplicate-elements` if the read holds an element twice; says whether it did.
+fn duplicates(sink: &mut Sink, t: &Txn, key: i64, l: &[i64]) -> bool {
+    let Some(dup) = first_duplicate(l) else {
+        return false;
+    };
+    sink.simple("duplicate-elements", &[t], || {
+        format!(
+            "{} read key {key} = {} in which {dup} appears more than once",
+            t.name(),
+            list(l)
+        )
+    });
+    true
 }
 
 fn first_duplicate(l: &[i64]) -> Option<i64> {
