@@ -66,7 +66,12 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut bad_keys: FxSet<i64> = FxSet::default();
     let appends: usize = txns
         .iter()
-        .map(|t| t.mops.iter().filter(|m| matches!(m, Mop::Append { .. })).count())
+        .map(|t| {
+            t.mops
+                .iter()
+                .filter(|m| matches!(m, Mop::Append { .. }))
+                .count()
+        })
         .sum();
     let mut written: FxMap<(i64, i64), Written> = map_with_capacity(appends);
     for (ti, t) in txns.iter().enumerate() {

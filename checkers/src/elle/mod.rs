@@ -28,6 +28,7 @@ pub mod cycles;
 mod de;
 pub mod exists;
 pub mod explain;
+pub mod fastline;
 pub mod fx;
 pub mod gen;
 pub mod graph;
