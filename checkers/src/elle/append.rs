@@ -119,19 +119,28 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         if t.status != Status::Ok {
             continue;
         }
-        state.clear();
+        // Entries (and their buffers) are reused from txn to txn: `used` are live.
+        let mut used = 0;
         let mut future = false;
         for (mi, m) in t.mops.iter().enumerate() {
             let key = m.key();
-            let si = match state.iter().position(|s| s.key == key) {
+            let si = match state[..used].iter().position(|s| s.key == key) {
                 Some(i) => i,
                 None => {
-                    state.push(KeyState {
-                        key,
-                        read: None,
-                        after: Vec::new(),
-                    });
-                    state.len() - 1
+                    if used == state.len() {
+                        state.push(KeyState {
+                            key,
+                            read: None,
+                            after: Vec::new(),
+                        });
+                    } else {
+                        let s = &mut state[used];
+                        s.key = key;
+                        s.read = None;
+                        s.after.clear();
+                    }
+                    used += 1;
+                    used - 1
                 }
             };
             let s = &mut state[si];

@@ -54,14 +54,15 @@ impl<'a> P<'a> {
     fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek()? == c).then(|| self.i += 1)
     }
-    /// A string without escapes or control characters (the caller rejected non-ASCII).
+    /// A string of printable ASCII without escapes. (Outside strings the grammar accepts
+    /// only ASCII, so no byte of a line accepted here is non-ASCII.)
     fn string(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
         loop {
             match *self.b.get(self.i)? {
                 b'"' => break,
-                c if c < 0x20 => return None,
+                c if !(0x20..0x80).contains(&c) || c == b'\\' => return None,
                 _ => self.i += 1,
             }
         }
@@ -122,9 +123,6 @@ impl<'a> P<'a> {
 
 /// Parses one line (already trimmed), or `None` when serde must decide.
 pub fn parse(line: &[u8], scratch: &mut Scratch) -> Option<Line> {
-    if line.iter().any(|&c| c >= 0x80 || c == b'\\') {
-        return None;
-    }
     let mut p = P { b: line, i: 0 };
     p.eat(b'{')?;
     let (mut index, mut time, mut process, mut kind, mut txn) = (None, None, None, None, None);
