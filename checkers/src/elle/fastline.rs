@@ -123,6 +123,9 @@ impl<'a> P<'a> {
 
 /// Parses one line (already trimmed), or `None` when serde must decide.
 pub fn parse(line: &[u8], scratch: &mut Scratch) -> Option<Line> {
+    if let Some(l) = in_writer_order(line, scratch) {
+        return Some(l);
+    }
     let mut p = P { b: line, i: 0 };
     p.eat(b'{')?;
     let (mut index, mut time, mut process, mut kind, mut txn) = (None, None, None, None, None);
@@ -186,6 +189,56 @@ pub fn parse(line: &[u8], scratch: &mut Scratch) -> Option<Line> {
         kind: kind?,
         txn: txn?,
         mops: value.unwrap_or(None),
+    })
+}
+
+/// The exact layout our writer emits (`{"index":..,"time":..,"process":..,"type":"..",
+/// "f":"..","value":..}` then optional `"node"`/`"error"`), with no whitespace: fixed
+/// key literals instead of key matching. Anything else goes to the general parser.
+fn in_writer_order(line: &[u8], scratch: &mut Scratch) -> Option<Line> {
+    let mut p = P { b: line, i: 0 };
+    let lit =
+        |p: &mut P, s: &[u8]| -> Option<()> { p.b[p.i..].starts_with(s).then(|| p.i += s.len()) };
+    lit(&mut p, b"{\"index\":")?;
+    let index = p.uint()?;
+    lit(&mut p, b",\"time\":")?;
+    p.uint()?;
+    lit(&mut p, b",\"process\":")?;
+    let process = if p.b.get(p.i) == Some(&b'"') {
+        (p.string()? == b"nemesis").then_some(Process::Nemesis)?
+    } else {
+        Process::Client(p.uint()?)
+    };
+    lit(&mut p, b",\"type\":\"")?;
+    let rest = &p.b[p.i..];
+    let (kind, n) = if rest.starts_with(b"ok\"") {
+        (OpType::Ok, 3)
+    } else if rest.starts_with(b"invoke\"") {
+        (OpType::Invoke, 7)
+    } else if rest.starts_with(b"info\"") {
+        (OpType::Info, 5)
+    } else if rest.starts_with(b"fail\"") {
+        (OpType::Fail, 5)
+    } else {
+        return None;
+    };
+    p.i += n;
+    lit(&mut p, b",\"f\":")?;
+    let txn = p.string()? == b"txn";
+    lit(&mut p, b",\"value\":")?;
+    let mops = mops(&mut p, scratch)?;
+    for key in [&b",\"node\":"[..], b",\"error\":"] {
+        if lit(&mut p, key).is_some() {
+            string_or_null(&mut p)?;
+        }
+    }
+    lit(&mut p, b"}")?;
+    (p.i == line.len()).then_some(Line {
+        index,
+        process,
+        kind,
+        txn,
+        mops,
     })
 }
 

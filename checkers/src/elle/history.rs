@@ -10,10 +10,9 @@
 //! completion's micro-ops (reads filled in); `info` and `fail` keep the invocation's (their
 //! reads are unknown); an invocation that never completed is treated as `info`.
 
+use super::fx::FxMap;
 use faultline_core::{History, HistoryError, Op, OpType, Process};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// What a read returned.
@@ -109,7 +108,7 @@ pub struct TxnValue(pub Option<Vec<Mop>>);
 /// Pairs invocations with completions while ops stream by.
 #[derive(Default)]
 pub struct TxnBuilder {
-    open: HashMap<Process, (u64, usize, Option<Vec<Mop>>)>,
+    open: FxMap<Process, (u64, usize, Option<Vec<Mop>>)>,
     out: Txns,
     pos: usize,
 }
@@ -256,7 +255,8 @@ fn mop_from_value(v: &Value) -> Option<Mop> {
     }
 }
 
-/// Reads a history.jsonl file (or a run directory holding one) on the typed fast path.
+/// Reads a history.jsonl file (or a run directory holding one) on the typed fast path,
+/// parsing on several threads when the file is large (see [`super::reader`]).
 pub fn read_jsonl(path: &Path) -> Result<Txns, HistoryError> {
     let file_path = if path.is_dir() {
         path.join("history.jsonl")
@@ -267,68 +267,16 @@ pub fn read_jsonl(path: &Path) -> Result<Txns, HistoryError> {
         path: file_path.clone(),
         source,
     })?;
-    from_reader(BufReader::with_capacity(1 << 20, file), file_path)
+    let big = file.metadata().map(|m| m.len() > 16 << 20).unwrap_or(false);
+    let threads = if big {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    } else {
+        1
+    };
+    super::reader::read(file, file_path, threads)
 }
 
 /// Parses JSON Lines text on the typed fast path.
 pub fn parse_jsonl(text: &str) -> Result<Txns, HistoryError> {
-    from_reader(text.as_bytes(), PathBuf::from("<memory>"))
-}
-
-/// The line loop of [`faultline_core::HistoryReader`] (line numbers, blank lines skipped,
-/// a cut-off last line is the end), over bytes: each line goes through
-/// [`super::fastline`] first and through serde only when that declines it.
-fn from_reader<R: BufRead>(mut r: R, path: PathBuf) -> Result<Txns, HistoryError> {
-    let mut b = TxnBuilder::default();
-    let mut scratch = super::fastline::Scratch::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let mut line_no = 0usize;
-    let mut truncated_tail = false;
-    loop {
-        buf.clear();
-        let n = r
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| HistoryError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let complete = buf.ends_with(b"\n");
-        let line = buf.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(l) = super::fastline::parse(line, &mut scratch) {
-            let f = if l.txn { "txn" } else { "" };
-            b.push(l.index, l.process, l.kind, f, l.mops);
-            continue;
-        }
-        let text = std::str::from_utf8(line).map_err(|e| HistoryError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
-        match serde_json::from_str::<Op<TxnValue>>(text) {
-            Ok(op) => b.push(op.index, op.process, op.kind, &op.f, op.value.0),
-            Err(e) if !complete && e.is_eof() => {
-                truncated_tail = true;
-                break;
-            }
-            Err(e) => {
-                return Err(HistoryError::Malformed {
-                    path,
-                    line: line_no,
-                    message: e.to_string(),
-                })
-            }
-        }
-    }
-    let mut txns = b.finish();
-    if truncated_tail {
-        txns.problems
-            .push("the history's last line was cut off mid-write and dropped".into());
-    }
-    Ok(txns)
+    super::reader::read(text.as_bytes(), PathBuf::from("<memory>"), 1)
 }

@@ -36,6 +36,7 @@ pub mod history;
 pub mod import;
 pub mod infer;
 pub mod models;
+mod reader;
 pub mod register;
 pub mod scc;
 
