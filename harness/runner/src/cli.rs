@@ -53,12 +53,12 @@ pub fn open_run_dir(store: &std::path::Path, test: &str) -> RunDir {
 /// The command line of workload `entry`: the run options, its own, every recipe's, with
 /// the defaults the workload sets for itself.
 pub fn command(registry: &Registry, entry: &dyn WorkloadEntry) -> clap::Command {
-    let mut cmd = clap::Command::new(entry.name())
-        .about(entry.about())
-        .version(env!("CARGO_PKG_VERSION"));
+    let mut cmd = clap::Command::new(entry.name()).version(env!("CARGO_PKG_VERSION"));
     cmd = RunArgs::augment_args(cmd);
     cmd = entry.augment(cmd);
     cmd = registry.augment_recipes(cmd);
+    // Last: an options struct's doc comment would otherwise become the command's about.
+    cmd = cmd.about(entry.about());
     let d = entry.defaults();
     for (id, value) in [
         ("concurrency", d.concurrency),

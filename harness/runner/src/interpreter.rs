@@ -192,17 +192,31 @@ impl Interpreter {
             if workers.iter().all(|w| w.done) {
                 break;
             }
+            // A timer only when some worker waits: creating one per op costs more than the op.
             let wake = self.next_wake(&workers);
+            let timer = async move {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 req = req_rx.recv() => {
-                    let Some(req) = req else { break };
-                    if let Some(c) = req.completion {
-                        self.complete(&mut gen, &mut workers[req.worker], c);
+                    let Some(mut req) = req else { break };
+                    // Serve every request already queued before going back to select.
+                    loop {
+                        if let Some(c) = req.completion {
+                            self.complete(&mut gen, &mut workers[req.worker], c);
+                        }
+                        self.assign(&mut gen, &mut workers, req.worker, cancelled).await;
+                        match req_rx.try_recv() {
+                            Ok(next) => req = next,
+                            Err(_) => break,
+                        }
                     }
-                    self.assign(&mut gen, &mut workers, req.worker, cancelled).await;
                     self.reask_waiting(&mut gen, &mut workers, cancelled).await;
                 }
-                _ = tokio::time::sleep_until(wake) => {
+                _ = timer => {
                     self.reask_waiting(&mut gen, &mut workers, cancelled).await;
                 }
                 changed = cancel.changed(), if !cancelled => {
@@ -234,16 +248,16 @@ impl Interpreter {
         clients
     }
 
-    fn next_wake(&self, workers: &[WorkerState]) -> tokio::time::Instant {
+    /// When to re-ask the waiting workers, if any waits: at the earliest time one asked
+    /// for, and every 100 ms for those waiting for "something to change".
+    fn next_wake(&self, workers: &[WorkerState]) -> Option<tokio::time::Instant> {
         let now = self.recorder.elapsed();
-        // Waiting for "something to change" is re-asked every 100 ms as well.
         let at = workers
             .iter()
             .filter_map(|w| w.waiting)
             .map(|t| t.unwrap_or(now + Duration::from_millis(100)))
-            .min()
-            .unwrap_or(now + Duration::from_millis(100));
-        tokio::time::Instant::now() + at.saturating_sub(now)
+            .min()?;
+        Some(tokio::time::Instant::now() + at.saturating_sub(now))
     }
 
     /// Records the completion of `w`'s op and tells the generator (Jepsen's `update`).

@@ -82,7 +82,15 @@ fn main() {
     let registry = faultline_workloads::builtin();
     // `faultline cluster start` takes every system's own options, as a test does.
     let command = Cli::command().mut_subcommand("cluster", |c| {
-        c.mut_subcommand("start", |s| registry.augment_recipes(s))
+        c.mut_subcommand("start", |s| {
+            // An options struct's doc comment would otherwise replace the verb's own.
+            let about = s.get_about().cloned();
+            let s = registry.augment_recipes(s);
+            match about {
+                Some(a) => s.about(a),
+                None => s,
+            }
+        })
     });
     let matches = match command.try_get_matches() {
         Ok(m) => m,

@@ -75,6 +75,10 @@ impl LoopState {
             return None;
         }
         let i = self.next;
+        if i == 0 {
+            // The rate counts from the first statement, not from the servers' start.
+            self.started = Instant::now();
+        }
         self.next += 1;
         Some((i, self.smith.next_stmt()))
     }
@@ -172,7 +176,7 @@ impl LoopState {
         let mut checks = Vec::new();
         // Snapshot comparison of every live table.
         if opts.snapshot_every > 0 && (i + 1) % opts.snapshot_every == 0 && !self.smith.in_txn() {
-            if let Some(r) = reference.as_deref_mut() {
+            if let Some(r) = reference {
                 snapshot(i, sut, r, &mut self.smith, &mut self.report, &mut checks).await;
             }
         }
