@@ -64,20 +64,16 @@ struct KeyState {
 pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut inf = Inference::default();
     let mut bad_keys: FxSet<i64> = FxSet::default();
-    let appends: usize = txns
-        .iter()
-        .map(|t| {
-            t.mops
-                .iter()
-                .filter(|m| matches!(m, Mop::Append { .. }))
-                .count()
-        })
-        .sum();
-    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(appends);
+    // Whether each txn failed, packed: looking it up in `txns` is a cache miss per edge.
+    let aborted: Vec<bool> = txns.iter().map(|t| t.status == Status::Fail).collect();
+    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 3 / 2);
+    // Appends per txn, for the unobserved-append pass.
+    let mut appends_of: Vec<u32> = vec![0; txns.len()];
     for (ti, t) in txns.iter().enumerate() {
         for (mi, m) in t.mops.iter().enumerate() {
             match m {
                 Mop::Append { key, value } => {
+                    appends_of[ti] += 1;
                     let last = !t.mops[mi + 1..]
                         .iter()
                         .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
@@ -237,7 +233,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                     w.pos = i as u32;
                     w_of.push((w.writer, w.last_in_txn));
                     observed[w.writer as usize] += 1;
-                    if txns[w.writer as usize].status == Status::Fail {
+                    if aborted[w.writer as usize] {
                         first_bad.entry(key).or_insert(i);
                     }
                 }
@@ -267,7 +263,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         if !compatible && duplicates(sink, t, key, l) {
             // Who wrote the last element is still a fact (Elle's wr); nothing else is.
             if let Some(w) = l.last().and_then(|v| written.get(&(key, *v))) {
-                if w.writer != r.txn && txns[w.writer as usize].status != Status::Fail {
+                if w.writer != r.txn && !aborted[w.writer as usize] {
                     inf.edges.add(w.writer, r.txn, WR);
                 }
             }
@@ -292,7 +288,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                         });
                     }
                 }
-                Some(w) if txns[w.writer as usize].status == Status::Fail => {
+                Some(w) if aborted[w.writer as usize] => {
                     let wt = &txns[w.writer as usize];
                     sink.simple("G1a", &[t, wt], || {
                         format!("{} read key {key} = {}, which includes {v}, appended by {}, which failed (aborted read)", t.name(), list(l), wt.name())
@@ -315,7 +311,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         };
         if let (Some(&v), Some((w, last_in_txn, _))) = (l.last(), last) {
             let wt = &txns[w as usize];
-            if w != r.txn && !last_in_txn && wt.status != Status::Fail {
+            if w != r.txn && !last_in_txn && !aborted[w as usize] {
                 sink.simple("G1b", &[t, wt], || {
                     format!("{} read key {key} = {}, ending at {v}, an intermediate append of {}, which appended again to key {key} later (intermediate read)", t.name(), list(l), wt.name())
                 });
@@ -335,7 +331,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             None if l.is_empty() => Some(0),
             None => None,
             Some((w, _, pos)) => {
-                if txns[w as usize].status != Status::Fail {
+                if !aborted[w as usize] {
                     inf.edges.add(w, r.txn, WR);
                 }
                 pos.map(|p| p + 1)
@@ -344,7 +340,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         match next {
             Some(n) if n < ord.len() => {
                 let (w, _) = who[&key][n];
-                if w != NONE && txns[w as usize].status != Status::Fail {
+                if w != NONE && !aborted[w as usize] {
                     inf.edges.add(r.txn, w, RW);
                 }
             }
@@ -362,6 +358,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         &last_readers,
         &bad_keys,
         &observed,
+        &appends_of,
         &mut inf,
     );
 
@@ -375,7 +372,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 continue;
             }
             let wt = &txns[writer as usize];
-            if wt.status == Status::Fail {
+            if aborted[writer as usize] {
                 failed.get_or_insert((writer, v));
                 prev = None;
                 continue;
@@ -436,18 +433,14 @@ fn unobserved_edges(
     last_readers: &FxMap<i64, Vec<u32>>,
     bad_keys: &FxSet<i64>,
     observed: &[u32],
+    appends_of: &[u32],
     inf: &mut Inference,
 ) {
     for (ti, t) in txns.iter().enumerate() {
         if t.status == Status::Fail {
             continue;
         }
-        let appends = t
-            .mops
-            .iter()
-            .filter(|m| matches!(m, Mop::Append { .. }))
-            .count();
-        if observed[ti] as usize >= appends {
+        if observed[ti] >= appends_of[ti] {
             continue;
         }
         let ti = ti as u32;

@@ -157,7 +157,7 @@ impl<'de> Deserialize<'de> for MopDe {
                     },
                     (TAG_READ, Elem::List(l)) => Mop::Read {
                         key,
-                        value: ReadValue::List(l),
+                        value: ReadValue::List(l.into()),
                     },
                     _ => return Ok(MopDe(None)),
                 };

@@ -13,6 +13,7 @@
 //! down too.
 
 use super::history::{Mop, ReadValue};
+use super::list::Pool;
 use faultline_core::{OpType, Process};
 
 /// What a line says, as far as transactions care.
@@ -26,11 +27,12 @@ pub struct Line {
     pub mops: Option<Vec<Mop>>,
 }
 
-/// Reusable buffers, so a line allocates only what it keeps.
+/// Reusable buffers, so a line allocates only what it keeps. List reads go to `pool` as
+/// pending lists: call [`Pool::share`] on the parsed lines before reading them.
 #[derive(Default)]
 pub struct Scratch {
     mops: Vec<Mop>,
-    ints: Vec<i64>,
+    pub pool: Pool,
 }
 
 struct P<'a> {
@@ -263,7 +265,7 @@ fn mops(p: &mut P, scratch: &mut Scratch) -> Option<Option<Vec<Mop>>> {
         return Some(Some(Vec::new()));
     }
     loop {
-        let m = mop(p, &mut scratch.ints)?;
+        let m = mop(p, &mut scratch.pool)?;
         scratch.mops.push(m);
         match p.peek()? {
             b',' => p.i += 1,
@@ -277,7 +279,7 @@ fn mops(p: &mut P, scratch: &mut Scratch) -> Option<Option<Vec<Mop>>> {
     Some(Some(scratch.mops.drain(..).collect()))
 }
 
-fn mop(p: &mut P, ints: &mut Vec<i64>) -> Option<Mop> {
+fn mop(p: &mut P, pool: &mut Pool) -> Option<Mop> {
     p.eat(b'[')?;
     let tag = p.string()?;
     p.eat(b',')?;
@@ -300,12 +302,12 @@ fn mop(p: &mut P, ints: &mut Vec<i64>) -> Option<Mop> {
                 }
                 b'[' => {
                     p.i += 1;
-                    ints.clear();
+                    let start = pool.start();
                     if p.peek()? == b']' {
                         p.i += 1;
                     } else {
                         loop {
-                            ints.push(p.int()?);
+                            pool.push_int(p.int()?);
                             match p.peek()? {
                                 b',' => p.i += 1,
                                 b']' => {
@@ -316,7 +318,7 @@ fn mop(p: &mut P, ints: &mut Vec<i64>) -> Option<Mop> {
                             }
                         }
                     }
-                    ReadValue::List(ints.as_slice().to_vec())
+                    ReadValue::List(pool.list(start))
                 }
                 _ => ReadValue::Int(p.int()?),
             };
@@ -333,7 +335,12 @@ mod tests {
     use super::*;
 
     fn fast(s: &str) -> Option<Line> {
-        parse(s.as_bytes(), &mut Scratch::default())
+        let mut scratch = Scratch::default();
+        let mut l = parse(s.as_bytes(), &mut scratch)?;
+        if let Some(m) = l.mops.as_mut() {
+            scratch.pool.share(&mut [m]);
+        }
+        Some(l)
     }
 
     #[test]
@@ -348,7 +355,7 @@ mod tests {
             m[0],
             Mop::Read {
                 key: 8,
-                value: ReadValue::List(vec![4, -2])
+                value: ReadValue::List(vec![4, -2].into())
             }
         );
         assert_eq!(m[2], Mop::Write { key: 1, value: 2 });
@@ -370,7 +377,7 @@ mod tests {
             m[5],
             Mop::Read {
                 key: 4,
-                value: ReadValue::List(vec![])
+                value: ReadValue::List(vec![].into())
             }
         );
         let l = fast(r#"{ "f" : "start", "value" : null, "type":"info", "process":"nemesis", "time":1, "index":0, "error":null }"#).unwrap();

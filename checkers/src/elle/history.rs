@@ -11,6 +11,7 @@
 //! reads are unknown); an invocation that never completed is treated as `info`.
 
 use super::fx::FxMap;
+pub use super::list::List;
 use faultline_core::{History, HistoryError, Op, OpType, Process};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ pub enum ReadValue {
     /// A register's value.
     Int(i64),
     /// A list's elements, oldest first.
-    List(Vec<i64>),
+    List(List),
 }
 
 /// One micro-op of a transaction.
@@ -52,7 +53,7 @@ impl Mop {
                 let v = match value {
                     ReadValue::Nil => Value::Null,
                     ReadValue::Int(i) => Value::from(*i),
-                    ReadValue::List(l) => Value::from(l.clone()),
+                    ReadValue::List(l) => Value::from(l.to_vec()),
                 };
                 serde_json::json!(["r", key, v])
             }
@@ -244,9 +245,9 @@ fn mop_from_value(v: &Value) -> Option<Mop> {
             let value = match &a[2] {
                 Value::Null => ReadValue::Nil,
                 Value::Number(n) => ReadValue::Int(n.as_i64()?),
-                Value::Array(xs) => {
-                    ReadValue::List(xs.iter().map(Value::as_i64).collect::<Option<_>>()?)
-                }
+                Value::Array(xs) => ReadValue::List(List::from(
+                    xs.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>()?,
+                )),
                 _ => return None,
             };
             Some(Mop::Read { key, value })

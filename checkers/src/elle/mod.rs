@@ -35,6 +35,7 @@ pub mod graph;
 pub mod history;
 pub mod import;
 pub mod infer;
+pub mod list;
 pub mod models;
 mod reader;
 pub mod register;

@@ -10,7 +10,7 @@
 //! does not grow with the file.
 
 use super::fastline::{self, Line, Scratch};
-use super::history::{TxnBuilder, TxnValue, Txns};
+use super::history::{Mop, TxnBuilder, TxnValue, Txns};
 use faultline_core::{HistoryError, Op};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -88,6 +88,7 @@ fn parse_block(seq: usize, block: &[u8], last: bool, scratch: &mut Scratch) -> D
                 },
             },
         };
+        share_lists(&mut ops, scratch);
         return Done {
             seq,
             ops,
@@ -95,12 +96,19 @@ fn parse_block(seq: usize, block: &[u8], last: bool, scratch: &mut Scratch) -> D
             stop: Some(stop),
         };
     }
+    share_lists(&mut ops, scratch);
     Done {
         seq,
         ops,
         lines,
         stop: None,
     }
+}
+
+/// Resolves the block's pending list reads, sharing buffers (see [`super::list`]).
+fn share_lists(ops: &mut [Line], scratch: &mut Scratch) {
+    let mut mops: Vec<&mut Vec<Mop>> = ops.iter_mut().filter_map(|l| l.mops.as_mut()).collect();
+    scratch.pool.share(&mut mops);
 }
 
 /// Hands out blocks of whole lines.

@@ -1,0 +1,240 @@
+//! List reads' elements, stored shared: a read is a range of a reference-counted buffer.
+//!
+//! Why: in a list-append history almost every read of a key is a prefix of a later,
+//! longer read of it, so storing each read whole costs far more memory than the history
+//! has distinct elements (about 170 MB of a million-transaction check, in millions of
+//! allocations of a few dozen bytes). The history reader parses a block's reads into one
+//! [`Pool`], then [`Pool::share`] gives each key one buffer, its longest read of the
+//! block, and points every read that is a prefix of it there; only reads that are not (an
+//! anomaly the checker will report) get buffers of their own. What a read holds never
+//! changes, only where it is stored.
+
+use super::fx::FxMap;
+use super::history::{Mop, ReadValue};
+use std::sync::Arc;
+
+/// The elements of a list read, oldest first (derefs to `[i64]`).
+#[derive(Clone)]
+pub struct List {
+    buf: Arc<[i64]>,
+    start: u32,
+    len: u32,
+}
+
+impl List {
+    /// A list with a buffer of its own.
+    pub fn new(xs: &[i64]) -> List {
+        List {
+            buf: Arc::from(xs),
+            start: 0,
+            len: xs.len() as u32,
+        }
+    }
+}
+
+impl std::ops::Deref for List {
+    type Target = [i64];
+    fn deref(&self) -> &[i64] {
+        &self.buf[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+impl From<Vec<i64>> for List {
+    fn from(v: Vec<i64>) -> List {
+        List::new(&v)
+    }
+}
+
+impl PartialEq for List {
+    fn eq(&self, other: &List) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for List {}
+
+impl std::fmt::Debug for List {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The elements of a block's list reads while the block is parsed. Lists made by
+/// [`Pool::push`] are pending: they must go through [`Pool::share`] before anything reads
+/// them.
+pub struct Pool {
+    ints: Vec<i64>,
+    pending: Arc<[i64]>,
+}
+
+impl Default for Pool {
+    fn default() -> Pool {
+        Pool {
+            ints: Vec::new(),
+            pending: Arc::from(Vec::new()),
+        }
+    }
+}
+
+impl Pool {
+    /// Starts a list at the end of the pool; [`Pool::push_int`] adds its elements.
+    pub fn start(&self) -> usize {
+        self.ints.len()
+    }
+
+    pub fn push_int(&mut self, x: i64) {
+        self.ints.push(x);
+    }
+
+    /// The pending list of the elements pushed since `start`.
+    pub fn list(&self, start: usize) -> List {
+        List {
+            buf: Arc::clone(&self.pending),
+            start: start as u32,
+            len: (self.ints.len() - start) as u32,
+        }
+    }
+
+    fn content<'a>(ints: &'a [i64], pending: &Arc<[i64]>, l: &'a List) -> &'a [i64] {
+        if Arc::ptr_eq(&l.buf, pending) {
+            &ints[l.start as usize..(l.start + l.len) as usize]
+        } else {
+            l
+        }
+    }
+
+    /// Resolves the pending lists of `batch` and shares buffers per key (see the module
+    /// docs); empties the pool.
+    pub fn share(&mut self, batch: &mut [&mut Vec<Mop>]) {
+        let (ints, pending) = (&self.ints, &self.pending);
+        // Per key, where its longest read is: (batch entry, micro-op).
+        let mut longest: FxMap<i64, (usize, usize)> = FxMap::default();
+        for (bi, ms) in batch.iter().enumerate() {
+            for (mi, m) in ms.iter().enumerate() {
+                let Mop::Read {
+                    key,
+                    value: ReadValue::List(l),
+                } = m
+                else {
+                    continue;
+                };
+                let c = Pool::content(ints, pending, l);
+                match longest.get_mut(key) {
+                    Some(best) => {
+                        let Mop::Read {
+                            value: ReadValue::List(b),
+                            ..
+                        } = &batch[best.0][best.1]
+                        else {
+                            unreachable!("longest points at a list read")
+                        };
+                        let b = Pool::content(ints, pending, b);
+                        if c.len() > b.len() && c.starts_with(b) {
+                            *best = (bi, mi);
+                        }
+                    }
+                    None => {
+                        longest.insert(*key, (bi, mi));
+                    }
+                }
+            }
+        }
+        let bufs: FxMap<i64, List> = longest
+            .into_iter()
+            .map(|(key, (bi, mi))| {
+                let Mop::Read {
+                    value: ReadValue::List(l),
+                    ..
+                } = &batch[bi][mi]
+                else {
+                    unreachable!("longest points at a list read")
+                };
+                let shared = if Arc::ptr_eq(&l.buf, pending) {
+                    List::new(Pool::content(ints, pending, l))
+                } else {
+                    l.clone()
+                };
+                (key, shared)
+            })
+            .collect();
+        for ms in batch.iter_mut() {
+            for m in ms.iter_mut() {
+                let Mop::Read {
+                    key,
+                    value: ReadValue::List(l),
+                } = m
+                else {
+                    continue;
+                };
+                let best = &bufs[key];
+                let c = Pool::content(ints, pending, l);
+                if best.starts_with(c) {
+                    let len = c.len() as u32;
+                    *l = List {
+                        buf: Arc::clone(&best.buf),
+                        start: best.start,
+                        len,
+                    };
+                } else if Arc::ptr_eq(&l.buf, pending) {
+                    *l = List::new(c);
+                }
+            }
+        }
+        self.ints.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(key: i64, l: List) -> Mop {
+        Mop::Read {
+            key,
+            value: ReadValue::List(l),
+        }
+    }
+
+    fn pending(pool: &mut Pool, xs: &[i64]) -> List {
+        let s = pool.start();
+        for &x in xs {
+            pool.push_int(x);
+        }
+        pool.list(s)
+    }
+
+    #[test]
+    fn prefixes_share_one_buffer_and_contents_never_change() {
+        let mut pool = Pool::default();
+        let mut a = vec![
+            read(1, pending(&mut pool, &[1, 2])),
+            read(2, pending(&mut pool, &[9])),
+        ];
+        let mut b = vec![read(1, pending(&mut pool, &[1, 2, 3]))];
+        let mut c = vec![read(1, pending(&mut pool, &[1, 5]))];
+        let mut d = vec![read(1, List::new(&[1]))];
+        pool.share(&mut [&mut a, &mut b, &mut c, &mut d]);
+        let lists: Vec<&List> = [&a[0], &a[1], &b[0], &c[0], &d[0]]
+            .iter()
+            .map(|m| match m {
+                Mop::Read {
+                    value: ReadValue::List(l),
+                    ..
+                } => l,
+                _ => unreachable!(),
+            })
+            .collect();
+        let got: Vec<Vec<i64>> = lists.iter().map(|l| l.to_vec()).collect();
+        assert_eq!(
+            got,
+            vec![vec![1, 2], vec![9], vec![1, 2, 3], vec![1, 5], vec![1]]
+        );
+        assert!(
+            Arc::ptr_eq(&lists[0].buf, &lists[2].buf),
+            "[1 2] is a prefix of [1 2 3]"
+        );
+        assert!(Arc::ptr_eq(&lists[4].buf, &lists[2].buf));
+        assert!(!Arc::ptr_eq(&lists[3].buf, &lists[2].buf), "[1 5] is not");
+        assert!(pool.ints.is_empty());
+    }
+}
