@@ -60,7 +60,7 @@ fn ours(path: &Path, label: &str) -> Duration {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     println!(
-        "faultline elle {label}: {} txns ({mb:.0} MB): parse {:.3} s + check {:.3} s (infer {} ms, graph+scc {} ms, cycles {} ms) = {:.3} s; verdict {}; anomalies {:?}; peak RSS so far {:.0} MiB",
+        "faultline elle {label}: {} txns ({mb:.0} MB): parse {:.3} s + check {:.3} s (infer {} ms, graph+scc {} ms, cycles {} ms) = {:.3} s; verdict {}; anomalies {:?}; edges {:?}; peak RSS so far {:.0} MiB",
         txns.txns.len(),
         parsed.as_secs_f64(),
         (total - parsed).as_secs_f64(),
@@ -70,6 +70,7 @@ fn ours(path: &Path, label: &str) -> Duration {
         total.as_secs_f64(),
         a.valid,
         a.counts,
+        a.stats.edges,
         peak_rss_mib()
     );
     total

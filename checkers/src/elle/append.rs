@@ -77,11 +77,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                     let last = !t.mops[mi + 1..]
                         .iter()
                         .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
-                    let w = Written {
-                        writer: ti as u32,
-                        pos: UNOBSERVED,
-                        last_in_txn: last,
-                    };
+                    let w = Written::new(ti as u32, last);
                     if let Some(prev) = written.insert((*key, *value), w) {
                         bad_keys.insert(*key);
                         let other = txns[prev.writer as usize].name();
@@ -230,8 +226,8 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         for (i, v) in l.iter().enumerate() {
             match written.get_mut(&(key, *v)) {
                 Some(w) => {
-                    w.pos = i as u32;
-                    w_of.push((w.writer, w.last_in_txn));
+                    w.set_pos(i as u32);
+                    w_of.push((w.writer, w.last_in_txn()));
                     observed[w.writer as usize] += 1;
                     if aborted[w.writer as usize] {
                         first_bad.entry(key).or_insert(i);
@@ -305,8 +301,8 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 (w != NONE).then_some((w, lt, Some(l.len() - 1)))
             }
             Some(&v) => written.get(&(key, v)).map(|w| {
-                let pos = (w.pos != UNOBSERVED).then_some(w.pos as usize);
-                (w.writer, w.last_in_txn, pos)
+                let pos = (w.pos() != UNOBSERVED).then_some(w.pos() as usize);
+                (w.writer, w.last_in_txn(), pos)
             }),
         };
         if let (Some(&v), Some((w, last_in_txn, _))) = (l.last(), last) {
@@ -452,7 +448,7 @@ fn unobserved_edges(
             let unobserved = |k: &i64, v: &i64| {
                 written
                     .get(&(*k, *v))
-                    .is_some_and(|w| w.pos == UNOBSERVED && w.writer == ti)
+                    .is_some_and(|w| w.pos() == UNOBSERVED && w.writer == ti)
             };
             if t.mops[..mi].iter().any(
                 |p| matches!(p, Mop::Append { key: k, value: v } if k == key && unobserved(k, v)),
@@ -462,7 +458,7 @@ fn unobserved_edges(
             let Some(w) = written.get(&(*key, *value)) else {
                 continue;
             };
-            if w.pos != UNOBSERVED || w.writer != ti || bad_keys.contains(key) {
+            if w.pos() != UNOBSERVED || w.writer != ti || bad_keys.contains(key) {
                 continue;
             }
             let Some(ord) = order.get(key) else { continue };

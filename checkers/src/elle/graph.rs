@@ -147,10 +147,10 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
     let mut count = 0usize;
     for t in txns.iter().filter(|t| t.status != Status::Fail) {
         count += 1;
-        max = max.max(t.invoke_pos);
+        max = max.max(t.invoke_pos as usize);
         if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
             count += 1;
-            max = max.max(c);
+            max = max.max(c as usize);
         }
     }
     if max < 4 * count + 16 {
@@ -166,9 +166,9 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
                 }
                 slots[pos] = e;
             };
-            put(t.invoke_pos, (i as u32) << 1);
+            put(t.invoke_pos as usize, (i as u32) << 1);
             if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
-                put(c, (i as u32) << 1 | 1);
+                put(c as usize, (i as u32) << 1 | 1);
             }
         }
         if !clash {
@@ -181,9 +181,9 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
         if t.status == Status::Fail {
             continue;
         }
-        events.push((t.invoke_pos << 1, (i as u32) << 1));
+        events.push(((t.invoke_pos as usize) << 1, (i as u32) << 1));
         if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
-            events.push((c << 1 | 1, (i as u32) << 1 | 1));
+            events.push(((c as usize) << 1 | 1, (i as u32) << 1 | 1));
         }
     }
     events.sort_unstable();

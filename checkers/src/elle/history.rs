@@ -81,8 +81,8 @@ pub struct Txn {
     pub status: Status,
     pub mops: Vec<Mop>,
     /// Position of the invocation and completion in the history (realtime order).
-    pub invoke_pos: usize,
-    pub complete_pos: Option<usize>,
+    pub invoke_pos: u32,
+    pub complete_pos: Option<u32>,
 }
 
 impl Txn {
@@ -161,8 +161,8 @@ impl TxnBuilder {
             process,
             status,
             mops,
-            invoke_pos,
-            complete_pos: Some(pos),
+            invoke_pos: invoke_pos as u32,
+            complete_pos: Some(pos as u32),
         });
     }
 
@@ -174,7 +174,7 @@ impl TxnBuilder {
                 process,
                 status: Status::Info,
                 mops,
-                invoke_pos: pos,
+                invoke_pos: pos as u32,
                 complete_pos: None,
             });
         }

@@ -8,18 +8,40 @@ use super::graph::EdgeList;
 /// register version orders, so it may not be written.
 pub const INITIAL: i64 = i64::MIN;
 
-/// Facts about one written value `(key, value)`.
+/// Facts about one written value `(key, value)`, in 8 bytes (there is one per append of
+/// a history, millions of them): the writer, and the position in the key's inferred
+/// version order with, in its top bit, whether this was the writer's last write to the
+/// key (else reading it is G1b).
 #[derive(Clone, Copy, Debug)]
 pub struct Written {
     /// The transaction (position in the txn list) that wrote it.
     pub writer: u32,
-    /// List-append: position in the key's inferred version order, or [`UNOBSERVED`].
-    pub pos: u32,
-    /// Whether this was the writer's last write to the key (else reading it is G1b).
-    pub last_in_txn: bool,
+    pos_last: u32,
 }
 
-pub const UNOBSERVED: u32 = u32::MAX;
+const LAST: u32 = 1 << 31;
+
+impl Written {
+    pub fn new(writer: u32, last_in_txn: bool) -> Written {
+        Written {
+            writer,
+            pos_last: UNOBSERVED | if last_in_txn { LAST } else { 0 },
+        }
+    }
+    /// List-append: position in the key's inferred version order, or [`UNOBSERVED`].
+    pub fn pos(&self) -> u32 {
+        self.pos_last & !LAST
+    }
+    pub fn set_pos(&mut self, pos: u32) {
+        self.pos_last = (self.pos_last & LAST) | (pos.min(UNOBSERVED - 1) & !LAST);
+    }
+    /// Whether this was the writer's last write to the key.
+    pub fn last_in_txn(&self) -> bool {
+        self.pos_last & LAST != 0
+    }
+}
+
+pub const UNOBSERVED: u32 = LAST - 1;
 
 /// What the explanations need to know about version orders.
 #[derive(Default)]
@@ -41,7 +63,7 @@ impl Evidence {
     pub fn unobserved(&self, key: i64, value: i64) -> bool {
         self.written
             .get(&(key, value))
-            .is_some_and(|x| x.pos == UNOBSERVED)
+            .is_some_and(|x| x.pos() == UNOBSERVED)
     }
 
     /// Whether `w` directly follows `v` (or the initial state) in `key`'s version order.
@@ -52,7 +74,7 @@ impl Evidence {
                 _ if self.unobserved(key, w) => v == order.last().copied(),
                 None => order.first() == Some(&w),
                 Some(v) => match self.written.get(&(key, v)) {
-                    Some(x) if x.pos != UNOBSERVED => order.get(x.pos as usize + 1) == Some(&w),
+                    Some(x) if x.pos() != UNOBSERVED => order.get(x.pos() as usize + 1) == Some(&w),
                     _ => false,
                 },
             };

@@ -21,7 +21,7 @@ use super::anomalies::Sink;
 use super::fx::{map_with_capacity, FxMap, FxSet};
 use super::graph::{EdgeList, Graph, RW, WR, WW};
 use super::history::{Mop, ReadValue, Status, Txn};
-use super::infer::{Inference, Written, INITIAL, UNOBSERVED};
+use super::infer::{Inference, Written, INITIAL};
 use super::scc::SccFinder;
 
 /// A register read's value: `INITIAL` for nil.
@@ -59,11 +59,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
                     let last = !t.mops[mi + 1..]
                         .iter()
                         .any(|m| matches!(m, Mop::Write { key: k, .. } if k == key));
-                    let w = Written {
-                        writer: ti as u32,
-                        pos: UNOBSERVED,
-                        last_in_txn: last,
-                    };
+                    let w = Written::new(ti as u32, last);
                     if let Some(prev) = written.insert((*key, *value), w) {
                         bad_keys.insert(*key);
                         let other = txns[prev.writer as usize].name();
@@ -160,7 +156,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
     let mut versions: Vec<(i64, i64)> = written
         .iter()
         .filter(|(k, w)| {
-            w.last_in_txn
+            w.last_in_txn()
                 && txns[w.writer as usize].status != Status::Fail
                 && !bad_keys.contains(&k.0)
         })
@@ -245,7 +241,7 @@ fn external_read(
                 });
                 return;
             }
-            if !w.last_in_txn {
+            if !w.last_in_txn() {
                 sink.simple("G1b", &[t, wt], || format!("{} read key {key} = {r}, an intermediate write of {}, which wrote key {key} again later (intermediate read)", t.name(), wt.name()));
             }
             edges.add(w.writer, reader, WR);
