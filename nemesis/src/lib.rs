@@ -13,9 +13,11 @@
 //! replays it. `faultline list nemeses` prints [`catalogue`]'s names and descriptions.
 //!
 //! What does not: how a fault is done to a process or a network (faultline-cluster
-//! implements the capabilities), workloads, checkers. Disk faults (io_delay, io_error,
-//! disk_hang, disk_full, in [`faults::disk`]) need the database's Disk capability: on the
-//! local cluster, data dirs on FUSE, which the runner mounts when `--nemesis` names one.
+//! implements the capabilities), workloads, checkers. Every fault declares the
+//! capabilities it needs ([`Fault::needs`]); a run hands their union ([`needs`]) to the
+//! system's recipe before it starts, so e.g. the local cluster puts its data dirs on FUSE
+//! only when a disk fault (io_delay, io_error, disk_hang, disk_full, in [`faults::disk`])
+//! is asked for.
 //! `delay` runs on the local cluster through the cluster's userspace NFQUEUE delay line
 //! (this kernel has no netem).
 

@@ -91,15 +91,7 @@ impl BankRun {
     }
 
     fn init_statements(&self) -> Vec<String> {
-        self.opts
-            .isolation
-            .map(|i| {
-                vec![format!(
-                    "SET SESSION TRANSACTION ISOLATION LEVEL {}",
-                    i.sql()
-                )]
-            })
-            .unwrap_or_default()
+        crate::sql::conn::session(self.opts.isolation, false)
     }
 }
 
@@ -194,7 +186,7 @@ impl BankClient {
                 return Err(err);
             }
         };
-        self.conn.exec("COMMIT", Stage::ReadOnly).await?;
+        self.conn.commit(Stage::ReadOnly).await?;
         let balances: BTreeMap<String, i64> = rows
             .into_iter()
             .map(|(id, b)| (id.to_string(), b))
@@ -245,14 +237,9 @@ impl BankClient {
                 return e.completion();
             }
         }
-        match self.conn.exec("COMMIT", Stage::Commit).await {
+        match self.conn.commit(Stage::Commit).await {
             Ok(()) => Completion::ok(None),
-            Err(e) => {
-                if e.kind == faultline_core::OpType::Fail {
-                    self.conn.rollback().await;
-                }
-                e.completion()
-            }
+            Err(e) => e.completion(),
         }
     }
 }

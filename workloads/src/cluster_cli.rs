@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Args, Clone, Debug)]
 pub struct StartArgs {
-    /// The system (`faultline list systems`); its own options are accepted too.
-    #[arg(long, default_value = "local-galera")]
-    pub db: String,
+    /// The system (`faultline list systems`; default: the first); its own options are
+    /// accepted too.
+    #[arg(long)]
+    pub db: Option<String>,
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
     /// Return once the cluster is ready and leave it running in the background.
@@ -323,8 +324,16 @@ async fn start_foreground(
         );
         return 1;
     }
+    let Some(db) = args
+        .db
+        .clone()
+        .or_else(|| registry.recipes().next().map(|r| r.name().to_string()))
+    else {
+        eprintln!("error: no system is registered: give --db");
+        return faultline_harness::EXIT_BAD_ARGS;
+    };
     let system = SystemArgs {
-        db: args.db.clone(),
+        db,
         nodes: args.nodes,
     };
     let plan = match registry.plan(&system, matches) {

@@ -29,6 +29,7 @@ use faultline_harness::Registry;
 
 /// Every system and workload of this build: the one list the binaries, `faultline run`,
 /// `faultline analyze` and `faultline list` read. Adding a workload adds one line here.
+/// The first system is the default `--db`.
 pub fn builtin() -> Registry {
     Registry::new()
         .recipe(recipes::LocalMariadb { galera: true })

@@ -26,7 +26,7 @@
 //! `{"key": k, "value": v}`; a read's `v` is `null` on invoke and the value read on `ok`
 //! (`null` = nil); a cas's `v` is `[old, new]`.
 
-use crate::sql::{SqlConn, Stage};
+use crate::sql::{KeyPool, SqlConn, Stage};
 use async_trait::async_trait;
 use clap::Args;
 use faultline_checkers::linearizable::{LinearizableChecker, ModelKind};
@@ -71,39 +71,6 @@ impl Default for RegisterOptions {
     }
 }
 
-/// Which keys are live and how many ops each has had; shared by the main and final
-/// generators.
-#[derive(Debug, Default)]
-struct Keys {
-    /// `(key, ops so far)` per live slot.
-    live: Vec<(i64, usize)>,
-    /// The next fresh key; every key below it has been used.
-    next: i64,
-}
-
-impl Keys {
-    fn new(slots: usize) -> Self {
-        let slots = slots.max(1);
-        Keys {
-            live: (0..slots as i64).map(|k| (k, 0)).collect(),
-            next: slots as i64,
-        }
-    }
-
-    /// A random live key, counting one op on it (retiring it when it reaches the cap).
-    fn pick(&mut self, rng: &mut impl Rng, cap: usize) -> i64 {
-        let slot = rng.random_range(0..self.live.len());
-        let (key, ops) = &mut self.live[slot];
-        let k = *key;
-        *ops += 1;
-        if *ops >= cap.max(1) {
-            self.live[slot] = (self.next, 0);
-            self.next += 1;
-        }
-        k
-    }
-}
-
 /// `register`: the workload as the registry knows it.
 pub struct Register;
 
@@ -132,12 +99,12 @@ impl WorkloadDef for Register {
 pub struct RegisterRun {
     opts: RegisterOptions,
     endpoints: Vec<Endpoint>,
-    keys: Arc<Mutex<Keys>>,
+    keys: Arc<Mutex<KeyPool>>,
 }
 
 impl RegisterRun {
     pub fn new(opts: RegisterOptions, endpoints: &[Endpoint]) -> Self {
-        let keys = Arc::new(Mutex::new(Keys::new(opts.keys)));
+        let keys = Arc::new(Mutex::new(KeyPool::new(opts.keys)));
         RegisterRun {
             opts,
             endpoints: endpoints.to_vec(),
@@ -158,17 +125,13 @@ impl Register {
 
 impl RegisterRun {
     fn init_statements(&self) -> Vec<String> {
-        if self.opts.sync_wait {
-            vec!["SET SESSION wsrep_sync_wait = 1".to_string()]
-        } else {
-            vec![]
-        }
+        crate::sql::conn::session(None, self.opts.sync_wait)
     }
 }
 
 /// One op of the main phase: read, write or cas with equal odds.
-fn next_op(keys: &Mutex<Keys>, rng: &mut impl Rng, cap: usize, max_value: i64) -> Invocation {
-    let key = keys.lock().expect("register keys").pick(rng, cap);
+fn next_op(keys: &Mutex<KeyPool>, rng: &mut impl Rng, cap: usize, max_value: i64) -> Invocation {
+    let key = keys.lock().expect("register keys").touch(rng, cap);
     let max = max_value.max(1);
     match rng.random_range(0..3) {
         0 => Invocation::new("read", json!({"key": key, "value": null})),
@@ -213,7 +176,7 @@ impl Workload for RegisterRun {
     }
 
     fn final_generator(&self) -> Option<Gen<Invocation>> {
-        let used = self.keys.lock().expect("register keys").next;
+        let used = self.keys.lock().expect("register keys").used();
         let reads = (0..2)
             .flat_map(|_| 0..used)
             .map(|k| once(Invocation::new("read", json!({"key": k, "value": null}))))
@@ -314,23 +277,8 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn keys_retire_after_the_cap() {
-        let mut keys = Keys::new(2);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let mut counts = std::collections::BTreeMap::new();
-        for _ in 0..100 {
-            *counts.entry(keys.pick(&mut rng, 10)).or_insert(0) += 1;
-        }
-        assert!(counts.values().all(|&n| n <= 10), "{counts:?}");
-        let retired = counts.values().filter(|&&n| n == 10).count();
-        assert!(retired >= 9, "{counts:?}");
-        assert_eq!(keys.next as usize, 2 + retired);
-        assert!(counts.keys().all(|&k| k < keys.next));
-    }
-
-    #[test]
     fn cas_never_swaps_a_value_for_itself() {
-        let keys = Mutex::new(Keys::new(3));
+        let keys = Mutex::new(KeyPool::new(3));
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut cas = 0;
         for _ in 0..2000 {

@@ -38,6 +38,16 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// The endpoint of `node` among `endpoints`, or the first one when `node` has none of its
+/// own (a TiDB playground's pd and tikv nodes: clients reach only tidb servers).
+pub fn endpoint_for(endpoints: &[Endpoint], node: &str) -> Endpoint {
+    endpoints
+        .iter()
+        .find(|e| e.node == node)
+        .unwrap_or(&endpoints[0])
+        .clone()
+}
+
 /// Masks the password of any `scheme://user:password@host` URL in `text`.
 pub fn mask_url_passwords(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

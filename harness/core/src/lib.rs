@@ -1,9 +1,11 @@
 //! faultline-core: the vocabulary every other crate speaks.
 //!
 //! What lives here: the history model ([`op`]: [`Op`], [`OpType`], [`Process`]) and its JSON
-//! Lines encoding ([`history`]) and its fault windows ([`fault_window`]); pure, seeded generators and their combinators
-//! ([`generator`]); the narrow traits a test is made of ([`Client`], [`Db`] and its
-//! capabilities, [`Nemesis`], [`Checker`]) and the three-valued [`Validity`].
+//! Lines encoding ([`history`]) and its fault windows ([`fault_window`]); pure, seeded
+//! generators and their combinators, which learn each completion ([`generator`]); the
+//! narrow traits a test is made of ([`Client`], [`Db`] and its capabilities, named by
+//! [`Capability`], [`Nemesis`], [`Checker`]), how a client reaches a node ([`Endpoint`],
+//! passwords masked) and the three-valued [`Validity`].
 //!
 //! What does not: no tokio runtime, no database drivers, no process or network control. The
 //! runner (faultline-harness) interprets these types; checkers depend on this crate alone so

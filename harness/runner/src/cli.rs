@@ -60,15 +60,17 @@ pub fn command(registry: &Registry, entry: &dyn WorkloadEntry) -> clap::Command 
     // Last: an options struct's doc comment would otherwise become the command's about.
     cmd = cmd.about(entry.about());
     let d = entry.defaults();
+    // `--db`: the workload's own default, else the registry's first system.
+    let db = d.db.or_else(|| registry.recipes().next().map(|r| r.name()));
     for (id, value) in [
         ("concurrency", d.concurrency),
         ("op_interval_ms", d.op_interval_ms),
-        ("db", d.db),
+        ("db", db),
         ("op_timeout", d.op_timeout),
         ("time_limit", d.time_limit),
     ] {
         if let Some(v) = value {
-            cmd = cmd.mut_arg(id, |a| a.default_value(v));
+            cmd = cmd.mut_arg(id, |a| a.default_value(v).required(false));
         }
     }
     cmd
@@ -134,11 +136,17 @@ impl Registry {
             Ok(m) => m,
             Err(e) if !e.use_stderr() => exit_on_clap_error(e),
             Err(e) => {
+                // clap's message up to its usage lines, as one line.
                 let text = e.render().to_string();
-                let first = text.lines().next().unwrap_or("bad arguments");
+                let message: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:"))
+                    .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                    .collect();
                 return Err(BadArgs(format!(
                     "{} (see --help)",
-                    first.trim_start_matches("error: ")
+                    message.join(" ").trim_start_matches("error: ")
                 )));
             }
         };

@@ -13,11 +13,9 @@ use std::time::Duration;
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
-    /// System under test (`faultline list systems`): local-galera (N MariaDB Galera nodes
-    /// the harness starts), local-mariadb (one plain server), tidb-playground, an existing
-    /// cluster as mysql://user:password@host:port,host:port/database (no faults), or any
-    /// system a test binary registers.
-    #[arg(long, default_value = "local-galera")]
+    /// System under test: a name of `faultline list systems` (the default is the
+    /// registry's first system), or a URL a system accepts.
+    #[arg(long)]
     pub db: String,
     /// Number of nodes, for systems the harness starts itself.
     #[arg(long, default_value_t = 3)]

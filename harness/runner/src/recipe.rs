@@ -42,11 +42,7 @@ impl Sut {
 
     /// The endpoint of `node`, or the first one when `node` has none of its own.
     pub fn endpoint_for(&self, node: &str) -> Endpoint {
-        self.endpoints
-            .iter()
-            .find(|e| e.node == node)
-            .unwrap_or(&self.endpoints[0])
-            .clone()
+        faultline_core::endpoint::endpoint_for(&self.endpoints, node)
     }
 }
 

@@ -136,17 +136,22 @@ impl Registry {
         Registry::default()
     }
 
-    /// Registers a system. A later recipe with the name of an earlier one replaces it.
+    /// Registers a system. A later recipe with the name of an earlier one replaces it; the
+    /// first one registered is the default `--db`.
     pub fn recipe(mut self, recipe: impl Recipe + 'static) -> Self {
-        self.recipes.retain(|r| r.name() != recipe.name());
-        self.recipes.push(Box::new(recipe));
+        match self.recipes.iter().position(|r| r.name() == recipe.name()) {
+            Some(i) => self.recipes[i] = Box::new(recipe),
+            None => self.recipes.push(Box::new(recipe)),
+        }
         self
     }
 
     /// Registers a workload. A later workload with the name of an earlier one replaces it.
     pub fn workload<W: WorkloadDef>(mut self, def: W) -> Self {
-        self.workloads.retain(|w| w.name() != def.name());
-        self.workloads.push(Box::new(Entry(def)));
+        match self.workloads.iter().position(|w| w.name() == def.name()) {
+            Some(i) => self.workloads[i] = Box::new(Entry(def)),
+            None => self.workloads.push(Box::new(Entry(def))),
+        }
         self
     }
 

@@ -1,7 +1,8 @@
 //! One connection per client, opened lazily, dropped after a timeout or a broken connection.
 
 use super::errors::{classify, describe, Stage};
-use faultline_cluster::Endpoint;
+use super::isolation::Isolation;
+use faultline_core::Endpoint;
 use faultline_core::{Completion, OpType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
@@ -11,13 +12,19 @@ use std::time::Duration;
 /// was sent).
 pub const CONNECT_RETRY: Duration = Duration::from_millis(500);
 
-/// The endpoint of `node`, or the first one when `node` has none of its own.
-pub fn endpoint_for(endpoints: &[Endpoint], node: &str) -> Endpoint {
-    endpoints
-        .iter()
-        .find(|e| e.node == node)
-        .unwrap_or(&endpoints[0])
-        .clone()
+pub use faultline_core::endpoint::endpoint_for;
+
+/// The statements every new connection of a workload runs: its isolation level (default:
+/// the server's) and, with `sync_wait`, Galera's causal reads.
+pub fn session(isolation: Option<Isolation>, sync_wait: bool) -> Vec<String> {
+    let mut init: Vec<String> = isolation
+        .map(Isolation::session_statement)
+        .into_iter()
+        .collect();
+    if sync_wait {
+        init.push("SET SESSION wsrep_sync_wait = 1".to_string());
+    }
+    init
 }
 
 /// A connection for a workload's setup (schema, initial data) on `endpoint`; a failure
@@ -123,6 +130,18 @@ impl SqlConn {
     pub async fn exec(&mut self, sql: &str, stage: Stage) -> Result<(), OpError> {
         let r = self.get().await?.query_drop(sql).await;
         r.map_err(|e| self.error(e, stage))
+    }
+
+    /// COMMIT at `stage` (Commit, or ReadOnly for a transaction that only read); a COMMIT
+    /// that certainly failed is rolled back, so the connection can be used again.
+    pub async fn commit(&mut self, stage: Stage) -> Result<(), OpError> {
+        let r = self.exec("COMMIT", stage).await;
+        if let Err(e) = &r {
+            if e.kind == OpType::Fail {
+                self.rollback().await;
+            }
+        }
+        r
     }
 
     /// Best-effort ROLLBACK after a failed statement; a failure drops the connection.

@@ -44,6 +44,26 @@ pub const DEFINITELY_ABORTED_ON_COMMIT: &[u16] = &[
     1205, // ER_LOCK_WAIT_TIMEOUT (the harness rolls back the transaction)
 ];
 
+/// Server error numbers that are the fault's doing, not the statement's (sqlsmith's rule):
+/// on the system under test they mean "outcome unknown", never a divergence between
+/// servers. 1205 and 1213 are here too: on COMMIT they prove an abort (the table above),
+/// but which statements a deadlock or a certification failure hits depends on timing, so a
+/// statement-by-statement comparison cannot hold them against the database.
+pub const FAULT_CODES: &[u16] = &[
+    1047, // WSREP has not yet prepared node for application use
+    1180, // error during COMMIT
+    1205, // lock wait timeout
+    1213, // deadlock / Galera certification failure
+    1927, // connection was killed
+    1969, // statement timeout
+    2006, // server has gone away
+    2013, // lost connection during query
+    4031, // client disconnected for inactivity
+];
+
+/// Syntax errors: ER_PARSE_ERROR and ER_SYNTAX_ERROR (a generator bug, never the server's).
+pub const SYNTAX_CODES: &[u16] = &[1064, 1149];
+
 /// The server error code, when the server sent one.
 pub fn server_code(e: &Error) -> Option<u16> {
     match e {

@@ -14,22 +14,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 use std::time::Duration;
 
-/// Server error numbers that are the fault's doing, not the statement's: on the system under
-/// test they mean "outcome unknown", never a divergence.
-pub const FAULT_CODES: &[u16] = &[
-    1047, // WSREP has not yet prepared node for application use
-    1180, // error during COMMIT
-    1205, // lock wait timeout
-    1213, // deadlock / Galera certification failure
-    1927, // connection was killed
-    1969, // statement timeout
-    2006, // server has gone away
-    2013, // lost connection during query
-    4031, // client disconnected for inactivity
-];
-
-/// Syntax errors: ER_PARSE_ERROR and ER_SYNTAX_ERROR.
-pub const SYNTAX_CODES: &[u16] = &[1064, 1149];
+pub use crate::sql::errors::{FAULT_CODES, SYNTAX_CODES};
 
 /// Whether an outcome on the system under test says nothing about the statement itself.
 pub fn fault_like(o: &Outcome) -> bool {

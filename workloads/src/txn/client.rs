@@ -4,7 +4,7 @@
 use super::TxnKind;
 use crate::sql::{ReadLock, SqlConn, Stage};
 use async_trait::async_trait;
-use faultline_core::{Client, Completion, Invocation, OpType};
+use faultline_core::{Client, Completion, Invocation};
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 
@@ -97,14 +97,9 @@ impl TxnClient {
         } else {
             Stage::Commit
         };
-        match self.conn.exec("COMMIT", commit_stage).await {
+        match self.conn.commit(commit_stage).await {
             Ok(()) => Completion::ok(Some(Value::Array(done))),
-            Err(e) => {
-                if e.kind == OpType::Fail {
-                    self.conn.rollback().await;
-                }
-                e.completion()
-            }
+            Err(e) => e.completion(),
         }
     }
 }

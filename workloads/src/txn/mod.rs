@@ -25,7 +25,7 @@
 
 mod client;
 
-use crate::sql::{Isolation, ReadLock, SqlConn};
+use crate::sql::{Isolation, KeyPool, ReadLock, SqlConn};
 use async_trait::async_trait;
 use clap::Args;
 use client::TxnClient;
@@ -167,56 +167,28 @@ impl TxnKind {
     }
 }
 
-/// The live keys and their write counts; shared by the main and final generators.
-#[derive(Debug)]
-pub struct KeyPool {
-    /// `(key, writes so far)` per live slot.
-    live: Vec<(i64, i64)>,
-    /// The next fresh key; every key below it has been used.
-    next: i64,
-}
-
-impl KeyPool {
-    pub fn new(slots: usize) -> Self {
-        let slots = slots.max(1) as i64;
-        KeyPool {
-            live: (0..slots).map(|k| (k, 0)).collect(),
-            next: slots,
-        }
-    }
-
-    /// Keys used so far: `0..used()`.
-    pub fn used(&self) -> i64 {
-        self.next
-    }
-
-    /// One transaction of 1..=max_len micro-ops, half reads, half writes of fresh values.
-    pub fn txn(
-        &mut self,
-        rng: &mut impl Rng,
-        max_len: usize,
-        max_writes: usize,
-        write_f: &str,
-    ) -> Value {
-        let len = rng.random_range(1..=max_len.max(1));
-        let mops: Vec<Value> = (0..len)
-            .map(|_| {
-                let slot = rng.random_range(0..self.live.len());
-                let (key, writes) = self.live[slot];
-                if rng.random_bool(0.5) {
-                    return json!(["r", key, null]);
-                }
-                let value = writes + 1;
-                self.live[slot].1 = value;
-                if value as usize >= max_writes.max(1) {
-                    self.live[slot] = (self.next, 0);
-                    self.next += 1;
-                }
-                json!([write_f, key, value])
-            })
-            .collect();
-        Value::Array(mops)
-    }
+/// One transaction of 1..=max_len micro-ops on keys of `pool`, half reads, half writes of
+/// fresh values (each key's values count up from 1; a key retires after `max_writes`).
+pub fn txn(
+    pool: &mut KeyPool,
+    rng: &mut impl Rng,
+    max_len: usize,
+    max_writes: usize,
+    write_f: &str,
+) -> Value {
+    let len = rng.random_range(1..=max_len.max(1));
+    let mops: Vec<Value> = (0..len)
+        .map(|_| {
+            let slot = pool.choose(rng);
+            let key = pool.key(slot);
+            if rng.random_bool(0.5) {
+                return json!(["r", key, null]);
+            }
+            let value = pool.bump(slot, max_writes);
+            json!([write_f, key, value])
+        })
+        .collect();
+    Value::Array(mops)
 }
 
 /// The append or rw-register workload.
@@ -253,15 +225,7 @@ impl Workload for TxnWorkload {
 
     fn client(&self, node: &str) -> Box<dyn Client> {
         let endpoint = crate::sql::conn::endpoint_for(&self.endpoints, node);
-        let mut init: Vec<String> = self
-            .opts
-            .isolation
-            .map(Isolation::session_statement)
-            .into_iter()
-            .collect();
-        if self.opts.sync_wait {
-            init.push("SET SESSION wsrep_sync_wait = 1".to_string());
-        }
+        let init = crate::sql::conn::session(self.opts.isolation, self.opts.sync_wait);
         Box::new(TxnClient {
             conn: SqlConn::new(endpoint, init),
             kind: self.kind,
@@ -278,7 +242,7 @@ impl Workload for TxnWorkload {
             self.kind.write_f(),
         );
         from_fn(move |ctx| {
-            let txn = pool.lock().expect("key pool").txn(ctx.rng, len, writes, f);
+            let txn = txn(&mut pool.lock().expect("key pool"), ctx.rng, len, writes, f);
             Invocation::new("txn", txn)
         })
     }
@@ -311,7 +275,7 @@ mod tests {
         let mut written: HashMap<i64, HashSet<i64>> = HashMap::new();
         let mut lens = HashSet::new();
         for _ in 0..500 {
-            let txn = pool.txn(&mut rng, 4, 5, "append");
+            let txn = txn(&mut pool, &mut rng, 4, 5, "append");
             let mops = parse_mops(&txn).unwrap();
             lens.insert(mops.len());
             for (f, k, v) in mops {

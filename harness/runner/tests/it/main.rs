@@ -4,6 +4,7 @@
 
 mod common;
 
+mod control;
 mod faults;
 mod interpreter;
 mod lifecycle;
