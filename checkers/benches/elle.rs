@@ -54,13 +54,14 @@ fn ours(path: &Path, label: &str) -> Duration {
     let t = Instant::now();
     let txns = faultline_checkers::elle::read_jsonl(path).expect("read history");
     let parsed = t.elapsed();
+    let rss_parsed = peak_rss_mib();
     let a = checker.analyze(&txns);
     let total = t.elapsed();
     let mb = std::fs::metadata(path)
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     println!(
-        "faultline elle {label}: {} txns ({mb:.0} MB): parse {:.3} s + check {:.3} s (infer {} ms, graph+scc {} ms, cycles {} ms) = {:.3} s; verdict {}; anomalies {:?}; edges {:?}; peak RSS so far {:.0} MiB",
+        "faultline elle {label}: {} txns ({mb:.0} MB): parse {:.3} s + check {:.3} s (infer {} ms, graph+scc {} ms, cycles {} ms) = {:.3} s; verdict {}; anomalies {:?}; edges {:?}; peak RSS after parse {rss_parsed:.0} MiB, so far {:.0} MiB",
         txns.txns.len(),
         parsed.as_secs_f64(),
         (total - parsed).as_secs_f64(),

@@ -403,9 +403,37 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             format!("{} all read {v} of key {key} and then appended to key {key}: each update was based on the same version (lost update)", names.join(", "))
         });
     }
-    inf.evidence.written = written;
+    // The written index is dropped here, not kept as evidence: it is the largest
+    // structure of the check and is needed only to explain cycles, so the checker
+    // rebuilds it with [`written_index`] when there is a cycle to explain.
+    drop(written);
     inf.evidence.order = order;
     inf
+}
+
+/// The written index of a history for explanations: each append's writer, whether it
+/// was the writer's last append to the key, and its position in `order`. The same as the
+/// index [`infer`] builds (later duplicates win, as there).
+pub fn written_index(txns: &[Txn], order: &FxMap<i64, Vec<i64>>) -> FxMap<(i64, i64), Written> {
+    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 3 / 2);
+    for (ti, t) in txns.iter().enumerate() {
+        for (mi, m) in t.mops.iter().enumerate() {
+            if let Mop::Append { key, value } = m {
+                let last = !t.mops[mi + 1..]
+                    .iter()
+                    .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
+                written.insert((*key, *value), Written::new(ti as u32, last));
+            }
+        }
+    }
+    for (&key, ord) in order {
+        for (i, v) in ord.iter().enumerate() {
+            if let Some(w) = written.get_mut(&(key, *v)) {
+                w.set_pos(i as u32);
+            }
+        }
+    }
+    written
 }
 
 /// Offers a read as the key's longest (a longer read replaces a shorter one).

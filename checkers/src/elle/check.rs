@@ -128,6 +128,9 @@ impl ElleChecker {
         let g = Graph::build(ts.len(), std::mem::take(&mut inf.edges));
         let mut finder = SccFinder::new(ts.len());
         let sccs = finder.all(&g, ALL);
+        if !sccs.is_empty() && self.workload == Workload::Append {
+            inf.evidence.written = append::written_index(ts, &inf.evidence.order);
+        }
         let t2 = Instant::now();
         let deadline = t2 + self.options.search_budget;
         let mut incomplete = BTreeSet::new();

@@ -46,6 +46,7 @@ pub const UNOBSERVED: u32 = LAST - 1;
 /// What the explanations need to know about version orders.
 #[derive(Default)]
 pub struct Evidence {
+    /// List-append: the written index, filled in only when there are cycles to explain.
     pub written: FxMap<(i64, i64), Written>,
     /// List-append: each key's version order (elements, oldest first).
     pub order: FxMap<i64, Vec<i64>>,
@@ -61,9 +62,11 @@ impl Evidence {
 
     /// Whether `value` was appended to `key` but is in no read's version order.
     pub fn unobserved(&self, key: i64, value: i64) -> bool {
-        self.written
-            .get(&(key, value))
-            .is_some_and(|x| x.pos() == UNOBSERVED)
+        self.order.contains_key(&key)
+            && self
+                .written
+                .get(&(key, value))
+                .is_some_and(|x| x.pos() == UNOBSERVED)
     }
 
     /// Whether `w` directly follows `v` (or the initial state) in `key`'s version order.
