@@ -199,7 +199,14 @@ pub struct Reader<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// Forms being read, nested: bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// How deeply forms may nest. Jepsen ops nest a handful of levels; the bound keeps a
+/// hostile or corrupt file (`[[[[...`) from overflowing the stack, here or when the value
+/// is dropped. Found by fuzzing (fuzz/, target fuzz_edn).
+pub const MAX_DEPTH: usize = 256;
 
 impl<'a> Reader<'a> {
     pub fn new(text: &'a str) -> Self {
@@ -208,6 +215,7 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             line: 1,
+            depth: 0,
         }
     }
 
@@ -259,6 +267,16 @@ impl<'a> Reader<'a> {
 
     /// Reads one form at the current position; `None` for a `#_` discard.
     fn read(&mut self) -> Result<Option<Edn>, EdnError> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.err(format!("forms nested deeper than {MAX_DEPTH}")));
+        }
+        self.depth += 1;
+        let r = self.read_form();
+        self.depth -= 1;
+        r
+    }
+
+    fn read_form(&mut self) -> Result<Option<Edn>, EdnError> {
         let Some(c) = self.peek() else {
             return Err(self.err("unexpected end of input"));
         };

@@ -85,3 +85,22 @@ fn display_round_trips() {
     let v = parse_one(text).unwrap();
     assert_eq!(parse_one(&v.to_string()).unwrap(), v);
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    // Found by fuzzing: 300,000 nested vectors overflowed the stack.
+    let deep = "[".repeat(300_000);
+    let e = parse_all(&deep).unwrap_err();
+    assert!(e.message.contains("nested deeper"), "{e}");
+    let e = history_forms(&format!("{{:type :ok, :value {deep}}}")).unwrap_err();
+    assert!(e.message.contains("nested deeper"), "{e}");
+    let e = parse_all(&"#_ ".repeat(100_000)).unwrap_err();
+    assert!(e.message.contains("nested deeper"), "{e}");
+    // Jepsen's own nesting is far below the bound.
+    let ok = format!(
+        "{}1{}",
+        "[".repeat(MAX_DEPTH - 1),
+        "]".repeat(MAX_DEPTH - 1)
+    );
+    assert!(parse_all(&ok).is_ok());
+}
