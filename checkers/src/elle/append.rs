@@ -69,6 +69,9 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 3 / 2);
     // Appends per txn, for the unobserved-append pass.
     let mut appends_of: Vec<u32> = vec![0; txns.len()];
+    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
+    let mut longest: FxMap<i64, (u32, u16)> = map_with_capacity(1024);
+    let mut state: Vec<KeyState> = Vec::new();
     for (ti, t) in txns.iter().enumerate() {
         for (mi, m) in t.mops.iter().enumerate() {
             match m {
@@ -101,16 +104,12 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 Mop::Read { .. } => {}
             }
         }
-    }
-
-    // Internal consistency and duplicates; collect the reads inference may trust.
-    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
-    let mut longest: FxMap<i64, (u32, u16)> = map_with_capacity(1024);
-    let mut state: Vec<KeyState> = Vec::new();
-    for (ti, t) in txns.iter().enumerate() {
         if t.status != Status::Ok {
             continue;
         }
+        // Internal consistency; collect the reads inference may trust. (One pass with
+        // the index above: each txn's micro-ops are visited while in cache. Reads of keys
+        // found bad later are dropped after the loop.)
         // Entries (and their buffers) are reused from txn to txn: `used` are live.
         let mut used = 0;
         let mut future = false;
@@ -182,16 +181,11 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                         });
                         duplicates(sink, t, key, l);
                         // What the database returned still shows an order (as in Elle).
-                        if !bad_keys.contains(&key) {
-                            offer(&mut longest, txns, key, ti as u32, mi as u16);
-                        }
+                        offer(&mut longest, txns, key, ti as u32, mi as u16);
                         continue;
                     }
                     s.read = Some(mi as u16);
                     s.after.clear();
-                    if bad_keys.contains(&key) {
-                        continue;
-                    }
                     reads.push(GoodRead {
                         txn: ti as u32,
                         mop: mi as u16,
@@ -202,6 +196,11 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 Mop::Write { .. } => {}
             }
         }
+    }
+
+    if !bad_keys.is_empty() {
+        reads.retain(|r| !bad_keys.contains(&txns[r.txn as usize].mops[r.mop as usize].key()));
+        longest.retain(|k, _| !bad_keys.contains(k));
     }
 
     // Version orders: the longest read of each key, duplicates dropped (first kept).
@@ -367,16 +366,17 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 prev = None;
                 continue;
             }
-            let wt = &txns[writer as usize];
             if aborted[writer as usize] {
                 failed.get_or_insert((writer, v));
                 prev = None;
                 continue;
             }
             // An indeterminate append may not have committed either: the dirty update is
-            // the next committed one (as Elle's dirty-update-cases).
-            if wt.status == Status::Ok {
+            // the next committed one (as Elle's dirty-update-cases). (`failed` is rare:
+            // only then is the txn itself looked at.)
+            if failed.is_some() && txns[writer as usize].status == Status::Ok {
                 if let Some((f, fv)) = failed.take() {
+                    let wt = &txns[writer as usize];
                     let ft = &txns[f as usize];
                     sink.simple("dirty-update", &[ft, wt], || {
                         format!("{} appended {v} to key {key} after {fv}, which was appended by {}, which failed (dirty update)", wt.name(), ft.name())
