@@ -550,3 +550,29 @@ fn unfindable_g_single_is_still_invalid() {
         &["repeatable-read", "snapshot-isolation"],
     );
 }
+
+// Ours, not Elle's: an indeterminate txn orders nothing after it on its process. T1
+// timed out (info) appending x 1; its process went on with T2, which read x = []. If T1
+// was still in flight it may commit after T2, so T2 missing it is no anomaly: T2 -rw->
+// T1 holds (the unobserved append follows the empty list) but T1 -process-> T2 does not.
+#[test]
+fn an_info_txn_orders_nothing_after_it_on_its_process() {
+    let h = op(Some(0), "invoke", &la("ax1"))
+        + &op(Some(0), "info", &la("ax1"))
+        + &op(Some(0), "invoke", &la("rx"))
+        + &op(Some(0), "ok", "[[:r :x []]]")
+        + &pair(1, "ok", &la("ay1"))
+        + &pair(2, "ok", &la("ry1"));
+    let a = check(A, "strong-session-serializable", &h);
+    assert_ne!(a.valid, Invalid, "{:?}", a.anomaly_types);
+    assert!(a.anomaly_types.iter().all(|t| !t.ends_with("-process")));
+    // The same with T1 ok is a stale read on one process: G-single-process.
+    let h = h.replacen(":type :info", ":type :ok", 1);
+    let a = check(A, "strong-session-serializable", &h);
+    assert_eq!(a.valid, Invalid);
+    assert!(
+        a.forbidden.contains(&"G-single-process".into()),
+        "{:?}",
+        a.forbidden
+    );
+}
