@@ -257,7 +257,7 @@ fn mop_from_value(v: &Value) -> Option<Mop> {
 }
 
 /// Reads a history.jsonl file (or a run directory holding one) on the typed fast path,
-/// parsing on several threads when the file is large (see [`super::reader`]).
+/// parsing on several threads when the file is large (the `reader` module).
 pub fn read_jsonl(path: &Path) -> Result<Txns, HistoryError> {
     let file_path = if path.is_dir() {
         path.join("history.jsonl")

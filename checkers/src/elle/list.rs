@@ -60,7 +60,7 @@ impl std::fmt::Debug for List {
 }
 
 /// The elements of a block's list reads while the block is parsed. Lists made by
-/// [`Pool::push`] are pending: they must go through [`Pool::share`] before anything reads
+/// [`Pool::list`] are pending: they must go through [`Pool::share`] before anything reads
 /// them.
 pub struct Pool {
     ints: Vec<i64>,

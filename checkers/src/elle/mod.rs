@@ -10,17 +10,27 @@
 //! Written values must be unique per key (a precondition, checked first). `fail` means the
 //! transaction did not happen, `info` that it may have; an invocation without completion is
 //! `info`. Transactions are named `T<index>` after their completion op.
-//! Jepsen EDN histories are converted to this convention by [`import::jepsen_edn`].
+//! Jepsen histories (EDN or elle-cli's JSON; keyword, string or integer keys; ops without
+//! `:process`) are converted to this convention by [`import::jepsen_history`].
 //!
 //! # Pipeline
-//! [`history`] pairs ops into typed transactions; [`append`] or [`register`] infers version
-//! orders, finds non-cycle anomalies and the ww/wr/rw edges; [`graph`] adds process and
-//! realtime edges; [`scc`] finds strongly connected components iteratively; [`cycles`]
-//! searches each for every cycle class and its -process/-realtime variants; [`explain`]
-//! writes a sentence per edge and a dot text per cycle; [`models`] decides which found
-//! anomalies the chosen consistency model forbids. Only a forbidden anomaly is `Invalid`;
-//! a violated precondition or a search that ran out of budget on a forbidden class is
-//! `Unknown`. Anomalies found but allowed by the model are reported, not held against it.
+//! [`history`] pairs ops into typed transactions (large history files are read by
+//! `reader`, in blocks parsed on worker threads by [`fastline`], list reads stored shared
+//! per key by [`list`]); [`append`] or [`register`] infers version orders, finds non-cycle
+//! anomalies and the ww/wr/rw edges; [`graph`] adds process and realtime edges; [`scc`]
+//! finds strongly connected components iteratively; [`cycles`] searches each for every
+//! cycle class and its -process/-realtime variants (skipping classes a found one
+//! implies, as Elle does); [`exists`] proves per model that *some* forbidden cycle exists
+//! in a component (Elle's `cycle-exists`), which stands when the search runs out of
+//! budget; [`explain`] writes a sentence per edge and a dot text per cycle; [`models`]
+//! decides which found anomalies the chosen consistency model forbids. Only a forbidden
+//! anomaly is `Invalid`; a violated precondition, a search that ran out of budget on a
+//! forbidden class with no existence proof, or a graph with no edge at all (Elle's
+//! `empty-transaction-graph`) is `Unknown`. Anomalies found but allowed by the model are
+//! reported, not held against it.
+//!
+//! Elle's test suite is ported in `tests/elle_suite_*.rs` and `tests/elle_histories.rs`;
+//! where we report more than Elle, those tests say why.
 
 pub mod anomalies;
 pub mod append;
