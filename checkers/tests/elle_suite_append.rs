@@ -576,3 +576,100 @@ fn an_info_txn_orders_nothing_after_it_on_its_process() {
         a.forbidden
     );
 }
+
+/// The data edges between txns (positions in completion order), kinds merged per pair:
+/// Elle's graph-test compares adjacency sets the same way.
+fn graph(txns: &[&str]) -> std::collections::BTreeSet<(usize, usize)> {
+    let h = faultline_checkers::elle::import::jepsen_edn(&oks(txns), A).unwrap();
+    let c = faultline_checkers::elle::ElleChecker::new(A, "serializable").unwrap();
+    c.edges(&faultline_checkers::elle::Txns::from_history(&h))
+        .into_iter()
+        .filter(|e| matches!(e.2, "ww" | "wr" | "rw"))
+        .map(|(a, b, _)| (a, b))
+        .collect()
+}
+
+// graph-test, ww-graph-test, wr-graph-test: Elle's expected adjacency, txn for txn.
+#[test]
+fn graph_test() {
+    let set = |es: &[(usize, usize)]| {
+        es.iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(graph(&[]), set(&[]));
+    assert_eq!(graph(&["ax1"]), set(&[]), "one append");
+    assert_eq!(graph(&["rx"]), set(&[]), "empty read");
+    assert_eq!(
+        graph(&["ax1", "rx1"]),
+        set(&[(0, 1)]),
+        "one append one read"
+    );
+    // rx -rw-> ax1 -wr-> rx1: anti-dependency.
+    assert_eq!(graph(&["rx", "ax1", "rx1"]), set(&[(0, 1), (1, 2)]));
+    // ax1 -ww-> ax2 -wr-> rx12, no ax1 -> rx12.
+    assert_eq!(graph(&["ax2", "ax1", "rx12"]), set(&[(1, 0), (0, 2)]));
+    // Adya, Liskov and O'Neil's figure 3.
+    assert_eq!(
+        graph(&["az1ax1ay1", "rx1ay2", "ry12az3", "rz13"]),
+        set(&[(0, 1), (0, 2), (1, 2), (2, 3)])
+    );
+    // G0: both directions, and both to the reader.
+    assert_eq!(
+        graph(&["ax1ay1", "ax2ay2", "rx12ry21"]),
+        set(&[(0, 1), (1, 0), (0, 2), (1, 2)])
+    );
+    // G1c: t1 -ww-> t2, t2 -wr-> t1 and t3.
+    assert_eq!(
+        graph(&["ax1ry1", "ax2ay1", "rx12"]),
+        set(&[(0, 1), (1, 2), (1, 0)])
+    );
+    // G2: two reads of the initial states, each before the other's append.
+    assert_eq!(
+        graph(&["rxay1", "ryax1", "rx1ry1"]),
+        set(&[(0, 1), (0, 2), (1, 0), (1, 2)])
+    );
+    // "single appends without reads" and "multiple appends without reads": an append
+    // no read shows still follows the empty list, so every empty read precedes it.
+    assert_eq!(graph(&["rx", "ax1"]), set(&[(0, 1)]));
+    assert_eq!(graph(&["rx", "ax1", "ax2"]), set(&[(0, 1), (0, 2)]));
+    // ww-graph-test: ax1 -ww-> ax2 (with the reader as well: Elle's ww graph alone has
+    // no wr edge).
+    assert_eq!(graph(&["ax1", "ax2", "rx12"]), set(&[(0, 1), (1, 2)]));
+    // wr-graph-test "basic read".
+    let g = graph(&["ax1", "rx1", "ax2", "rx12"]);
+    assert!(g.contains(&(0, 1)) && g.contains(&(2, 3)), "{g:?}");
+}
+
+// graph-test "info reads": T1 crashed; its nil read of y proves nothing, but its append
+// of 2 after T2's 1 does.
+#[test]
+fn info_reads() {
+    let h = op(Some(0), "info", "[[:append :x 2] [:r :y nil]]")
+        + &op(Some(1), "ok", &la("ax1ay1"))
+        + &op(Some(2), "ok", &la("rx12ry1"));
+    let h = faultline_checkers::elle::import::jepsen_edn(&h, A).unwrap();
+    let c = faultline_checkers::elle::ElleChecker::new(A, "serializable").unwrap();
+    let txns = faultline_checkers::elle::Txns::from_history(&h);
+    let pos = |mop: &str| {
+        txns.txns
+            .iter()
+            .position(|t| format!("{:?}", t.mops).contains(mop))
+            .unwrap()
+    };
+    let (t1, t2, t3) = (
+        pos("value: 2 }"),
+        pos("Append { key: -9223372036854775807, value: 1 }"),
+        pos("List"),
+    );
+    let data: std::collections::BTreeSet<(usize, usize)> = c
+        .edges(&txns)
+        .into_iter()
+        .filter(|e| matches!(e.2, "ww" | "wr" | "rw"))
+        .map(|(a, b, _)| (a, b))
+        .collect();
+    // Elle: {t1 #{t3}, t2 #{t3 t1}}.
+    let want: std::collections::BTreeSet<(usize, usize)> =
+        [(t1, t3), (t2, t3), (t2, t1)].into_iter().collect();
+    assert_eq!(data, want);
+}

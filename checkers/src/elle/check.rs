@@ -113,6 +113,28 @@ impl ElleChecker {
         CheckResult::new("elle", valid, summary, details)
     }
 
+    /// The dependency graph's edges, as `(from, to, kind)` with positions in `txns.txns`:
+    /// what the cycle search works on, for tests and debugging.
+    pub fn edges(&self, txns: &Txns) -> BTreeSet<(usize, usize, &'static str)> {
+        let ts = &txns.txns;
+        let mut sink = Sink::new(0);
+        let mut inf = match self.workload {
+            Workload::Append => append::infer(ts, &mut sink),
+            Workload::RwRegister => register::infer(ts, &mut sink, self.options.wfr_keys),
+        };
+        graph::add_process_edges(ts, &mut inf.edges);
+        graph::add_realtime_edges(ts, &mut inf.edges);
+        let g = Graph::build(ts.len(), inf.edges);
+        let mut out = BTreeSet::new();
+        for a in 0..ts.len() as u32 {
+            for i in g.out_range(a) {
+                let (b, k) = g.edge(i);
+                out.insert((a as usize, b as usize, graph::kind_name(k)));
+            }
+        }
+        out
+    }
+
     /// Runs the whole pipeline.
     pub fn analyze(&self, txns: &Txns) -> Analysis {
         let t0 = Instant::now();
