@@ -96,12 +96,19 @@ impl<'a> P<'a> {
         let start = self.i;
         let mut v: u64 = 0;
         while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
-            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+            v = v.wrapping_mul(10).wrapping_add((c - b'0') as u64);
             self.i += 1;
         }
         let digits = self.i - start;
         if digits == 0 || (digits > 1 && self.b[start] == b'0') {
             return None;
+        }
+        if digits > 18 {
+            // Up to 18 digits cannot overflow; past that, count again with checks.
+            v = 0;
+            for &c in &self.b[start..self.i] {
+                v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+            }
         }
         self.end_of_number_or_word()?;
         if neg {

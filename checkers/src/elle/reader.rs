@@ -127,20 +127,14 @@ impl<R: Read> Blocks<R> {
         let mut block = std::mem::take(&mut self.carry);
         loop {
             let start = block.len();
-            block.resize(start + BLOCK, 0);
-            let mut filled = start;
-            while filled < block.len() {
-                match self.inner.read(&mut block[filled..]) {
-                    Ok(0) => {
-                        self.eof = true;
-                        break;
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
+            block.reserve(BLOCK);
+            // `read_to_end` fills spare capacity without zeroing it first.
+            let n = (&mut self.inner)
+                .take(BLOCK as u64)
+                .read_to_end(&mut block)?;
+            if n < BLOCK {
+                self.eof = true;
             }
-            block.truncate(filled);
             if self.eof {
                 return Ok((!block.is_empty()).then_some((block, true)));
             }
