@@ -47,7 +47,7 @@ fn parse_block(seq: usize, block: &[u8], last: bool, scratch: &mut Scratch) -> D
     let mut lines = 0;
     let mut rest = block;
     while !rest.is_empty() {
-        let (raw, complete) = match rest.iter().position(|&c| c == b'\n') {
+        let (raw, complete) = match newline(rest) {
             Some(i) => {
                 let raw = &rest[..i];
                 rest = &rest[i + 1..];
@@ -109,6 +109,25 @@ fn parse_block(seq: usize, block: &[u8], last: bool, scratch: &mut Scratch) -> D
 fn share_lists(ops: &mut [Line], scratch: &mut Scratch) {
     let mut mops: Vec<&mut Vec<Mop>> = ops.iter_mut().filter_map(|l| l.mops.as_mut()).collect();
     scratch.pool.share(&mut mops);
+}
+
+/// The first `\n` in `b`, eight bytes at a time (lines are a few hundred bytes, and
+/// every byte of a history passes here).
+fn newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let x = w ^ (ONES * b'\n' as u64);
+        // The lowest flagged byte is the first zero byte of x (the classic haszero).
+        let t = x.wrapping_sub(ONES) & !x & HIGHS;
+        if t != 0 {
+            return Some(i + (t.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'\n').map(|p| i + p)
 }
 
 /// Hands out blocks of whole lines.
@@ -328,6 +347,22 @@ mod tests {
         assert_eq!(one.txns.len(), 60_000);
         assert_eq!(one.problems, four.problems);
         assert!(one.problems[0].contains("cut off"), "{:?}", one.problems);
+    }
+
+    #[test]
+    fn newline_finds_the_first_one() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut b = vec![b'x'; len];
+                b[at] = b'\n';
+                if at + 3 < len {
+                    b[at + 3] = b'\n';
+                }
+                b.iter_mut().take(at).for_each(|c| *c = 0x0b);
+                assert_eq!(newline(&b), Some(at), "len {len} at {at}");
+            }
+            assert_eq!(newline(&vec![0x8a; len]), None);
+        }
     }
 
     #[test]
