@@ -70,7 +70,9 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     // Appends per txn, for the unobserved-append pass.
     let mut appends_of: Vec<u32> = vec![0; txns.len()];
     let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
-    let mut longest: FxMap<i64, (u32, u16)> = map_with_capacity(1024);
+    // Per key, its longest read: (txn, micro-op, length); the length is kept so that
+    // offering a read does not look at the current longest's txn (a cache miss).
+    let mut longest: FxMap<i64, (u32, u16, usize)> = map_with_capacity(1024);
     let mut state: Vec<KeyState> = Vec::new();
     for (ti, t) in txns.iter().enumerate() {
         for (mi, m) in t.mops.iter().enumerate() {
@@ -213,7 +215,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut who: FxMap<i64, Vec<(u32, bool)>> = map_with_capacity(longest.len());
     // Per txn, how many of its appends some read observed.
     let mut observed: Vec<u32> = vec![0; txns.len()];
-    for (&key, &(ti, mi)) in &longest {
+    for (&key, &(ti, mi, _)) in &longest {
         let raw = read_list(&txns[ti as usize], mi);
         let l = if first_duplicate(raw).is_some() {
             let mut seen = FxSet::default();
@@ -265,7 +267,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             continue;
         }
         if !compatible && incompatible.insert(key) {
-            let (lt, lm) = longest[&key];
+            let (lt, lm, _) = longest[&key];
             let other = &txns[lt as usize];
             sink.simple("incompatible-order", &[t, other], || {
                 format!("{} read key {key} = {} and {} read key {key} = {}: neither is a prefix of the other, so they cannot come from one version order", t.name(), list(l), other.name(), list(read_list(other, lm)))
@@ -437,11 +439,11 @@ pub fn written_index(txns: &[Txn], order: &FxMap<i64, Vec<i64>>) -> FxMap<(i64, 
 }
 
 /// Offers a read as the key's longest (a longer read replaces a shorter one).
-fn offer(longest: &mut FxMap<i64, (u32, u16)>, txns: &[Txn], key: i64, ti: u32, mi: u16) {
+fn offer(longest: &mut FxMap<i64, (u32, u16, usize)>, txns: &[Txn], key: i64, ti: u32, mi: u16) {
     let len = read_list(&txns[ti as usize], mi).len();
-    let e = longest.entry(key).or_insert((ti, mi));
-    if read_list(&txns[e.0 as usize], e.1).len() < len {
-        *e = (ti, mi);
+    let e = longest.entry(key).or_insert((ti, mi, len));
+    if e.2 < len {
+        *e = (ti, mi, len);
     }
 }
 
