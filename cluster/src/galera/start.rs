@@ -130,8 +130,33 @@ impl LocalGalera {
             self.spawn_node(k, &[])?;
         }
         let all: Vec<usize> = (1..=n).collect();
-        self.wait_nodes(&all, n as u32, self.opts.start_timeout)
-            .await?;
+        // Joiners start together and the one donor serves their state transfers one after
+        // the other; on a loaded machine a joiner can give up on its transfer and exit.
+        // Such a joiner is started again (twice at most): a cluster that is still forming
+        // has no history to lose.
+        let mut restarts = 0;
+        loop {
+            match self
+                .wait_nodes(&all, n as u32, self.opts.start_timeout)
+                .await
+            {
+                Ok(()) => break,
+                Err(e) if restarts < 2 * (n - 1) => {
+                    let dead: Vec<usize> = (2..=n).filter(|&k| !self.node_running(k)).collect();
+                    if dead.is_empty() || !self.node_running(1) {
+                        return Err(e);
+                    }
+                    tracing::warn!(
+                        "a joiner exited while the cluster formed ({e}); starting it again"
+                    );
+                    for k in dead {
+                        self.spawn_node(k, &[])?;
+                        restarts += 1;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tracing::info!(
             "{} ready with {n} node(s) in {:.1}s",
             self.name,
@@ -157,9 +182,13 @@ impl LocalGalera {
             for &k in ks {
                 if !self.node_running(k) {
                     let name = format!("n{k}");
+                    let log = self.node_dir(k).join("error.log");
+                    // The log goes with the temp dir when the cluster is torn down: say
+                    // what it said, here.
                     return Err(ClusterError::Other(format!(
-                        "mariadbd on {name} exited; see {}",
-                        self.node_dir(k).join("error.log").display()
+                        "mariadbd on {name} exited: {} (log: {})",
+                        last_errors(&log, 3),
+                        log.display()
                     )));
                 }
                 let ok = if self.opts.galera {
@@ -185,4 +214,21 @@ impl LocalGalera {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// The last `n` error lines of a mariadbd error log, joined into one line.
+fn last_errors(log: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("[ERROR]") || l.contains("Aborting") || l.contains("signal "))
+        .collect();
+    if lines.is_empty() {
+        return "no error in its log".into();
+    }
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.chars().take(240).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }

@@ -79,7 +79,6 @@ async fn killing_the_client_node_gives_no_false_divergence() {
         "results.json",
         "report.html",
         "junit.xml",
-        "harness.log",
     ] {
         assert!(dir.file(f).exists(), "no {f}");
     }

@@ -49,7 +49,10 @@ fn describe(a: &Active, all: &[NodeId]) -> String {
             })
             .collect::<Vec<_>>()
             .join("; "),
-        "loss" => format!("loss {nodes} {}%", a.params["percent"]),
+        "loss" => format!(
+            "loss {nodes} {}%",
+            a.params["percent"].as_f64().unwrap_or_default()
+        ),
         "delay" => format!(
             "delay {nodes} {}ms jitter {}ms",
             a.params["delay_ms"], a.params["jitter_ms"]
@@ -275,5 +278,58 @@ impl Daemon {
             .map(|a| describe(a, &all))
             .collect::<Vec<_>>());
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active(name: &str, nodes: &[&str], params: Value) -> Active {
+        Active {
+            name: name.into(),
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            params,
+        }
+    }
+
+    #[test]
+    fn active_faults_read_as_the_verbs_that_started_them() {
+        let all: Vec<NodeId> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let cases = [
+            (active("random_kill", &["n2"], Value::Null), "killed n2"),
+            (active("pause_one", &["n1"], Value::Null), "paused n1"),
+            (
+                active("big_skews", &["n2"], json!({"offsets_ms": {"n2": 300}})),
+                "skew n2 +300ms",
+            ),
+            (
+                active("loss", &["n3"], json!({"percent": 20.0})),
+                "loss n3 20%",
+            ),
+            (
+                active("loss", &["n3"], json!({"percent": 12.5})),
+                "loss n3 12.5%",
+            ),
+            (
+                active("delay", &["n1"], json!({"delay_ms": 200, "jitter_ms": 50})),
+                "delay n1 200ms jitter 50ms",
+            ),
+            (
+                active("partition_one", &["n3"], Value::Null),
+                "n3 drops n1,n2",
+            ),
+            (
+                active("partition_link", &["n3", "n1"], Value::Null),
+                "n3 drops n1",
+            ),
+            (
+                active("bandwidth", &["n1"], json!({"kbit": 256})),
+                "bandwidth n1",
+            ),
+        ];
+        for (a, want) in cases {
+            assert_eq!(describe(&a, &all), want);
+        }
     }
 }
