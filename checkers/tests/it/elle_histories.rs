@@ -1,9 +1,8 @@
 //! Elle's own history files (tests/fixtures/elle, from jepsen-io/elle's histories/),
 //! checked against the expectations of Elle's test suite.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use faultline_checkers::elle::{Options, Workload};
 use faultline_core::Validity::{Invalid, Valid};
 use std::time::Duration;
