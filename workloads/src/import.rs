@@ -5,12 +5,14 @@
 //! | `porcupine-etcd` | Porcupine's etcd Jepsen logs | linearizable, cas-register |
 //! | `porcupine-kv` | Porcupine's kv EDN lines | linearizable, kv map per key |
 //! | `jepsen-edn --workload register\|cas-register` | Jepsen / Knossos EDN ops | linearizable |
-//! | `jepsen-edn --workload append\|rw-register` | Jepsen / Elle EDN txns | elle, `--model` |
+//! | `jepsen-edn --workload append\|rw-register` | Jepsen / Elle txns, EDN or elle-cli JSON (told apart by their first character); ops without `:process` are one nil process | elle, `--model` |
+//! | `jepsen-edn --workload bank [--negative-balances]` | Jepsen bank histories (`:transfer` / `:read`), EDN or JSON; accounts and total from the first ok read, as Jepsen does | bank |
 //!
-//! A malformed file is reported with its line number.
+//! `jepsen-json` is the same as `jepsen-edn`. A malformed file is reported with its line
+//! number.
 
 use anyhow::{bail, Context};
-use faultline_checkers::{elle, linearizable};
+use faultline_checkers::{bank_import, elle, linearizable};
 use faultline_core::{CheckResult, Checker, History};
 use std::path::Path;
 use std::time::Duration;
@@ -22,6 +24,13 @@ pub struct ImportArgs<'a> {
     pub model: Option<&'a str>,
     pub check_timeout: Option<Duration>,
     pub initial_value: Option<&'a str>,
+    /// For Jepsen bank histories: negative balances are allowed (Jepsen's
+    /// `:negative-balances?`).
+    pub negative_balances: bool,
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// Reads `path` in `args.format` and checks it.
@@ -51,22 +60,29 @@ pub fn check_file(path: &Path, args: &ImportArgs) -> anyhow::Result<Vec<CheckRes
             w.parse().map_err(anyhow::Error::msg)?,
             linearizable::import::jepsen_edn_register(path)?,
         ),
-        ("jepsen-edn", Some(w @ ("append" | "list-append" | "rw-register"))) => {
+        ("jepsen-edn" | "jepsen-json", Some(w @ ("append" | "list-append" | "rw-register"))) => {
             let workload: elle::Workload = w.parse()?;
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let history = elle::import::jepsen_edn(&text, workload)?;
+            let history = elle::import::jepsen_history(&read(path)?, workload)?;
             let checker = elle::ElleChecker::new(workload, args.model.unwrap_or("serializable"))?;
             Ok(vec![checker.check(&history)])
         }
-        ("jepsen-edn", Some(other)) => {
-            bail!("--workload {other:?}: use register, cas-register, append or rw-register")
+        ("jepsen-edn" | "jepsen-json", Some("bank")) => {
+            let opts = bank_import::JepsenBankOptions {
+                negative_balances: args.negative_balances,
+                ..Default::default()
+            };
+            let bank = bank_import::jepsen_bank(&read(path)?, &opts)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(vec![bank.check()])
         }
-        ("jepsen-edn", None) => {
-            bail!("--format jepsen-edn needs --workload register|cas-register|append|rw-register")
+        ("jepsen-edn" | "jepsen-json", Some(other)) => {
+            bail!("--workload {other:?}: use register, cas-register, append, rw-register or bank")
+        }
+        ("jepsen-edn" | "jepsen-json", None) => {
+            bail!("--format jepsen-edn needs --workload register|cas-register|append|rw-register|bank")
         }
         (other, _) => {
-            bail!("--format {other:?}: use native, porcupine-etcd, porcupine-kv or jepsen-edn")
+            bail!("--format {other:?}: use native, porcupine-etcd, porcupine-kv, jepsen-edn or jepsen-json")
         }
     }
 }

@@ -37,10 +37,11 @@ enum Command {
     Analyze {
         /// A run folder (e.g. store/latest), or a file with `--format`.
         run: PathBuf,
-        /// native (a faultline run), porcupine-etcd, porcupine-kv or jepsen-edn.
+        /// native (a faultline run), porcupine-etcd, porcupine-kv, jepsen-edn or jepsen-json
+        /// (either of the last two reads EDN and elle-cli's JSON).
         #[arg(long, default_value = "native")]
         format: String,
-        /// For jepsen-edn: register, cas-register, append or rw-register.
+        /// For jepsen-edn: register, cas-register, append, rw-register or bank.
         #[arg(long)]
         workload: Option<String>,
         /// For append / rw-register: the consistency model (serializable, snapshot-isolation, ...).
@@ -52,6 +53,9 @@ enum Command {
         /// A register's value before any write, as JSON (default: nothing written yet).
         #[arg(long)]
         initial_value: Option<String>,
+        /// For a Jepsen bank history: negative balances are allowed.
+        #[arg(long)]
+        negative_balances: bool,
     },
     /// List what can be used.
     List {
@@ -122,6 +126,7 @@ fn main() {
             model,
             check_timeout,
             initial_value,
+            negative_balances,
         } => {
             if format == "native" {
                 analyze(&run)
@@ -132,6 +137,7 @@ fn main() {
                     model: model.as_deref(),
                     check_timeout: check_timeout.map(std::time::Duration::from_secs_f64),
                     initial_value: initial_value.as_deref(),
+                    negative_balances,
                 };
                 analyze_file(&run, &args)
             }

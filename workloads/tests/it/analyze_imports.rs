@@ -129,3 +129,61 @@ fn malformed_input_names_the_line_and_exits_254() {
     assert_eq!(code, 254);
     assert!(err.contains("porcupine-etcd"), "{err}");
 }
+
+fn bank_fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../checkers/tests/fixtures/jepsen-bank")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn jepsen_bank_histories_get_jepsens_verdicts() {
+    // TiDB's run (elle-cli's data): Jepsen found 1731 bad reads of 1805.
+    let tidb = bank_fixture("bank-tidb.edn");
+    let (code, out, err) = analyze(&["--format", "jepsen-edn", "--workload", "bank", &tidb]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("1731") && out.contains("verdict: invalid"),
+        "{out}"
+    );
+    let valid = bank_fixture("bank.json");
+    let (code, out, err) = analyze(&["--format", "jepsen-json", "--workload", "bank", &valid]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Negative balances are an anomaly unless the run allowed them.
+    let neg = bank_fixture("bank-negative-balances.json");
+    let (code, out, _) = analyze(&["--format", "jepsen-json", "--workload", "bank", &neg]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) = analyze(&[
+        "--format",
+        "jepsen-json",
+        "--workload",
+        "bank",
+        "--negative-balances",
+        &neg,
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn jepsen_list_append_without_process_or_time_is_checked() {
+    // Elle's G1c shape, as Jepsen users write it: no :process, no :time, keyword keys.
+    let f = temp_file(
+        "noproc.edn",
+        "{:type :invoke :f :txn :value [[:append :x 1] [:r :y nil]]}\n\
+         {:type :ok :f :txn :value [[:append :x 1] [:r :y [1]]]}\n\
+         {:type :invoke :f :txn :value [[:append :y 1] [:r :x nil]]}\n\
+         {:type :ok :f :txn :value [[:append :y 1] [:r :x [1]]]}\n",
+    );
+    let (code, out, err) = analyze(&[
+        "--format",
+        "jepsen-edn",
+        "--workload",
+        "append",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("G1c"), "{out}");
+    std::fs::remove_file(&f).ok();
+}
