@@ -1,7 +1,6 @@
 //! Elle's own history files (tests/fixtures/elle, from jepsen-io/elle's histories/),
 //! checked against the expectations of Elle's test suite.
 
-
 use crate::common::*;
 use faultline_checkers::elle::{Options, Workload};
 use faultline_core::Validity::{Invalid, Valid};

@@ -4,7 +4,6 @@
 //! Elle's `:anomalies [:G1]`-style options ask for an anomaly family, not a model; those
 //! cases assert what we found within the family (see `common::found_in`).
 
-
 use crate::common::*;
 use faultline_checkers::elle::Workload;
 use faultline_core::Validity::{Invalid, Unknown, Valid};

@@ -13,7 +13,6 @@
 //!   answer Elle's test states too. `wfr_keys` is Elle's `:wfr-keys?` (off by default in
 //!   Elle, on in ours), set as each case needs.
 
-
 use crate::common::*;
 use faultline_checkers::elle::{Analysis, Options, Workload};
 use faultline_core::Validity::{Invalid, Unknown, Valid};
