@@ -1,5 +1,5 @@
-//! sqlsmith as a workload of the runner: its options, the reference server started and
-//! stopped with the workload, one client that runs each statement through
+//! sqlsmith as a workload of the runner: its options, the reference system (any system a
+//! recipe of this build starts or reaches) started and stopped with the workload, one client that runs each statement through
 //! [`LoopState::step`], the statement generator, and the after-run hook that reduces the
 //! findings and writes the reproducers.
 //!
@@ -14,11 +14,10 @@ use super::replay::Replayer;
 use super::runloop::{LoopOptions, LoopState, Oracles};
 use async_trait::async_trait;
 use clap::Args;
-use faultline_cluster::{GaleraOptions, LocalGalera};
 use faultline_core::generator::{Ctx, Gen, Generator, Next};
-use faultline_core::{Client, Completion, Db, Endpoint, Invocation, Op};
+use faultline_core::{Client, Completion, Endpoint, Invocation, Op};
 use faultline_harness::options::parse_server_options;
-use faultline_harness::{BadArgs, RunDir, RunSpec, Sut, Workload};
+use faultline_harness::{BadArgs, RunDir, RunSpec, Sut, SystemArgs, Workload};
 use faultline_sqlsmith::Config;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -28,8 +27,10 @@ use tokio::sync::Mutex;
 
 #[derive(Args, Clone, Debug, Serialize, Deserialize)]
 pub struct SqlsmithOptions {
-    /// The reference: local-mariadb (a standalone server the harness starts) or none.
-    #[arg(long, default_value = "local-mariadb", value_parser = ["local-mariadb", "none"])]
+    /// The reference: a system of `faultline list systems` started (or reached) beside
+    /// the system under test, one node (e.g. local-mariadb, a standalone server the harness
+    /// starts, or mysql://user:password@host:port/db, a server you have), or none.
+    #[arg(long, default_value = "local-mariadb")]
     pub reference: String,
     /// Oracles, comma separated: diff (against the reference), tlp (ternary logic
     /// partitioning of plain queries, and of COUNT(*) / COUNT(x) / MIN / MAX / SUM over
@@ -98,6 +99,11 @@ impl SqlsmithOptions {
     pub(super) fn validate(&self, spec: &RunSpec) -> Result<(), BadArgs> {
         self.oracles()?;
         parse_server_options("--reference-option", &self.reference_options)?;
+        if self.reference != "none" {
+            crate::builtin().find_recipe(&self.reference).map_err(|e| {
+                BadArgs(format!("--reference: {}", e.0.trim_start_matches("--db ")))
+            })?;
+        }
         if spec.concurrency != 1 {
             return Err(BadArgs(format!(
                 "--concurrency {}: sqlsmith runs one statement stream on one connection; use --concurrency 1",
@@ -135,7 +141,7 @@ pub struct SqlsmithRun {
     opts: SqlsmithOptions,
     state: Arc<Mutex<LoopState>>,
     sut: Endpoint,
-    reference: Mutex<Option<LocalGalera>>,
+    reference: Mutex<Option<Sut>>,
     reference_endpoint: Arc<std::sync::Mutex<Option<Endpoint>>>,
 }
 
@@ -161,19 +167,8 @@ impl Workload for SqlsmithRun {
     async fn setup(&self) -> anyhow::Result<()> {
         let diff = self.state.lock().await.opts.oracles.diff;
         if diff {
-            let o = GaleraOptions {
-                nodes: 1,
-                galera: false,
-                server_options: parse_server_options(
-                    "--reference-option",
-                    &self.opts.reference_options,
-                )?,
-                ..Default::default()
-            };
-            let reference = LocalGalera::start(o)
-                .await
-                .map_err(|e| anyhow::anyhow!("starting the reference: {e}"))?;
-            *self.reference_endpoint.lock().unwrap() = Some(reference.endpoints()[0].clone());
+            let reference = start_reference(&self.opts).await?;
+            *self.reference_endpoint.lock().unwrap() = Some(reference.endpoints[0].clone());
             *self.reference.lock().await = Some(reference);
         }
         Ok(())
@@ -238,7 +233,7 @@ impl Workload for SqlsmithRun {
                 f.oracle, f.index, f.what
             );
         }
-        let reference = self.reference.lock().await.as_ref().map(|r| r.facts());
+        let reference = self.reference.lock().await.as_ref().map(|r| r.db.facts());
         Ok(json!({
             "stats": report.stats,
             "findings": report.findings,
@@ -249,11 +244,34 @@ impl Workload for SqlsmithRun {
 
     async fn teardown(&self) {
         if let Some(r) = self.reference.lock().await.take() {
-            if let Err(e) = r.teardown().await {
+            if let Err(e) = r.db.teardown().await {
                 tracing::warn!("tearing the reference down: {e}");
             }
         }
     }
+}
+
+/// Starts the `--reference` system through this build's recipes (one node; its
+/// `--reference-option`s are that recipe's `--server-option`s).
+async fn start_reference(opts: &SqlsmithOptions) -> anyhow::Result<Sut> {
+    let registry = crate::builtin();
+    let mut argv = vec!["reference".to_string()];
+    for o in &opts.reference_options {
+        argv.extend(["--server-option".to_string(), o.clone()]);
+    }
+    let matches = registry
+        .augment_recipes(clap::Command::new("reference"))
+        .try_get_matches_from(argv)
+        .map_err(|e| anyhow::anyhow!("--reference-option: {}", e.kind()))?;
+    let system = SystemArgs {
+        db: opts.reference.clone(),
+        nodes: 1,
+    };
+    let plan = registry.plan(&system, &matches)?;
+    plan.preflight()?;
+    plan.start(&Default::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the reference: {e:#}"))
 }
 
 /// Hands out the stream's statements one at a time; stops after `max_failures` findings.
