@@ -141,8 +141,8 @@ pub struct SqlsmithRun {
     opts: SqlsmithOptions,
     state: Arc<Mutex<LoopState>>,
     sut: Endpoint,
-    reference: Mutex<Option<Sut>>,
-    reference_endpoint: Arc<std::sync::Mutex<Option<Endpoint>>>,
+    /// The reference system, once `setup` started it.
+    reference: std::sync::Mutex<Option<Sut>>,
 }
 
 impl SqlsmithRun {
@@ -152,9 +152,16 @@ impl SqlsmithRun {
             state: Arc::new(Mutex::new(LoopState::new(opts.loop_options(spec.seed)?))),
             opts: opts.clone(),
             sut: sut.endpoint_for(&node),
-            reference: Mutex::new(None),
-            reference_endpoint: Arc::new(std::sync::Mutex::new(None)),
+            reference: std::sync::Mutex::new(None),
         })
+    }
+
+    fn reference_endpoint(&self) -> Option<Endpoint> {
+        self.reference
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|r| r.endpoints[0].clone())
     }
 
     fn timeout(&self) -> Duration {
@@ -168,8 +175,7 @@ impl Workload for SqlsmithRun {
         let diff = self.state.lock().await.opts.oracles.diff;
         if diff {
             let reference = start_reference(&self.opts).await?;
-            *self.reference_endpoint.lock().unwrap() = Some(reference.endpoints[0].clone());
-            *self.reference.lock().await = Some(reference);
+            *self.reference.lock().unwrap() = Some(reference);
         }
         Ok(())
     }
@@ -180,10 +186,7 @@ impl Workload for SqlsmithRun {
             state: self.state.clone(),
             sut: SqlDb::new("sut", self.sut.clone(), "sqlsmith", timeout),
             reference: self
-                .reference_endpoint
-                .lock()
-                .unwrap()
-                .clone()
+                .reference_endpoint()
                 .map(|e| SqlDb::new("reference", e, "sqlsmith", timeout)),
         })
     }
@@ -203,10 +206,7 @@ impl Workload for SqlsmithRun {
         let mut replayer = Replayer {
             sut: SqlDb::new("sut-replay", self.sut.clone(), "sqlsmith_replay", timeout),
             reference: self
-                .reference_endpoint
-                .lock()
-                .unwrap()
-                .clone()
+                .reference_endpoint()
                 .map(|e| SqlDb::new("reference-replay", e, "sqlsmith_replay", timeout)),
         };
         state.reduce(&mut replayer).await;
@@ -233,7 +233,12 @@ impl Workload for SqlsmithRun {
                 f.oracle, f.index, f.what
             );
         }
-        let reference = self.reference.lock().await.as_ref().map(|r| r.db.facts());
+        let reference = self
+            .reference
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|r| r.db.facts());
         Ok(json!({
             "stats": report.stats,
             "findings": report.findings,
@@ -243,7 +248,8 @@ impl Workload for SqlsmithRun {
     }
 
     async fn teardown(&self) {
-        if let Some(r) = self.reference.lock().await.take() {
+        let reference = self.reference.lock().unwrap().take();
+        if let Some(r) = reference {
             if let Err(e) = r.db.teardown().await {
                 tracing::warn!("tearing the reference down: {e}");
             }
