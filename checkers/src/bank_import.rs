@@ -21,6 +21,7 @@
 use crate::bank::BankChecker;
 use crate::edn::{history_forms, Edn};
 use crate::elle::import::{json_forms, looks_like_json, to_json};
+use crate::jepsen_op::{nil_process, op_head, OpHead};
 use faultline_core::{CheckResult, History, Op, OpType, Process};
 use serde_json::{Map, Value};
 
@@ -110,48 +111,15 @@ pub fn jepsen_bank_history(text: &str) -> Result<History, BankImportError> {
             message: e.message,
         })?
     };
-    let max_process = forms
-        .iter()
-        .filter_map(|(_, f)| f.get("process").and_then(Edn::as_int))
-        .max()
-        .unwrap_or(-1)
-        .max(-1) as u64;
-    let nil_process = Process::Client(max_process.wrapping_add(1));
+    let nil_process = Process::Client(nil_process(&forms));
     let mut ops = Vec::with_capacity(forms.len());
     for (line, form) in &forms {
         let err = |message: String| BankImportError {
             line: *line,
             message,
         };
-        if !matches!(form, Edn::Map(_)) {
-            return Err(err(format!("expected an op map, found {form}")));
-        }
-        let kind = match form.get("type").and_then(Edn::as_name) {
-            Some("invoke") => OpType::Invoke,
-            Some("ok") => OpType::Ok,
-            Some("fail") => OpType::Fail,
-            Some("info") => OpType::Info,
-            other => {
-                return Err(err(format!(
-                    "op :type must be :invoke, :ok, :fail or :info, found {other:?}"
-                )))
-            }
-        };
-        let process = match form.get("process") {
-            Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as u64),
-            Some(p) if p.as_name() == Some("nemesis") => Process::Nemesis,
-            None | Some(Edn::Nil) => nil_process,
-            Some(p) => {
-                return Err(err(format!(
-                    ":process must be an integer, nil or :nemesis, found {p}"
-                )))
-            }
-        };
-        let f = form
-            .get("f")
-            .and_then(Edn::as_name)
-            .unwrap_or("")
-            .to_string();
+        let OpHead { kind, process, f } = op_head(form, nil_process).map_err(err)?;
+        let f = f.unwrap_or("").to_string();
         let raw = form.get("value").unwrap_or(&Edn::Nil);
         let value = match (process, f.as_str(), kind) {
             (Process::Client(_), "read", OpType::Ok) => balances(raw).map_err(err)?,

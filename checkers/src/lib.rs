@@ -14,5 +14,6 @@ pub mod bank;
 pub mod bank_import;
 pub mod edn;
 pub mod elle;
+mod jepsen_op;
 pub mod linearizable;
 pub mod recovery;

@@ -26,6 +26,7 @@
 
 use super::{ElleError, Workload};
 use crate::edn::{history_forms, Edn};
+use crate::jepsen_op::{nil_process, op_head, OpHead};
 use faultline_core::{History, Op, OpType, Process};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -159,14 +160,9 @@ pub fn json_to_edn(v: &Value) -> Edn {
 }
 
 fn from_forms(forms: &[(usize, Edn)], workload: Workload) -> Result<(History, Names), ElleError> {
-    let max_process = forms
-        .iter()
-        .filter_map(|(_, f)| f.get("process").and_then(Edn::as_int))
-        .max()
-        .unwrap_or(-1)
-        .max(-1) as u64;
-    let nil_process = Process::Client(max_process.wrapping_add(1));
-    let mut fresh = max_process.wrapping_add(2);
+    let nil = nil_process(forms);
+    let nil_process = Process::Client(nil);
+    let mut fresh = nil.wrapping_add(1);
     let mut names = Names::default();
     let mut pending: HashSet<Process> = HashSet::new();
     let mut ops: Vec<Op> = Vec::with_capacity(forms.len());
@@ -176,35 +172,8 @@ fn from_forms(forms: &[(usize, Edn)], workload: Workload) -> Result<(History, Na
             line: *line,
             message,
         };
-        if !matches!(form, Edn::Map(_)) {
-            return Err(err(format!("expected an op map, found {form}")));
-        }
-        let kind = match form.get("type").and_then(Edn::as_name) {
-            Some("invoke") => OpType::Invoke,
-            Some("ok") => OpType::Ok,
-            Some("fail") => OpType::Fail,
-            Some("info") => OpType::Info,
-            other => {
-                return Err(err(format!(
-                    "op :type must be :invoke, :ok, :fail or :info, found {other:?}"
-                )))
-            }
-        };
-        let process = match form.get("process") {
-            Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as u64),
-            Some(p) if p.as_name() == Some("nemesis") => Process::Nemesis,
-            None | Some(Edn::Nil) => nil_process,
-            Some(p) => {
-                return Err(err(format!(
-                    ":process must be a non-negative integer, nil or :nemesis, found {p}"
-                )))
-            }
-        };
-        let f = form
-            .get("f")
-            .and_then(Edn::as_name)
-            .unwrap_or("txn")
-            .to_string();
+        let OpHead { kind, process, f } = op_head(form, nil_process).map_err(err)?;
+        let f = f.unwrap_or("txn").to_string();
         let value = match form.get("value") {
             Some(v) if f == "txn" && !process.is_nemesis() => {
                 txn_value(v, workload, &mut names).map_err(err)?
