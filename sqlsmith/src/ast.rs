@@ -122,6 +122,20 @@ impl Stmt {
 pub struct TableRef {
     pub table: String,
     pub alias: String,
+    /// An index hint after the alias; the generator never sets one (the plan oracle does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Box<IndexHint>>,
+}
+
+/// How a table is read, as MariaDB's index hints say it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexHint {
+    /// `USE INDEX ()`: no index at all, a full scan.
+    NoIndex,
+    /// `FORCE INDEX (name)`: this index wherever it can be used.
+    Force(String),
+    /// `IGNORE INDEX (name)`: every plan but those through this index.
+    Ignore(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@
 //! ([`gen::Smith`], configurable [`gen::Weights`], a stable mode without nondeterministic
 //! functions), result comparison ([`compare`]: errors by number, affected rows, ordered lists
 //! or multisets, the float rule), the metamorphic transformations TLP and NoREC
-//! ([`metamorphic`]), and the reducer ([`reduce`]) that writes sqllogictest files ([`slt`]),
+//! ([`metamorphic`]), the query-plan oracle ([`plan`]: the same query under another plan),
+//! and the reducer ([`reduce`]) that writes sqllogictest files ([`slt`]),
 //! with [`reduce_oracle`] shrinking the query of a TLP / NoREC finding.
 //!
 //! What does not: no I/O at all, no database driver, no tokio. Generation is deterministic
@@ -16,6 +17,7 @@ pub mod ast;
 pub mod compare;
 pub mod gen;
 pub mod metamorphic;
+pub mod plan;
 pub mod print;
 pub mod reduce;
 pub mod reduce_oracle;

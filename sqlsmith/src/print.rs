@@ -159,7 +159,13 @@ impl Display for Expr {
 
 impl Display for TableRef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} AS {}", self.table, self.alias)
+        write!(f, "{} AS {}", self.table, self.alias)?;
+        match self.hint.as_deref() {
+            None => Ok(()),
+            Some(IndexHint::NoIndex) => f.write_str(" USE INDEX ()"),
+            Some(IndexHint::Force(i)) => write!(f, " FORCE INDEX ({i})"),
+            Some(IndexHint::Ignore(i)) => write!(f, " IGNORE INDEX ({i})"),
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! Shrinking the query of a TLP or NoREC finding, the setup statements left as they are:
+//! Shrinking the query of a TLP, NoREC or plan-oracle finding, the setup statements left as they are:
 //! drop joins, the query's own WHERE, DISTINCT and select items, simplify expressions and
 //! the partitioning predicate p, and keep a step only while the oracle still fails. The
 //! closure does the expensive part (running the oracle's queries on the live server).
 
 use crate::ast::{Expr, Literal, Select};
 use crate::metamorphic::{norec, Combine, NorecCase, TlpCase};
+use crate::plan::PlanCase;
 use crate::reduce::{expr_candidates, select_candidates};
 
 /// Smaller TLP cases: the query simplified (its combination rule kept for an aggregate,
@@ -69,6 +70,32 @@ pub fn norec_candidates(c: &NorecCase) -> Vec<NorecCase> {
     }
     for q in expr_candidates(p) {
         out.push(norec(from, &q));
+    }
+    out
+}
+
+/// Smaller plan-oracle cases: the query simplified (its joins' ON conditions too), the
+/// change of plan kept.
+pub fn plan_candidates(c: &PlanCase) -> Vec<PlanCase> {
+    let with = |query: Select| PlanCase {
+        query,
+        change: c.change.clone(),
+    };
+    let mut out: Vec<PlanCase> = select_candidates(&c.query).into_iter().map(with).collect();
+    let one = vec![Expr::Lit(Literal::Int(1))];
+    if c.query.items != one && !c.query.has_aggregate() {
+        let mut q = c.query.clone();
+        q.items = one;
+        out.push(with(q));
+    }
+    for (j, join) in c.query.from.iter().flat_map(|f| f.joins.iter().enumerate()) {
+        for on in join.on.iter().flat_map(expr_candidates) {
+            let mut q = c.query.clone();
+            if let Some(f) = q.from.as_mut() {
+                f.joins[j].on = Some(on);
+            }
+            out.push(with(q));
+        }
     }
     out
 }

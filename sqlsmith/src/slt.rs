@@ -15,6 +15,9 @@ use std::fmt::Write;
 #[derive(Clone, Debug)]
 pub struct Record {
     pub stmt: Stmt,
+    /// The SQL written for `stmt` when it is not `stmt` printed as is (the plan oracle's
+    /// query under a changed plan: hints or `SET STATEMENT ... FOR` around the same query).
+    pub sql: Option<String>,
     /// The expected (reference) outcome.
     pub expected: Outcome,
     /// Comment lines written above the record.
@@ -25,6 +28,7 @@ impl Record {
     pub fn new(stmt: Stmt, expected: Outcome) -> Record {
         Record {
             stmt,
+            sql: None,
             expected,
             comments: vec![],
         }
@@ -46,7 +50,7 @@ pub fn render(header: &[String], records: &[Record]) -> String {
                 let _ = writeln!(out, "# {line}");
             }
         }
-        let sql = r.stmt.to_string();
+        let sql = r.sql.clone().unwrap_or_else(|| r.stmt.to_string());
         let dml = matches!(
             r.stmt,
             Stmt::Insert { .. } | Stmt::Update { .. } | Stmt::Delete { .. }

@@ -25,7 +25,14 @@ impl Smith {
                 nullable: c.nullable,
             }));
         }
-        (crate::ast::TableRef { table: name, alias }, scope)
+        (
+            crate::ast::TableRef {
+                table: name,
+                alias,
+                hint: None,
+            },
+            scope,
+        )
     }
 
     fn simple_sub(

@@ -1,16 +1,18 @@
-//! Findings of the metamorphic oracles and their reduction: one TLP and / or NoREC check
-//! on the system under test ([`metamorphic`]), and reducing any finding into a reproducer
+//! Findings of the metamorphic oracles and their reduction: one TLP, NoREC and / or
+//! plan-oracle check on the system under test ([`metamorphic`]), and reducing any finding into a reproducer
 //! file ([`reduce_finding`]).
 
 use super::exec::SqlDb;
 use super::options::{Finding, LoopOptions, Stats};
 use super::replay::{Failure, Replayer};
-use faultline_sqlsmith::ast::AggFunc;
+use faultline_sqlsmith::ast::{AggFunc, BinOp};
 use faultline_sqlsmith::gen::Scope;
 use faultline_sqlsmith::metamorphic::{
     aggregate_partitions, norec, norec_check, tlp, tlp_aggregate, tlp_check, Combine, Partitioning,
     TlpCase,
 };
+use faultline_sqlsmith::plan::{plan_changes, plan_check, PlanCase, PlanChange};
+use faultline_sqlsmith::Schema;
 use faultline_sqlsmith::{ChaCha8Rng, Expr, Select, Smith, Stmt};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -70,6 +72,7 @@ pub(super) fn oracle_finding(i: usize, failure: &Failure, what: String) -> Findi
         Failure::Tlp(c) if matches!(c.combine, Combine::Aggregate(_)) => ("tlp-agg", tlp_text(c)),
         Failure::Tlp(c) => ("tlp", tlp_text(c)),
         Failure::Norec(c) => ("norec", c.optimized.to_string()),
+        Failure::Plan(c) => ("plan", c.describe()),
         Failure::Diff => ("diff", String::new()),
     };
     Finding {
@@ -127,12 +130,51 @@ fn aggregate_case(
     Some(case.with_rule(rule))
 }
 
-/// One TLP (plain and aggregate) and / or NoREC check on the current database; Some on a
-/// failure.
+/// One plan-oracle check of `query` filtered by `p` too, under a plan change drawn from
+/// `rng`; Some on a failure.
+async fn plan_oracle(
+    sut: &mut SqlDb,
+    schema: &Schema,
+    query: &Select,
+    p: &Expr,
+    rng: &mut ChaCha8Rng,
+    planted: Option<&PlanChange>,
+    st: &mut Stats,
+) -> Option<(Failure, String)> {
+    let mut query = query.clone();
+    query.filter = Some(match query.filter.take() {
+        Some(f) => Expr::Binary {
+            op: BinOp::And,
+            l: Box::new(f),
+            r: Box::new(p.clone()),
+        },
+        None => p.clone(),
+    });
+    let drawn = plan_changes(&query, schema)?.choose(rng)?.clone();
+    let change = planted.cloned().unwrap_or(drawn);
+    let case = PlanCase { query, change };
+    let a = sut.run(&case.query.to_string()).await;
+    let b = sut.run(&case.altered_sql()).await;
+    match (a.rows(), b.rows()) {
+        (Some(x), Some(y)) => {
+            st.plan_checks += 1;
+            *st.plan_changes.entry(case.change.kind()).or_default() += 1;
+            if let Err(e) = plan_check(x, y) {
+                return Some((Failure::Plan(Box::new(case)), e));
+            }
+        }
+        _ => st.oracle_skipped += 1,
+    }
+    None
+}
+
+/// One TLP (plain and aggregate), NoREC and / or plan-oracle check on the current
+/// database; Some on a failure.
 pub(super) async fn metamorphic(
     sut: &mut SqlDb,
     smith: &mut Smith,
     agg_rng: &mut ChaCha8Rng,
+    plan_rng: &mut ChaCha8Rng,
     opts: &LoopOptions,
     st: &mut Stats,
 ) -> Option<(Failure, String)> {
@@ -153,6 +195,21 @@ pub(super) async fn metamorphic(
                 Some(Ok(())) => st.tlp_agg_checks += 1,
                 None => st.oracle_skipped += 1,
             }
+        }
+    }
+    if opts.oracles.plan {
+        if let Some(f) = plan_oracle(
+            sut,
+            smith.schema(),
+            &query,
+            &p,
+            plan_rng,
+            opts.plan_change.as_ref(),
+            st,
+        )
+        .await
+        {
+            return Some(f);
         }
     }
     if opts.oracles.norec {

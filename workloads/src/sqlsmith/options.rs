@@ -4,6 +4,7 @@
 use faultline_core::{OpType, Process};
 use faultline_harness::interpreter::Recorder;
 use faultline_sqlsmith::metamorphic::Partitioning;
+use faultline_sqlsmith::plan::PlanChange;
 use faultline_sqlsmith::Config;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub struct Oracles {
     pub diff: bool,
     pub tlp: bool,
     pub norec: bool,
+    /// The query-plan oracle: the same query under another plan.
+    pub plan: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -27,7 +30,7 @@ pub struct LoopOptions {
     pub oracles: Oracles,
     /// Compare every live table every this many statements (0: never).
     pub snapshot_every: usize,
-    /// Run TLP / NoREC every this many statements.
+    /// Run TLP / NoREC / the plan oracle every this many statements.
     pub oracle_every: usize,
     /// Stop after this many divergences / oracle failures.
     pub max_failures: usize,
@@ -41,6 +44,11 @@ pub struct LoopOptions {
     /// How TLP partitions are derived: always `Ternary`, except in the test that plants a
     /// TLP failure (`ForgetNull`).
     pub tlp_rule: Partitioning,
+    /// The plan oracle's change: drawn per check (None), except in the test that plants a
+    /// plan-oracle failure with a change that really alters results
+    /// (`SET STATEMENT sql_select_limit=1`).
+    #[serde(skip)]
+    pub plan_change: Option<PlanChange>,
 }
 
 /// One divergence or oracle failure.
@@ -71,6 +79,9 @@ pub struct Stats {
     /// Aggregate TLP checks (COUNT / SUM / MIN / MAX where the identity is exact).
     pub tlp_agg_checks: u64,
     pub norec_checks: u64,
+    pub plan_checks: u64,
+    /// Plan-oracle checks per kind of plan change (both queries answered).
+    pub plan_changes: BTreeMap<String, u64>,
     pub oracle_skipped: u64,
     pub retired: Vec<String>,
     pub elapsed_s: f64,

@@ -7,10 +7,13 @@
 
 use super::exec::{fault_like, SqlDb};
 use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
+use faultline_sqlsmith::plan::{plan_check, PlanCase};
 use faultline_sqlsmith::reduce::{reduce, Reduced};
-use faultline_sqlsmith::reduce_oracle::{norec_candidates, reduce_case, tlp_candidates};
+use faultline_sqlsmith::reduce_oracle::{
+    norec_candidates, plan_candidates, reduce_case, tlp_candidates,
+};
 use faultline_sqlsmith::slt::{render, Record};
-use faultline_sqlsmith::{compare, Outcome, Stmt};
+use faultline_sqlsmith::{compare, Outcome, Select, Stmt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -23,6 +26,8 @@ pub enum Failure {
     Tlp(Box<TlpCase>),
     /// The NoREC counts differ (on the system under test).
     Norec(Box<NorecCase>),
+    /// The same query under another plan gives other rows (on the system under test).
+    Plan(Box<PlanCase>),
 }
 
 /// The replay databases: the system under test and, for `Failure::Diff`, the reference.
@@ -55,30 +60,36 @@ impl Replayer {
     }
 
     /// Extra queries of an oracle failure and its verdict, on the system under test.
-    async fn oracle(&mut self, f: &Failure) -> Option<(Vec<(Stmt, Outcome)>, Result<(), String>)> {
-        let queries: Vec<Stmt> = match f {
+    async fn oracle(&mut self, f: &Failure) -> Option<(Vec<Record>, Result<(), String>)> {
+        // Each oracle query as the statement it is and the SQL sent (another only when a
+        // plan change wraps the query).
+        let queries: Vec<(Select, Option<String>)> = match f {
             Failure::Diff => return None,
             Failure::Tlp(c) => std::iter::once(&c.original)
                 .chain(c.partitions.iter())
-                .cloned()
-                .map(Stmt::Select)
+                .map(|q| (q.clone(), None))
                 .collect(),
-            Failure::Norec(c) => vec![
-                Stmt::Select(c.optimized.clone()),
-                Stmt::Select(c.unoptimized.clone()),
+            Failure::Norec(c) => vec![(c.optimized.clone(), None), (c.unoptimized.clone(), None)],
+            Failure::Plan(c) => vec![
+                (c.query.clone(), None),
+                (c.query.clone(), Some(c.altered_sql())),
             ],
         };
         let mut outs = Vec::new();
-        for q in &queries {
-            let o = self.sut.run(&q.to_string()).await;
-            outs.push((q.clone(), o));
+        for (q, sql) in queries {
+            let text = sql.clone().unwrap_or_else(|| q.to_string());
+            let o = self.sut.run(&text).await;
+            let mut rec = Record::new(Stmt::Select(q), o);
+            rec.sql = sql;
+            outs.push(rec);
         }
         let rows: Option<Vec<&[faultline_sqlsmith::compare::Row]>> =
-            outs.iter().map(|(_, o)| o.rows()).collect();
+            outs.iter().map(|r| r.expected.rows()).collect();
         let verdict = match (f, rows) {
             (_, None) => Ok(()), // an error is not this failure
             (Failure::Tlp(c), Some(r)) => tlp_check(c, r[0], [r[1], r[2], r[3]]),
             (Failure::Norec(_), Some(r)) => norec_check(r[0], r[1]),
+            (Failure::Plan(_), Some(r)) => plan_check(r[0], r[1]),
             (Failure::Diff, _) => Ok(()),
         };
         Some((outs, verdict))
@@ -148,6 +159,11 @@ impl Replayer {
                 let mut f = |c: &NorecCase| fails(Failure::Norec(Box::new(c.clone())));
                 let (c, n) = reduce_case((**c).clone(), norec_candidates, max_tests, &mut f);
                 (Failure::Norec(Box::new(c)), n)
+            }
+            Failure::Plan(c) => {
+                let mut f = |c: &PlanCase| fails(Failure::Plan(Box::new(c.clone())));
+                let (c, n) = reduce_case((**c).clone(), plan_candidates, max_tests, &mut f);
+                (Failure::Plan(Box::new(c)), n)
             }
             Failure::Diff => return None,
         })
@@ -219,8 +235,7 @@ impl Replayer {
         }
         if let Some((outs, verdict)) = self.oracle(&failure).await {
             header.push(format!("oracle verdict on replay: {verdict:?}"));
-            for (q, o) in outs {
-                let mut rec = Record::new(q, o);
+            for mut rec in outs {
                 rec.comments.push(
                     "oracle query (expectation = what the system under test answered)".into(),
                 );
@@ -246,6 +261,7 @@ fn oracle_query(f: &Failure) -> Option<String> {
             c.original, c.predicate
         )),
         Failure::Norec(c) => Some(c.optimized.to_string()),
+        Failure::Plan(c) => Some(c.describe()),
         Failure::Diff => None,
     }
 }

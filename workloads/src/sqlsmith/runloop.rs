@@ -45,6 +45,8 @@ pub struct LoopState {
     pub report: LoopReport,
     /// Aggregate TLP draws from its own stream: the statements stay those of the seed.
     agg_rng: ChaCha8Rng,
+    /// So does the plan oracle's choice of a plan change.
+    plan_rng: ChaCha8Rng,
     started: Instant,
     next: usize,
     /// The statement handed out and not yet run.
@@ -58,6 +60,7 @@ impl LoopState {
         LoopState {
             smith: Smith::new(opts.seed, opts.smith.clone()),
             agg_rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x746c_7061_6767),
+            plan_rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x706c_616e),
             opts,
             txn_tables: TxnTables::default(),
             done: Vec::new(),
@@ -181,7 +184,7 @@ impl LoopState {
             }
         }
         // Metamorphic oracles on the system under test.
-        if (opts.oracles.tlp || opts.oracles.norec)
+        if (opts.oracles.tlp || opts.oracles.norec || opts.oracles.plan)
             && opts.oracle_every > 0
             && i % opts.oracle_every == 0
         {
@@ -189,6 +192,7 @@ impl LoopState {
                 sut,
                 &mut self.smith,
                 &mut self.agg_rng,
+                &mut self.plan_rng,
                 &opts,
                 &mut self.report.stats,
             )

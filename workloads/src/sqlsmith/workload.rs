@@ -34,7 +34,9 @@ pub struct SqlsmithOptions {
     pub reference: String,
     /// Oracles, comma separated: diff (against the reference), tlp (ternary logic
     /// partitioning of plain queries, and of COUNT(*) / COUNT(x) / MIN / MAX / SUM over
-    /// integer columns, where the identity is exact), norec.
+    /// integer columns, where the identity is exact), norec, plan (the same query under
+    /// index hints, one optimizer_switch flag or variable, or STRAIGHT_JOIN gives the same
+    /// rows).
     #[arg(long, value_delimiter = ',', default_value = "diff,tlp,norec")]
     pub oracle: Vec<String>,
     /// Generated statements.
@@ -78,9 +80,10 @@ impl SqlsmithOptions {
                 "diff" => oracles.diff = true,
                 "tlp" => oracles.tlp = true,
                 "norec" => oracles.norec = true,
+                "plan" => oracles.plan = true,
                 other => {
                     return Err(BadArgs(format!(
-                        "--oracle {other:?}: choose from diff, tlp, norec"
+                        "--oracle {other:?}: choose from diff, tlp, norec, plan"
                     )))
                 }
             }
@@ -88,7 +91,7 @@ impl SqlsmithOptions {
         if self.reference == "none" {
             oracles.diff = false;
         }
-        if !(oracles.diff || oracles.tlp || oracles.norec) {
+        if !(oracles.diff || oracles.tlp || oracles.norec || oracles.plan) {
             return Err(BadArgs(
                 "no oracle left to run (diff needs a --reference)".into(),
             ));
@@ -132,6 +135,7 @@ impl SqlsmithOptions {
             reduce_timeout: Duration::from_secs(self.reduce_timeout),
             repro_dir: "repro".into(),
             tlp_rule: Default::default(),
+            plan_change: None,
         })
     }
 }
@@ -213,14 +217,15 @@ impl Workload for SqlsmithRun {
         let report = state.finish();
         let s = &report.stats;
         println!(
-            "{} statements, {:.0}/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP and {} NoREC checks",
+            "{} statements, {:.0}/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP, {} NoREC and {} plan checks",
             s.statements,
             s.statements_per_s,
             100.0 * s.syntax_error_rate(),
             s.unknown,
             s.tlp_checks,
             s.tlp_agg_checks,
-            s.norec_checks
+            s.norec_checks,
+            s.plan_checks
         );
         for f in &report.findings {
             let repro = f

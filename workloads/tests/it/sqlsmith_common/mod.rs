@@ -48,6 +48,7 @@ pub fn options(seed: u64, statements: usize, oracles: Oracles, repro_dir: PathBu
         reduce_timeout: Duration::from_secs(40),
         repro_dir,
         tlp_rule: Default::default(),
+        plan_change: None,
     }
 }
 
