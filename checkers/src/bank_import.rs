@@ -58,6 +58,7 @@ impl JepsenBank {
         BankChecker {
             accounts: self.accounts.clone(),
             total: self.total,
+            settings: Default::default(),
         }
     }
 

@@ -6,14 +6,15 @@
 //! will see as a changed total). A read returns all balances in one transaction. Ops go to
 //! whichever node the worker is bound to. A transfer that would overdraw is a `fail`.
 //!
-//! History values: transfer `{"from": a, "to": b, "amount": n}`; read `null` on invoke and
+//! History values: transfer `{"from": a, "to": b, "amount": n}`, on ok also
+//! `"read": {"<a>": balance, "<b>": balance}` (what it read); read `null` on invoke and
 //! `{"balances": {"0": 20, ...}}` on ok.
 
 pub use crate::sql::isolation::{Isolation, ReadLock};
 use crate::sql::{SqlConn, Stage};
 use async_trait::async_trait;
 use clap::Args;
-use faultline_checkers::bank::BankChecker;
+use faultline_checkers::bank::{BankChecker, BankSettings};
 use faultline_core::generator::{from_fn, mix, once, seq, Gen};
 use faultline_core::{Checker, Client, Completion, Endpoint, Invocation};
 use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
@@ -72,8 +73,20 @@ impl Bank {
         BankChecker {
             accounts: (0..opts.accounts).collect(),
             total: opts.total_amount,
+            settings: BankSettings {
+                isolation: opts.isolation.map(|i| kebab(&i)),
+                read_lock: Some(kebab(&opts.read_lock)),
+            },
         }
     }
+}
+
+/// An option's value as the command line spells it (`for-update`).
+fn kebab(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// One bank run against a system's endpoints.
@@ -238,7 +251,12 @@ impl BankClient {
             }
         }
         match self.conn.commit(Stage::Commit).await {
-            Ok(()) => Completion::ok(None),
+            // What it read, so the checker can find lost updates (two transfers that read
+            // the same balance and neither saw the other's write).
+            Ok(()) => Completion::ok(Some(json!({
+                "from": from, "to": to, "amount": amount,
+                "read": {from.to_string(): b_from, to.to_string(): b_to},
+            }))),
             Err(e) => e.completion(),
         }
     }

@@ -154,6 +154,12 @@ pub fn print_verdict(verdict: Validity, results: &[CheckResult], seed: Option<u6
             r.valid.to_string(),
             r.summary
         );
+        // A checker's diagnosis, when it has one: the likely cause and what to try.
+        for key in ["cause", "hint"] {
+            if let Some(line) = r.details.get(key).and_then(serde_json::Value::as_str) {
+                println!("  {:<14} {key}: {line}", "");
+            }
+        }
     }
     println!("verdict: {verdict}");
     if let Some(seed) = seed {

@@ -13,7 +13,11 @@
 //! To help find the cause, the first violation comes with its context: the last good read
 //! before it and every transfer that completed (ok or info) between the two reads. A lost
 //! update shows there as two ok transfers into the same account that both read the same
-//! old balance.
+//! old balance; [`diagnosis`] finds those pairs from the balances transfers record and
+//! puts the likely cause and a hint in the result's details (`cause`, `hint`).
+
+pub mod diagnosis;
+pub use diagnosis::BankSettings;
 
 use faultline_core::{CheckResult, Checker, History, Op, Validity};
 use serde_json::{json, Value};
@@ -23,6 +27,8 @@ use std::collections::BTreeMap;
 pub struct BankChecker {
     pub accounts: Vec<u64>,
     pub total: i64,
+    /// The workload's isolation and read lock, named in the diagnosis.
+    pub settings: BankSettings,
 }
 
 /// How many bad reads are listed in full; the rest are only counted.
@@ -48,6 +54,7 @@ impl BankChecker {
         let mut bad_count = 0usize;
         let mut last_good: Option<&Op> = None;
         let mut first_violation = Value::Null;
+        let mut bad_times = Vec::new();
         for op in &history.ops {
             if op.process.is_nemesis() {
                 faults.apply(op);
@@ -65,6 +72,7 @@ impl BankChecker {
                     first_violation = violation_context(history, last_good, op);
                 }
                 bad_count += 1;
+                bad_times.push((op.time, !faults.active.is_empty()));
                 if bad.len() < MAX_REPORTED {
                     bad.push(json!({
                         "index": op.index,
@@ -78,7 +86,11 @@ impl BankChecker {
                 }
             }
         }
+        let diagnosis = diagnosis::diagnose(history, &bad_times, &self.settings);
         let details = json!({
+            "cause": diagnosis.cause,
+            "hint": diagnosis.hint,
+            "diagnosis": diagnosis.details,
             "ok_reads": reads,
             "bad_reads": bad_count,
             "total": self.total,
@@ -177,7 +189,7 @@ fn violation_context(history: &History, good: Option<&Op>, bad: &Op) -> Value {
 /// Faults in force at a point of the history, from nemesis start/stop ops.
 #[derive(Default)]
 pub struct ActiveFaults {
-    active: BTreeMap<String, Value>,
+    pub active: BTreeMap<String, Value>,
 }
 
 impl ActiveFaults {
@@ -248,6 +260,7 @@ mod tests {
         BankChecker {
             accounts: vec![0, 1, 2],
             total: 30,
+            settings: BankSettings::default(),
         }
     }
 
