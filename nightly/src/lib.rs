@@ -1,0 +1,14 @@
+//! faultline's nightly jobs: a suite is a TOML file of cases, each a workload of the registry
+//! with its own command-line arguments (so every option a test binary takes works in a case);
+//! [`run_suite`] runs them in process through the runner's plan / run functions, stores each
+//! run as usual and writes one summary (suite.json + junit.xml) whose verdict is the worst.
+//!
+//! What does not live here: how a run goes (the runner), any system or workload (the
+//! registry the caller hands in).
+
+pub mod junit;
+pub mod run;
+pub mod suite;
+
+pub use run::{run_suite, CaseRun, SuiteOptions, SuiteOutcome};
+pub use suite::{Case, Suite, SuiteError};

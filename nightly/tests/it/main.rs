@@ -1,0 +1,3 @@
+//! faultline-nightly's integration tests, on the testkit's in-process atom system.
+
+mod suite;
