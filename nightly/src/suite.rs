@@ -67,11 +67,27 @@ impl Case {
         self.name.as_deref().unwrap_or(&self.workload)
     }
 
-    /// The command line of repeat `i` (argv[0] included): the suite's arguments, the case's,
-    /// `--store` unless given, `--seed` when the case has one.
+    /// The command line of repeat `i` (argv[0] included): the suite's arguments but those the
+    /// case sets itself, the case's, `--store` unless given, `--seed` when the case has one.
     pub fn argv(&self, suite: &Suite, store: &Path, i: u32) -> Vec<OsString> {
         let mut argv: Vec<OsString> = vec![format!("{} {}", suite.name, self.name()).into()];
-        argv.extend(suite.args.iter().chain(&self.args).map(OsString::from));
+        let flag = |a: &str| a.split('=').next().unwrap_or(a).to_string();
+        let own: std::collections::HashSet<String> = self
+            .args
+            .iter()
+            .filter(|a| a.starts_with("--"))
+            .map(|a| flag(a))
+            .collect();
+        let mut skipping = false;
+        for a in &suite.args {
+            if a.starts_with("--") {
+                skipping = own.contains(&flag(a));
+            }
+            if !skipping {
+                argv.push(a.into());
+            }
+        }
+        argv.extend(self.args.iter().map(OsString::from));
         if !argv.iter().any(|a| a == "--store") {
             argv.extend(["--store".into(), store.as_os_str().to_owned()]);
         }
@@ -142,7 +158,7 @@ mod tests {
 args = ["--time-limit", "3"]
 [[case]]
 workload = "noop"
-args = ["--concurrency", "2"]
+args = ["--concurrency", "2", "--time-limit=5"]
 seed = 7
 "#,
         )
@@ -156,10 +172,9 @@ seed = 7
             argv,
             [
                 "s noop",
-                "--time-limit",
-                "3",
                 "--concurrency",
                 "2",
+                "--time-limit=5",
                 "--store",
                 "st",
                 "--seed",

@@ -97,3 +97,25 @@ async fn a_bad_case_is_refused_before_any_run() {
     );
     assert!(!store.exists(), "nothing ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_repositorys_smoke_suite_passes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites");
+    let suite = Suite::read(&root.join("smoke.toml")).unwrap();
+    let store = store();
+    let (_tx, cancel) = tokio::sync::watch::channel(false);
+    let options = SuiteOptions {
+        store: store.clone(),
+        parallel: 3,
+    };
+    let registry = faultline_harness::testkit::registry();
+    let outcome = run_suite(&registry, &suite, &options, cancel)
+        .await
+        .unwrap();
+    assert_eq!(outcome.verdict, Validity::Valid, "{:?}", outcome.runs);
+    assert_eq!(outcome.runs.len(), suite.cases.len());
+    // The nightly parses too (it needs the local cluster to run: the workloads' own tests).
+    let nightly = Suite::read(&root.join("nightly.toml")).unwrap();
+    assert!(nightly.cases.len() >= 5);
+    std::fs::remove_dir_all(&store).unwrap();
+}

@@ -57,6 +57,11 @@ enum Command {
         #[arg(long)]
         negative_balances: bool,
     },
+    /// Suites of cases for nightly jobs: `faultline suite run suites/smoke.toml`.
+    Suite {
+        #[command(subcommand)]
+        action: SuiteAction,
+    },
     /// List what can be used.
     List {
         #[command(subcommand)]
@@ -73,6 +78,22 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum SuiteAction {
+    /// Run every case of a suite file, store each run, write suite.json and junit.xml;
+    /// exits with the worst verdict (0 valid, 1 invalid, 2 unknown).
+    Run {
+        /// A suite file (TOML): see suites/smoke.toml.
+        file: PathBuf,
+        /// Runs at a time (only for systems that can run side by side, e.g. --db atom).
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// The store every case's run goes to (unless a case says `--store`).
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum ListWhat {
     /// Every fault `--nemesis` accepts.
     Nemeses,
@@ -83,7 +104,11 @@ enum ListWhat {
 }
 
 fn main() {
-    let registry = faultline_workloads::builtin();
+    // The in-process atom system of the runner's testkit too: server-free smoke suites.
+    let registry = faultline_workloads::builtin()
+        .recipe(faultline_harness::testkit::AtomRecipe::default())
+        .workload(faultline_harness::testkit::AtomRegister)
+        .workload(faultline_harness::testkit::Noop);
     // `faultline cluster start` takes every system's own options, as a test does.
     let command = Cli::command().mut_subcommand("cluster", |c| {
         c.mut_subcommand("start", |s| {
@@ -142,6 +167,14 @@ fn main() {
                 analyze_file(&run, &args)
             }
         }
+        Command::Suite {
+            action:
+                SuiteAction::Run {
+                    file,
+                    parallel,
+                    store,
+                },
+        } => suite_run(&registry, &file, parallel, store),
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -174,6 +207,46 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn suite_run(
+    registry: &faultline_harness::Registry,
+    file: &std::path::Path,
+    parallel: usize,
+    store: PathBuf,
+) -> i32 {
+    let suite = match faultline_nightly::Suite::read(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_ARGS;
+        }
+    };
+    let options = faultline_nightly::SuiteOptions { store, parallel };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let cancel = faultline_harness::run::cancel_on_signals();
+        faultline_nightly::run_suite(registry, &suite, &options, cancel).await
+    });
+    match result {
+        Ok(outcome) => {
+            println!("suite: {} ({} runs)", outcome.suite, outcome.runs.len());
+            println!("verdict: {}", outcome.verdict);
+            println!("summary: {}", outcome.dir.join("junit.xml").display());
+            outcome.verdict.exit_code()
+        }
+        Err(e @ faultline_nightly::SuiteError::Case { .. }) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_ARGS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_HARNESS_FAILURE
+        }
+    }
 }
 
 fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::ImportArgs) -> i32 {
