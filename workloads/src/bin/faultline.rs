@@ -90,6 +90,9 @@ enum SuiteAction {
         /// The store every case's run goes to (unless a case says `--store`).
         #[arg(long, default_value = "store")]
         store: PathBuf,
+        /// Only plan every case (options, what its system needs installed) and say so.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -173,8 +176,9 @@ fn main() {
                     file,
                     parallel,
                     store,
+                    check,
                 },
-        } => suite_run(&registry, &file, parallel, store),
+        } => suite_run(&registry, &file, parallel, store, check),
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -214,6 +218,7 @@ fn suite_run(
     file: &std::path::Path,
     parallel: usize,
     store: PathBuf,
+    check: bool,
 ) -> i32 {
     let suite = match faultline_nightly::Suite::read(file) {
         Ok(s) => s,
@@ -222,6 +227,22 @@ fn suite_run(
             return EXIT_BAD_ARGS;
         }
     };
+    if check {
+        return match suite.validate(registry, &store) {
+            Ok(()) => {
+                println!(
+                    "suite {}: {} case(s), every one planned",
+                    suite.name,
+                    suite.cases.len()
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_BAD_ARGS
+            }
+        };
+    }
     let options = faultline_nightly::SuiteOptions { store, parallel };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
