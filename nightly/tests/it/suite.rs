@@ -71,6 +71,28 @@ async fn a_suite_is_as_bad_as_its_worst_case() {
         "{xml}"
     );
     assert!(stale_xml.contains("<failure"), "{xml}");
+
+    // The index links every run's report, newest first, and names the anomaly.
+    let (index, listed) = faultline_nightly::index::write_index(&store).unwrap();
+    assert_eq!(listed, 2);
+    let html = std::fs::read_to_string(index).unwrap();
+    for r in &outcome.runs {
+        let rel = r.run.as_ref().unwrap().strip_prefix(&store).unwrap();
+        let href = format!("href=\"{}/report.html\"", rel.display());
+        assert!(html.contains(&href), "{href} missing in {html}");
+        assert!(store.join(rel).join("report.html").is_file());
+    }
+    let row = html
+        .lines()
+        .find(|l| l.contains("<tr class=\"invalid\">"))
+        .unwrap();
+    assert!(
+        row.contains("atom-register")
+            && row.contains("partition_one")
+            && row.contains("linearizable"),
+        "{row}"
+    );
+    assert!(row.contains("<td>3</td>"), "the seed: {row}");
     std::fs::remove_dir_all(&store).unwrap();
 }
 

@@ -62,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         action: SuiteAction,
     },
+    /// Write STORE/index.html: every stored run, newest first, with links to its report.
+    Index {
+        #[arg(default_value = "store")]
+        store: PathBuf,
+    },
     /// List what can be used.
     List {
         #[command(subcommand)]
@@ -179,6 +184,16 @@ fn main() {
                     check,
                 },
         } => suite_run(&registry, &file, parallel, store, check),
+        Command::Index { store } => match faultline_nightly::index::write_index(&store) {
+            Ok((path, n)) => {
+                println!("index: {} ({n} runs)", path.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: cannot index the store {}: {e}", store.display());
+                EXIT_HARNESS_FAILURE
+            }
+        },
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -254,6 +269,10 @@ fn suite_run(
     });
     match result {
         Ok(outcome) => {
+            match faultline_nightly::index::write_index(&options.store) {
+                Ok((path, _)) => println!("index: {}", path.display()),
+                Err(e) => eprintln!("warning: the store's index was not written: {e}"),
+            }
             println!("suite: {} ({} runs)", outcome.suite, outcome.runs.len());
             println!("verdict: {}", outcome.verdict);
             println!("summary: {}", outcome.dir.join("junit.xml").display());
