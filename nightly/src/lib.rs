@@ -10,6 +10,7 @@
 pub mod index;
 pub mod junit;
 pub mod run;
+pub mod serve;
 pub mod suite;
 
 pub use run::{run_suite, CaseRun, SuiteOptions, SuiteOutcome};

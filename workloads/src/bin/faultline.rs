@@ -67,6 +67,13 @@ enum Command {
         #[arg(default_value = "store")]
         store: PathBuf,
     },
+    /// Serve STORE read-only on 127.0.0.1 (index.html written first): reports in a browser.
+    Serve {
+        #[arg(default_value = "store")]
+        store: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// List what can be used.
     List {
         #[command(subcommand)]
@@ -194,6 +201,7 @@ fn main() {
                 EXIT_HARNESS_FAILURE
             }
         },
+        Command::Serve { store, port } => serve(&store, port),
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -226,6 +234,28 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn serve(store: &std::path::Path, port: u16) -> i32 {
+    if let Err(e) = faultline_nightly::index::write_index(store) {
+        eprintln!("error: cannot index the store {}: {e}", store.display());
+        return EXIT_HARNESS_FAILURE;
+    }
+    match faultline_nightly::serve::bind(store, port) {
+        Ok((server, root)) => {
+            println!(
+                "serving {} read-only at http://{}/ (Ctrl-C stops)",
+                root.display(),
+                server.server_addr()
+            );
+            faultline_nightly::serve::serve_forever(&server, &root);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_ARGS
+        }
+    }
 }
 
 fn suite_run(
