@@ -9,6 +9,7 @@
 
 pub mod index;
 pub mod junit;
+pub mod notify;
 pub mod run;
 pub mod serve;
 pub mod suite;

@@ -25,6 +25,8 @@ pub struct CaseRun {
     pub case: String,
     pub workload: String,
     pub repeat: u32,
+    /// The workload's command line of this run (its seed included): the replay command.
+    pub args: Vec<String>,
     pub seed: Option<u64>,
     pub verdict: Validity,
     /// The run folder (absent when the run could not start one).
@@ -66,6 +68,7 @@ pub async fn run_suite(
                 case: case.name().to_string(),
                 workload: case.workload.clone(),
                 repeat: i,
+                args: vec![],
                 seed: None,
                 verdict: Validity::Unknown,
                 run: None,
@@ -131,8 +134,17 @@ async fn one_run(
     run: &mut CaseRun,
     cancel: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    run.args = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let plan = registry.plan_run(workload, argv)?;
     run.seed = Some(plan.spec.seed);
+    if !run.args.iter().any(|a| a == "--seed") {
+        run.args
+            .extend(["--seed".into(), plan.spec.seed.to_string()]);
+    }
     let dir = RunDir::create(&plan.spec.store, workload).map_err(|e| {
         anyhow::anyhow!("cannot create a run folder under {}: {e}", store.display())
     })?;

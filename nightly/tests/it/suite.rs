@@ -93,6 +93,50 @@ async fn a_suite_is_as_bad_as_its_worst_case() {
         "{row}"
     );
     assert!(row.contains("<td>3</td>"), "the seed: {row}");
+
+    // The team is told: a receiver on loopback gets exactly the expected message.
+    let receiver = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", receiver.server_addr().to_ip().unwrap());
+    let got = std::thread::spawn(move || {
+        let mut req = receiver.recv().unwrap();
+        let mut body = String::new();
+        req.as_reader().read_to_string(&mut body).unwrap();
+        let (method, path) = (req.method().to_string(), req.url().to_string());
+        req.respond(tiny_http::Response::from_string("ok")).unwrap();
+        (method, path, body)
+    });
+    assert!(faultline_nightly::notify::notify(&url, &outcome));
+    let (method, path, body) = got.join().unwrap();
+    assert_eq!((method.as_str(), path.as_str()), ("POST", "/hook"));
+    let linearizable = stale
+        .results
+        .iter()
+        .find(|c| c.checker == "linearizable")
+        .unwrap();
+    let text = "faultline suite two: invalid (1 of 2 runs not valid)";
+    let expected = serde_json::json!({
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!(
+                "*stale#0* invalid\nlinearizable: {}\nseed: 3\nreplay: `faultline run atom-register -- \
+                 --time-limit 6 --atom-stale-reads --concurrency 6 --keys 1 --nemesis partition_one \
+                 --nemesis-interval 1 --nemesis-duration 2 --store {} --seed 3`\nreport: {}",
+                linearizable.summary,
+                store.display(),
+                stale.run.as_ref().unwrap().join("report.html").display()
+            )}}
+        ]
+    });
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        expected
+    );
+    // Nobody listening: logged, not fatal.
+    assert!(!faultline_nightly::notify::notify(
+        "http://127.0.0.1:1/hook",
+        &outcome
+    ));
     std::fs::remove_dir_all(&store).unwrap();
 }
 

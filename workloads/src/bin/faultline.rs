@@ -105,6 +105,9 @@ enum SuiteAction {
         /// Only plan every case (options, what its system needs installed) and say so.
         #[arg(long)]
         check: bool,
+        /// Post a Slack incoming-webhook message here when the suite ends invalid or unknown.
+        #[arg(long)]
+        notify: Option<String>,
     },
 }
 
@@ -189,8 +192,9 @@ fn main() {
                     parallel,
                     store,
                     check,
+                    notify,
                 },
-        } => suite_run(&registry, &file, parallel, store, check),
+        } => suite_run(&registry, &file, parallel, store, check, notify),
         Command::Index { store } => match faultline_nightly::index::write_index(&store) {
             Ok((path, n)) => {
                 println!("index: {} ({n} runs)", path.display());
@@ -264,6 +268,7 @@ fn suite_run(
     parallel: usize,
     store: PathBuf,
     check: bool,
+    notify: Option<String>,
 ) -> i32 {
     let suite = match faultline_nightly::Suite::read(file) {
         Ok(s) => s,
@@ -302,6 +307,10 @@ fn suite_run(
             match faultline_nightly::index::write_index(&options.store) {
                 Ok((path, _)) => println!("index: {}", path.display()),
                 Err(e) => eprintln!("warning: the store's index was not written: {e}"),
+            }
+            if let Some(url) = &notify {
+                // Logged when it fails; the verdict stays the suite's.
+                faultline_nightly::notify::notify(url, &outcome);
             }
             println!("suite: {} ({} runs)", outcome.suite, outcome.runs.len());
             println!("verdict: {}", outcome.verdict);
