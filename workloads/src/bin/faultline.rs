@@ -57,6 +57,23 @@ enum Command {
         #[arg(long)]
         negative_balances: bool,
     },
+    /// Suites of cases for nightly jobs: `faultline suite run suites/smoke.toml`.
+    Suite {
+        #[command(subcommand)]
+        action: SuiteAction,
+    },
+    /// Write STORE/index.html: every stored run, newest first, with links to its report.
+    Index {
+        #[arg(default_value = "store")]
+        store: PathBuf,
+    },
+    /// Serve STORE read-only on 127.0.0.1 (index.html written first): reports in a browser.
+    Serve {
+        #[arg(default_value = "store")]
+        store: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// List what can be used.
     List {
         #[command(subcommand)]
@@ -73,6 +90,28 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum SuiteAction {
+    /// Run every case of a suite file, store each run, write suite.json and junit.xml;
+    /// exits with the worst verdict (0 valid, 1 invalid, 2 unknown).
+    Run {
+        /// A suite file (TOML): see suites/smoke.toml.
+        file: PathBuf,
+        /// Runs at a time (only for systems that can run side by side, e.g. --db atom).
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// The store every case's run goes to (unless a case says `--store`).
+        #[arg(long, default_value = "store")]
+        store: PathBuf,
+        /// Only plan every case (options, what its system needs installed) and say so.
+        #[arg(long)]
+        check: bool,
+        /// Post a Slack incoming-webhook message here when the suite ends invalid or unknown.
+        #[arg(long)]
+        notify: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum ListWhat {
     /// Every fault `--nemesis` accepts.
     Nemeses,
@@ -83,7 +122,11 @@ enum ListWhat {
 }
 
 fn main() {
-    let registry = faultline_workloads::builtin();
+    // The in-process atom system of the runner's testkit too: server-free smoke suites.
+    let registry = faultline_workloads::builtin()
+        .recipe(faultline_harness::testkit::AtomRecipe::default())
+        .workload(faultline_harness::testkit::AtomRegister)
+        .workload(faultline_harness::testkit::Noop);
     // `faultline cluster start` takes every system's own options, as a test does.
     let command = Cli::command().mut_subcommand("cluster", |c| {
         c.mut_subcommand("start", |s| {
@@ -142,6 +185,27 @@ fn main() {
                 analyze_file(&run, &args)
             }
         }
+        Command::Suite {
+            action:
+                SuiteAction::Run {
+                    file,
+                    parallel,
+                    store,
+                    check,
+                    notify,
+                },
+        } => suite_run(&registry, &file, parallel, store, check, notify),
+        Command::Index { store } => match faultline_nightly::index::write_index(&store) {
+            Ok((path, n)) => {
+                println!("index: {} ({n} runs)", path.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: cannot index the store {}: {e}", store.display());
+                EXIT_HARNESS_FAILURE
+            }
+        },
+        Command::Serve { store, port } => serve(&store, port),
         Command::List {
             what: ListWhat::Nemeses,
         } => {
@@ -174,6 +238,94 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn serve(store: &std::path::Path, port: u16) -> i32 {
+    if let Err(e) = faultline_nightly::index::write_index(store) {
+        eprintln!("error: cannot index the store {}: {e}", store.display());
+        return EXIT_HARNESS_FAILURE;
+    }
+    match faultline_nightly::serve::bind(store, port) {
+        Ok((server, root)) => {
+            println!(
+                "serving {} read-only at http://{}/ (Ctrl-C stops)",
+                root.display(),
+                server.server_addr()
+            );
+            faultline_nightly::serve::serve_forever(&server, &root);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_ARGS
+        }
+    }
+}
+
+fn suite_run(
+    registry: &faultline_harness::Registry,
+    file: &std::path::Path,
+    parallel: usize,
+    store: PathBuf,
+    check: bool,
+    notify: Option<String>,
+) -> i32 {
+    let suite = match faultline_nightly::Suite::read(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_ARGS;
+        }
+    };
+    if check {
+        return match suite.validate(registry, &store) {
+            Ok(()) => {
+                println!(
+                    "suite {}: {} case(s), every one planned",
+                    suite.name,
+                    suite.cases.len()
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_BAD_ARGS
+            }
+        };
+    }
+    let options = faultline_nightly::SuiteOptions { store, parallel };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let cancel = faultline_harness::run::cancel_on_signals();
+        faultline_nightly::run_suite(registry, &suite, &options, cancel).await
+    });
+    match result {
+        Ok(outcome) => {
+            match faultline_nightly::index::write_index(&options.store) {
+                Ok((path, _)) => println!("index: {}", path.display()),
+                Err(e) => eprintln!("warning: the store's index was not written: {e}"),
+            }
+            if let Some(url) = &notify {
+                // Logged when it fails; the verdict stays the suite's.
+                faultline_nightly::notify::notify(url, &outcome);
+            }
+            println!("suite: {} ({} runs)", outcome.suite, outcome.runs.len());
+            println!("verdict: {}", outcome.verdict);
+            println!("summary: {}", outcome.dir.join("junit.xml").display());
+            outcome.verdict.exit_code()
+        }
+        Err(e @ faultline_nightly::SuiteError::Case { .. }) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_ARGS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_HARNESS_FAILURE
+        }
+    }
 }
 
 fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::ImportArgs) -> i32 {
