@@ -2,7 +2,7 @@
 # Installs what faultline's local clusters need, when it is missing (Debian 12, as root).
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
-packages=(mariadb-server galera-4 rsync iptables iproute2 socat libfaketime faketime procps)
+packages=(mariadb-server galera-4 rsync iptables iproute2 socat libfaketime faketime procps etcd-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,3 @@
+//! The etcd example's integration tests, against real etcd servers they start.
+
+mod client;
