@@ -109,6 +109,10 @@ struct WorkerState {
     node: Option<String>,
     busy: Option<Invocation>,
     waiting: Option<Option<Duration>>,
+    /// When this worker began to wait (a sequence number): waiting workers are re-asked
+    /// oldest first, so that a worker whose ops complete at once cannot take every paced
+    /// slot and starve the workers of other nodes.
+    waiting_since: u64,
     done: bool,
     tx: mpsc::Sender<Assignment>,
 }
@@ -120,6 +124,8 @@ pub struct Interpreter {
     nodes: Vec<String>,
     next_process: u64,
     client_processes: Vec<Process>,
+    /// Counts the times a worker began to wait (see `WorkerState::waiting_since`).
+    wait_seq: u64,
     pub op_timeout: Duration,
 }
 
@@ -137,6 +143,7 @@ impl Interpreter {
             nodes,
             next_process: concurrency as u64,
             client_processes: (0..concurrency as u64).map(Process::Client).collect(),
+            wait_seq: 0,
             op_timeout,
         }
     }
@@ -160,6 +167,7 @@ impl Interpreter {
                 node: Some(bound.node.clone()),
                 busy: None,
                 waiting: None,
+                waiting_since: 0,
                 done: false,
                 tx,
             });
@@ -179,6 +187,7 @@ impl Interpreter {
                 node: None,
                 busy: None,
                 waiting: None,
+                waiting_since: 0,
                 done: false,
                 tx,
             });
@@ -208,6 +217,8 @@ impl Interpreter {
                         if let Some(c) = req.completion {
                             self.complete(&mut gen, &mut workers[req.worker], c);
                         }
+                        // Workers already waiting for a slot that is due go first.
+                        self.reask_waiting(&mut gen, &mut workers, cancelled).await;
                         self.assign(&mut gen, &mut workers, req.worker, cancelled).await;
                         match req_rx.try_recv() {
                             Ok(next) => req = next,
@@ -282,12 +293,16 @@ impl Interpreter {
         cancelled: bool,
     ) {
         let now = self.recorder.elapsed();
-        for i in 0..workers.len() {
-            match workers[i].waiting {
-                Some(Some(t)) if t > now && !cancelled => {}
-                Some(_) => self.assign(gen, workers, i, cancelled).await,
-                None => {}
-            }
+        let mut due: Vec<usize> = (0..workers.len())
+            .filter(|&i| match workers[i].waiting {
+                Some(Some(t)) => t <= now || cancelled,
+                Some(None) => true,
+                None => false,
+            })
+            .collect();
+        due.sort_by_key(|&i| workers[i].waiting_since);
+        for i in due {
+            self.assign(gen, workers, i, cancelled).await;
         }
     }
 
@@ -312,7 +327,7 @@ impl Interpreter {
             gen.next(&mut ctx)
         };
         let w = &mut workers[i];
-        w.waiting = None;
+        let was_waiting = w.waiting.take().is_some();
         match next {
             Next::Op(inv) => {
                 self.recorder.record(
@@ -330,7 +345,13 @@ impl Interpreter {
                     w.done = true;
                 }
             }
-            Next::Wait(t) => w.waiting = Some(t),
+            Next::Wait(t) => {
+                w.waiting = Some(t);
+                if !was_waiting {
+                    self.wait_seq += 1;
+                    w.waiting_since = self.wait_seq;
+                }
+            }
             Next::Done => {
                 let _ = w.tx.send(Assignment::Done).await;
                 w.done = true;

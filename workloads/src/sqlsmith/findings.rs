@@ -30,7 +30,7 @@ pub(super) async fn reduce_finding(
         .map(|d| d.count())
         .unwrap_or(0);
     let path = opts.repro_dir.join(format!("repro-{}-{}.slt", f.oracle, n));
-    let header = vec![
+    let mut header = vec![
         "faultline sqlsmith reproducer".to_string(),
         format!("seed: {}", opts.seed),
         format!(
@@ -38,9 +38,12 @@ pub(super) async fn reduce_finding(
             f.oracle, f.index, f.sql
         ),
         format!("finding: {}", f.what),
-        format!("system under test: {}", f.sut),
-        format!("reference:         {}", f.reference),
     ];
+    // The two answers, for a divergence (an oracle's finding has them in `what`).
+    if !f.sut.is_empty() || !f.reference.is_empty() {
+        header.push(format!("system under test: {}", f.sut));
+        header.push(format!("reference:         {}", f.reference));
+    }
     match rp
         .reduce_and_write(
             stmts,

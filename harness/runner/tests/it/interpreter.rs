@@ -113,6 +113,54 @@ async fn a_paused_node_times_ops_out_as_info_and_retires_their_processes() {
     r.cleanup();
 }
 
+/// Paced slots go to the worker that has waited longest. Without that, the workers
+/// whose ops complete at once (here every atom op does) took nearly every slot, and the
+/// workers of other nodes starved: a pause of n3 then held no op at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_slots_are_shared_by_every_worker_and_node() {
+    let db = Arc::new(AtomDb::new(3));
+    let registry = common::registry(&db);
+    let r = run(
+        &registry,
+        "atom-register",
+        &[
+            "--time-limit",
+            "3",
+            "--concurrency",
+            "6",
+            "--op-interval-ms",
+            "10",
+            "--seed",
+            "5",
+        ],
+    )
+    .await;
+    r.assert_well_formed();
+    let mut per_process = std::collections::BTreeMap::<String, usize>::new();
+    let mut per_node = std::collections::BTreeMap::<String, usize>::new();
+    for o in r.client_ops().filter(|o| o.is_invoke()) {
+        *per_process.entry(o.process.to_string()).or_default() += 1;
+        *per_node
+            .entry(o.node.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let total: usize = per_process.values().sum();
+    println!("{total} ops; per process {per_process:?}; per node {per_node:?}");
+    assert_eq!(
+        per_process.len(),
+        6,
+        "a worker never ran an op: {per_process:?}"
+    );
+    // A fair share is a sixth per worker, a third per node; allow half of it.
+    for (p, n) in &per_process {
+        assert!(n * 12 >= total, "process {p} ran {n} of {total} ops");
+    }
+    for (node, n) in &per_node {
+        assert!(n * 6 >= total, "node {node} served {n} of {total} ops");
+    }
+    r.cleanup();
+}
+
 /// A workload whose generator stops after it learned of 25 completions: proof that the
 /// interpreter passes every completion to the generator (Jepsen's `update`).
 struct Counted;
