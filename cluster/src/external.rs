@@ -47,6 +47,7 @@ impl External {
             }
             endpoints.push(Endpoint {
                 node: format!("n{}", i + 1),
+                scheme: "mysql".into(),
                 host: host.to_string(),
                 port,
                 user: user.to_string(),

@@ -10,7 +10,8 @@
 //! [`sql::mysql_async`]. The crates behind it are re-exported whole under their room's
 //! name ([`core`], [`harness`], [`nemesis`], [`checkers`], [`cluster`], [`workloads`]) for
 //! what the prelude leaves out, and so are the crates a workload file uses in its types
-//! ([`clap`], [`serde`], [`serde_json`], [`async_trait`], [`anyhow`], [`tokio`], [`rand`]).
+//! ([`clap`], [`serde`], [`serde_json`], [`async_trait`], [`anyhow`], [`tokio`], [`rand`],
+//! [`tracing`]).
 //!
 //! What does not: any logic. A user's test binary's `main` is one line:
 //!
@@ -35,6 +36,7 @@ pub use rand;
 pub use serde;
 pub use serde_json;
 pub use tokio;
+pub use tracing;
 
 /// Every system and workload faultline ships; add yours with `.recipe(...)` and
 /// `.workload(...)`, then call `.main("name")`.

@@ -152,6 +152,7 @@ impl LocalGalera {
             .iter()
             .map(|n| Endpoint {
                 node: n.name.clone(),
+                scheme: "mysql".into(),
                 host: n.address.to_string(),
                 port: config::MYSQL_PORT,
                 user: CLIENT_USER.into(),

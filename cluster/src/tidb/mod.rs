@@ -286,6 +286,7 @@ impl TidbPlayground {
             .enumerate()
             .map(|(k, t)| Endpoint {
                 node: format!("tidb-{k}"),
+                scheme: "mysql".into(),
                 host: "127.0.0.1".into(),
                 port: t.port,
                 user: "root".into(),

@@ -30,7 +30,11 @@ impl EtcdClient {
     }
 
     async fn call(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
-        let url = format!("{}/v3/kv/{path}", self.base);
+        self.post(&format!("kv/{path}"), body).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
+        let url = format!("{}/v3/{path}", self.base);
         let resp = self.http.post(&url).json(&body).send().await.map_err(|e| {
             if e.is_connect() {
                 EtcdError::Connect(e.to_string())
@@ -87,6 +91,56 @@ impl EtcdClient {
         let v = self.call("txn", body).await?;
         Ok(v.get("succeeded").and_then(Value::as_bool).unwrap_or(false))
     }
+}
+
+impl EtcdClient {
+    /// The member's own id and the id of the leader it follows (0: none), from its
+    /// maintenance status (served locally, even without quorum).
+    pub async fn status(&self) -> Result<(u64, u64), EtcdError> {
+        let v = self.post("maintenance/status", json!({})).await?;
+        let id = |x: Option<&Value>| -> u64 {
+            x.and_then(|x| x.as_str().and_then(|s| s.parse().ok()).or(x.as_u64()))
+                .unwrap_or(0)
+        };
+        Ok((id(v.pointer("/header/member_id")), id(v.get("leader"))))
+    }
+
+    /// One atomic transaction (etcd's Txn, in the gateway's JSON): `compare`s, then the
+    /// `success` or the `failure` requests. Returns the gateway's answer (`succeeded`,
+    /// `responses`, `header.revision`).
+    pub async fn txn(&self, body: Value) -> Result<Value, EtcdError> {
+        self.call("txn", body).await
+    }
+}
+
+impl EtcdClient {
+    /// Deletes every key that starts with `prefix` (a DeleteRange up to the prefix's
+    /// successor); how many it deleted.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, EtcdError> {
+        let mut end = prefix.as_bytes().to_vec();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let v = self
+            .call(
+                "deleterange",
+                json!({"key": B64.encode(prefix), "range_end": B64.encode(&end)}),
+            )
+            .await?;
+        Ok(v.get("deleted")
+            .and_then(|d| d.as_str().and_then(|s| s.parse().ok()).or(d.as_u64()))
+            .unwrap_or(0))
+    }
+}
+
+/// A key or value as the gateway carries it (base64).
+pub fn encode(s: &str) -> String {
+    B64.encode(s)
+}
+
+/// A key or value of a gateway answer, decoded (absent: empty, as proto3 leaves it out).
+pub fn decode_field(v: Option<&Value>) -> Result<String, EtcdError> {
+    decode(v)
 }
 
 fn decode(v: Option<&Value>) -> Result<String, EtcdError> {

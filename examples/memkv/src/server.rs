@@ -73,6 +73,7 @@ impl MemKv {
             .iter()
             .map(|n| Endpoint {
                 node: n.name.clone(),
+                scheme: "memkv".into(),
                 host: n.addr.ip().to_string(),
                 port: n.addr.port(),
                 user: String::new(),

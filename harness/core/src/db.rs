@@ -156,6 +156,12 @@ pub trait Db: Send + Sync {
     fn as_disk(&self) -> Option<&dyn Disk> {
         None
     }
+    /// Why this system has no `capability`, when it can say more than "it has none" (a
+    /// fault that needs it is refused with this reason, e.g. "etcd is a Go binary:
+    /// libfaketime cannot shift its clock").
+    fn lacks(&self, _capability: Capability) -> Option<String> {
+        None
+    }
     /// The capabilities this system has, from the `as_*` methods.
     fn capabilities(&self) -> BTreeSet<Capability> {
         let mut c = BTreeSet::new();

@@ -9,6 +9,8 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Endpoint {
     pub node: String,
+    /// The URL scheme clients speak: `mysql`, `http` (etcd's gateway), ...
+    pub scheme: String,
     pub host: String,
     pub port: u16,
     pub user: String,
@@ -20,9 +22,12 @@ pub struct Endpoint {
 impl Endpoint {
     /// The URL with its password, for the driver only. Never log it.
     pub fn url_with_secret(&self) -> String {
+        if self.user.is_empty() && self.password.is_empty() {
+            return self.to_string();
+        }
         format!(
-            "mysql://{}:{}@{}:{}/{}",
-            self.user, self.password, self.host, self.port, self.database
+            "{}://{}:{}@{}:{}/{}",
+            self.scheme, self.user, self.password, self.host, self.port, self.database
         )
     }
 }
@@ -30,10 +35,17 @@ impl Endpoint {
 /// Displays the URL with the password masked.
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.user.is_empty() && self.password.is_empty() {
+            return write!(
+                f,
+                "{}://{}:{}/{}",
+                self.scheme, self.host, self.port, self.database
+            );
+        }
         write!(
             f,
-            "mysql://{}:***@{}:{}/{}",
-            self.user, self.host, self.port, self.database
+            "{}://{}:***@{}:{}/{}",
+            self.scheme, self.user, self.host, self.port, self.database
         )
     }
 }
@@ -85,6 +97,7 @@ mod tests {
         );
         let e = Endpoint {
             node: "n1".into(),
+            scheme: "mysql".into(),
             host: "h".into(),
             port: 1,
             user: "u".into(),

@@ -320,6 +320,7 @@ impl Plan for AtomPlan {
             .iter()
             .map(|n| Endpoint {
                 node: n.clone(),
+                scheme: "atom".into(),
                 host: "in-process".into(),
                 port: 0,
                 user: String::new(),

@@ -19,10 +19,12 @@ use std::time::Duration;
 
 fn clock_capability(db: &dyn Db) -> DbResult<&dyn Clock> {
     db.as_clock().ok_or_else(|| {
-        DbError::new(format!(
-            "{} cannot shift node clocks (the local cluster needs libfaketime: apt-get install -y libfaketime)",
-            db.name()
-        ))
+        DbError::new(db.lacks(Capability::Clock).unwrap_or_else(|| {
+            format!(
+                "{} cannot shift node clocks (the local cluster needs libfaketime: apt-get install -y libfaketime)",
+                db.name()
+            )
+        }))
     })
 }
 

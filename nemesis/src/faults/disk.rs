@@ -13,12 +13,14 @@ use serde_json::{json, Value};
 
 fn disk_capability(db: &dyn Db) -> DbResult<&dyn Disk> {
     db.as_disk().ok_or_else(|| {
-        DbError::new(format!(
-            "{} has no disk faults: they need the local cluster with its data dirs on FUSE \
-             (faultline built with the default `fuse` feature, /dev/fuse present; the runner \
-             mounts them when --nemesis names a disk fault, `faultline cluster start --disk-faults`)",
-            db.name()
-        ))
+        DbError::new(db.lacks(Capability::Disk).unwrap_or_else(|| {
+            format!(
+                "{} has no disk faults: they need the local cluster with its data dirs on FUSE \
+                 (faultline built with the default `fuse` feature, /dev/fuse present; the runner \
+                 mounts them when --nemesis names a disk fault, `faultline cluster start --disk-faults`)",
+                db.name()
+            )
+        }))
     })
 }
 

@@ -5,12 +5,9 @@
 mod common;
 mod sqlsmith_common;
 
-mod analyze_imports;
 mod append_local;
 mod bank_local_galera;
-mod cluster_cli;
 mod external_db;
-mod interrupt;
 mod register_local_galera;
 mod rw_register_local;
 mod sqlsmith_faults;

@@ -31,8 +31,12 @@ fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf
 }
 
 fn spawn_bank(fault: &str, store: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_bank"))
+    // `faultline run bank` runs the bank test in this process, as the `bank` binary does.
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args([
+            "run",
+            "bank",
+            "--",
             "--time-limit",
             "120",
             "--nemesis",

@@ -123,10 +123,13 @@ enum ListWhat {
 
 fn main() {
     // The in-process atom system of the runner's testkit too: server-free smoke suites.
-    let registry = faultline_workloads::builtin()
-        .recipe(faultline_harness::testkit::AtomRecipe::default())
-        .workload(faultline_harness::testkit::AtomRegister)
-        .workload(faultline_harness::testkit::Noop);
+    // And etcd, the second real system (examples/etcd).
+    let registry = faultline_example_etcd::register_all(
+        faultline_workloads::builtin()
+            .recipe(faultline_harness::testkit::AtomRecipe::default())
+            .workload(faultline_harness::testkit::AtomRegister)
+            .workload(faultline_harness::testkit::Noop),
+    );
     // `faultline cluster start` takes every system's own options, as a test does.
     let command = Cli::command().mut_subcommand("cluster", |c| {
         c.mut_subcommand("start", |s| {
@@ -172,7 +175,7 @@ fn main() {
             negative_balances,
         } => {
             if format == "native" {
-                analyze(&run)
+                analyze(&registry, &run)
             } else {
                 let args = faultline_workloads::import::ImportArgs {
                     format: &format,
@@ -356,10 +359,10 @@ fn analyze_file(path: &std::path::Path, args: &faultline_workloads::import::Impo
     }
 }
 
-fn analyze(run: &std::path::Path) -> i32 {
+fn analyze(registry: &faultline_harness::Registry, run: &std::path::Path) -> i32 {
     let result = (|| {
         let test = read_test_json(run)?;
-        let checkers = faultline_workloads::builtin().checkers_for(&test)?;
+        let checkers = registry.checkers_for(&test)?;
         let checked = check_run_dir(run, &checkers, serde_json::json!({"analyzed": true}))?;
         Ok::<_, anyhow::Error>((checked, test["spec"]["seed"].as_u64()))
     })();
