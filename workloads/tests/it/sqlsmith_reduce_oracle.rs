@@ -10,26 +10,8 @@
 
 use crate::sqlsmith_common::*;
 
-use faultline_sqlsmith::compare::compare_rows;
 use faultline_sqlsmith::metamorphic::Partitioning;
 use faultline_workloads::sqlsmith::runloop::{run_loop, Oracles};
-
-/// The records of a sqllogictest file: (is it an oracle query, its SQL).
-fn slt_records(text: &str) -> Vec<(bool, String)> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n") {
-        let oracle = block.contains("# oracle query");
-        let lines: Vec<&str> = block
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .collect();
-        if lines.len() >= 2 && (lines[0].starts_with("statement") || lines[0].starts_with("query"))
-        {
-            out.push((oracle, lines[1].to_string()));
-        }
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_planted_tlp_failure_is_reduced_and_reproduces() {
@@ -83,21 +65,8 @@ async fn a_planted_tlp_failure_is_reduced_and_reproduces() {
     let queries: Vec<&String> = records.iter().filter(|r| r.0).map(|r| &r.1).collect();
     assert_eq!(setup.len(), n);
     assert_eq!(queries.len(), 4, "original and three partitions");
-    let mut x = db(&server, "x", "sqlsmith_check");
-    x.recreate_database().await.unwrap();
-    for sql in &setup {
-        x.run(sql).await;
-    }
-    let mut rows = Vec::new();
-    for q in &queries {
-        let out = x.run(q).await;
-        rows.push(out.rows().expect("an oracle query answers").to_vec());
-    }
-    let union: Vec<_> = rows[1..].iter().flatten().cloned().collect();
-    assert!(
-        compare_rows(&rows[0], &union, false).is_some(),
-        "the reduced file does not reproduce"
-    );
+    let replayed = replay_oracle_finding(&server, &f.oracle, &text).await;
+    assert!(replayed.is_err(), "the reduced file does not reproduce");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -164,16 +133,7 @@ async fn a_planted_plan_failure_is_reduced_and_reproduces() {
         "the query and the query under another plan"
     );
     assert!(queries[1].starts_with("SET STATEMENT sql_select_limit=1 FOR SELECT"));
-    let mut x = db(&server, "x", "sqlsmith_check");
-    x.recreate_database().await.unwrap();
-    for sql in &setup {
-        x.run(sql).await;
-    }
-    let a = x.run(queries[0]).await;
-    let b = x.run(queries[1]).await;
-    assert!(
-        compare_rows(a.rows().unwrap(), b.rows().unwrap(), false).is_some(),
-        "the reduced file does not reproduce"
-    );
+    let replayed = replay_oracle_finding(&server, &f.oracle, &text).await;
+    assert!(replayed.is_err(), "the reduced file does not reproduce");
     std::fs::remove_dir_all(&dir).ok();
 }
