@@ -280,17 +280,25 @@ fn print_status(s: &Value) {
         s["db"].as_str().unwrap_or(""),
         s["lab"].as_str().unwrap_or("")
     );
+    // The fields every system reports, then whatever its recipe adds (Galera: state,
+    // cluster_status, cluster_size; etcd: leader, member_id), `name value`, nulls left out.
     for n in s["nodes"].as_array().into_iter().flatten() {
-        println!(
-            "{:<4} pid {:<8} {:<7} {:<10} {:<12} size {}  partition rules {}",
+        let mut line = format!(
+            "{:<4} pid {:<8} {:<5}",
             n["node"].as_str().unwrap_or(""),
             n["pid"].as_u64().map_or("-".into(), |p| p.to_string()),
             if n["ready"] == true { "ready" } else { "down" },
-            n["state"].as_str().unwrap_or(""),
-            n["cluster_status"].as_str().unwrap_or(""),
-            n["cluster_size"],
-            n["partition_rules"],
         );
+        for (k, v) in n.as_object().into_iter().flatten() {
+            if matches!(k.as_str(), "node" | "pid" | "ready") || v.is_null() {
+                continue;
+            }
+            match v.as_str() {
+                Some(text) => line.push_str(&format!(" {k} {text}")),
+                None => line.push_str(&format!(" {k} {v}")),
+            }
+        }
+        println!("{line}");
     }
     for e in s["endpoints"].as_array().into_iter().flatten() {
         println!("endpoint {}", e.as_str().unwrap_or(""));

@@ -262,3 +262,53 @@ fn kill_9_of_the_daemon_then_clean_leaves_nothing() {
         );
     }
 }
+
+/// The same CLI drives a system that is not SQL: `--db etcd` comes from the etcd example's
+/// recipe, and a fault it cannot take (a clock skew of a Go binary) is refused in one line.
+#[test]
+fn a_detached_etcd_cluster_obeys_the_same_commands() {
+    let _slot = faultline_cluster::test_slots::exclusive();
+    let name = format!("etcd{}", std::process::id());
+    let out = cluster(&name, &["start", "--db", "etcd", "--detach"]);
+    assert!(
+        out.starts_with("etcd lab ") || out.contains("\netcd lab "),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" ready ")).count(),
+        3,
+        "{out}"
+    );
+    assert_eq!(out.matches(" leader true").count(), 1, "one leader: {out}");
+    let lab = lab_of(&out);
+    assert_eq!(lab_namespaces(&lab).len(), 3);
+
+    cluster(&name, &["kill", "n2"]);
+    let s = cluster(&name, &["status"]);
+    assert!(node_line(&s, "n2").contains("pid -"), "{s}");
+    cluster(&name, &["restart", "n2"]);
+    wait_status(&name, "all ready", |s| {
+        ["n1", "n2", "n3"]
+            .iter()
+            .all(|n| node_line(s, n).contains(" ready "))
+    });
+
+    cluster(&name, &["partition", "n3"]);
+    let s = cluster(&name, &["status"]);
+    assert!(s.contains("n3 drops n1,n2"), "{s}");
+    assert!(!node_line(&s, "n3").contains("partition_rules 0"), "{s}");
+    cluster(&name, &["heal"]);
+    wait_status(&name, "healed, one leader", |s| {
+        s.contains("active faults: none") && s.matches(" leader true").count() == 1
+    });
+
+    let (code, out) = faultline(&["cluster", "--name", &name, "skew", "n1", "+300ms"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("libfaketime does not reach it"), "{out}");
+    assert_eq!(out.trim().lines().count(), 1, "not one line: {out}");
+
+    cluster(&name, &["stop"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let left = lab_namespaces(&lab);
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+}

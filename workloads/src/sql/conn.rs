@@ -80,6 +80,17 @@ impl SqlConn {
     /// nothing of the op was sent.
     pub async fn get(&mut self) -> Result<&mut Conn, OpError> {
         if self.conn.is_none() {
+            if !self.endpoint.scheme.is_empty() && self.endpoint.scheme != "mysql" {
+                return Err(OpError {
+                    kind: OpType::Fail,
+                    message: format!(
+                        "{} speaks {}, not the MySQL protocol: this SQL workload needs a MySQL-protocol \
+                         --db (local-galera, local-mariadb, tidb-playground, mysql://...); \
+                         `faultline list workloads` names the workloads of other systems",
+                        self.endpoint, self.endpoint.scheme
+                    ),
+                });
+            }
             let opts = Opts::from_url(&self.endpoint.url_with_secret()).map_err(|e| OpError {
                 kind: OpType::Fail,
                 message: format!("bad endpoint {}: {e}", self.endpoint),

@@ -103,6 +103,15 @@ impl Run {
         done
     }
 
+    /// `faultline analyze` of the stored run, through the registry the binaries use.
+    fn analyzed(&self) -> faultline::core::Validity {
+        let registry = faultline_example_etcd::register_all(faultline::builtin());
+        let checkers = registry.checkers_for(&self.test).unwrap();
+        faultline::harness::analyze::check_run_dir(&self.dir, &checkers, Value::Null)
+            .unwrap()
+            .verdict
+    }
+
     fn ok_ops(&self) -> usize {
         self.history
             .iter()
@@ -110,13 +119,18 @@ impl Run {
             .count()
     }
 
-    /// Nothing of the run's cluster is left: no namespace, link or temp dir.
+    /// Nothing of the run's cluster is left: no namespace, link or temp dir; then the
+    /// store goes too (a failed assertion before this keeps it, to look at).
     fn assert_nothing_left(&self) {
         let db = &self.test["db"];
         let prefix = db["lab_prefix"].as_str().expect("db.lab_prefix");
         let temp = PathBuf::from(db["temp_dir"].as_str().expect("db.temp_dir"));
         let left = faultline::cluster::leftovers::leftovers(prefix, &temp);
         assert!(left.is_empty(), "left behind: {left:?}");
+        let store = self.dir.parent().and_then(Path::parent);
+        if let Some(store) = store.filter(|s| s.to_string_lossy().contains("fl-etcd-")) {
+            std::fs::remove_dir_all(store).ok();
+        }
     }
 }
 
@@ -210,6 +224,11 @@ fn serializable_reads_of_a_cut_off_member_are_found_stale() {
                 && nodes.contains(&node)
                 && (*from..*to).contains(&t)),
         "the stale read (op {index} on {node} at {t} ns) was outside every partition of {node}: {windows:?}"
+    );
+    assert_eq!(
+        run.analyzed(),
+        faultline::core::Validity::Invalid,
+        "analyze disagrees"
     );
     run.assert_nothing_left();
 
