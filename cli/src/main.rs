@@ -10,6 +10,8 @@ use faultline_workloads::cluster_cli::ClusterAction;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+mod k8s;
+
 #[derive(Parser)]
 #[command(
     name = "faultline",
@@ -79,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         what: ListWhat,
     },
+    /// Kubernetes: `faultline k8s render` prints the Chaos Mesh objects faults would create.
+    K8s {
+        #[command(subcommand)]
+        action: k8s::K8sAction,
+    },
     /// A local cluster that keeps running between commands: start, status, kill, partition, heal, ...
     Cluster {
         /// Which cluster, when several run side by side.
@@ -108,6 +115,26 @@ enum SuiteAction {
         /// Post a Slack incoming-webhook message here when the suite ends invalid or unknown.
         #[arg(long)]
         notify: Option<String>,
+    },
+    /// Print the suite as Argo objects: a WorkflowTemplate (a step per case) and a
+    /// CronWorkflow that runs it nightly.
+    Render {
+        file: PathBuf,
+        /// Argo Workflows (the only engine so far).
+        #[arg(long, required = true)]
+        argo: bool,
+        /// The image with the faultline binaries.
+        #[arg(long, default_value = "faultline:latest")]
+        image: String,
+        /// The namespace the workflow runs in.
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// The nightly's cron schedule.
+        #[arg(long, default_value = "0 2 * * *")]
+        schedule: String,
+        /// Keep the Chaos Mesh objects of a failed night (the exit handler skips deleting them).
+        #[arg(long)]
+        keep_on_failure: bool,
     },
 }
 
@@ -198,6 +225,27 @@ fn main() {
                     notify,
                 },
         } => suite_run(&registry, &file, parallel, store, check, notify),
+        Command::Suite {
+            action:
+                SuiteAction::Render {
+                    file,
+                    argo: _,
+                    image,
+                    namespace,
+                    schedule,
+                    keep_on_failure,
+                },
+        } => {
+            let opts = faultline_k8s::argo::ArgoOptions {
+                image,
+                namespace,
+                schedule,
+                keep_on_failure,
+                ..Default::default()
+            };
+            k8s::suite_render(&file, &opts)
+        }
+        Command::K8s { action } => k8s::k8s(action),
         Command::Index { store } => match faultline_nightly::index::write_index(&store) {
             Ok((path, n)) => {
                 println!("index: {} ({n} runs)", path.display());

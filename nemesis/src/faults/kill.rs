@@ -10,8 +10,12 @@ use faultline_core::db::{Db, DbError, DbResult, Kill, NodeId};
 use rand_chacha::ChaCha8Rng;
 
 fn kill_capability(db: &dyn Db) -> DbResult<&dyn Kill> {
-    db.as_kill()
-        .ok_or_else(|| DbError::new(format!("{} cannot kill nodes", db.name())))
+    db.as_kill().ok_or_else(|| {
+        DbError::new(
+            db.lacks(Capability::Kill)
+                .unwrap_or_else(|| format!("{} cannot kill nodes", db.name())),
+        )
+    })
 }
 
 async fn kill_all(db: &dyn Db, targets: &[NodeId]) -> DbResult<()> {

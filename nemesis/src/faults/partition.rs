@@ -23,8 +23,12 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
 
 fn partition_capability(db: &dyn Db) -> DbResult<&dyn Partition> {
-    db.as_partition()
-        .ok_or_else(|| DbError::new(format!("{} cannot partition its nodes", db.name())))
+    db.as_partition().ok_or_else(|| {
+        DbError::new(
+            db.lacks(Capability::Partition)
+                .unwrap_or_else(|| format!("{} cannot partition its nodes", db.name())),
+        )
+    })
 }
 
 fn unsupported(db: &dyn Db, min_nodes: usize) -> Option<String> {

@@ -7,8 +7,12 @@ use faultline_core::db::{Db, DbError, DbResult, NodeId, Pause};
 use rand_chacha::ChaCha8Rng;
 
 fn pause_capability(db: &dyn Db) -> DbResult<&dyn Pause> {
-    db.as_pause()
-        .ok_or_else(|| DbError::new(format!("{} cannot pause nodes", db.name())))
+    db.as_pause().ok_or_else(|| {
+        DbError::new(
+            db.lacks(Capability::Pause)
+                .unwrap_or_else(|| format!("{} cannot pause nodes", db.name())),
+        )
+    })
 }
 
 async fn pause(db: &dyn Db, targets: &[NodeId]) -> DbResult<()> {
