@@ -4,8 +4,8 @@
 //! in URLs are masked; a notification that fails is logged and changes nothing.
 
 use crate::run::SuiteOutcome;
-use faultline_core::{mask_url_passwords, Validity};
-use serde_json::{json, Value};
+use faultline_core::Validity;
+use serde_json::Value;
 
 /// The message for `outcome`, or None when it is valid (nothing to tell).
 pub fn message(outcome: &SuiteOutcome) -> Option<Value> {
@@ -17,14 +17,14 @@ pub fn message(outcome: &SuiteOutcome) -> Option<Value> {
         .iter()
         .filter(|r| r.verdict != Validity::Valid)
         .collect();
-    let text = mask_url_passwords(&format!(
+    let text = format!(
         "faultline suite {}: {} ({} of {} runs not valid)",
         outcome.suite,
         outcome.verdict,
         bad.len(),
         outcome.runs.len()
-    ));
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})];
+    );
+    let mut sections = Vec::new();
     for r in bad {
         let anomaly = r.error.clone().unwrap_or_else(|| {
             r.results
@@ -48,9 +48,9 @@ pub fn message(outcome: &SuiteOutcome) -> Option<Value> {
             r.args.join(" "),
             report
         );
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": mask_url_passwords(&line)}}));
+        sections.push(line);
     }
-    Some(json!({ "text": text, "blocks": blocks }))
+    Some(faultline_harness::notify::message(&text, sections))
 }
 
 /// Posts [`message`] to `url` when there is one; returns whether it was delivered. Never
@@ -59,21 +59,5 @@ pub fn notify(url: &str, outcome: &SuiteOutcome) -> bool {
     let Some(body) = message(outcome) else {
         return false;
     };
-    let shown = mask_url_passwords(url);
-    match ureq::post(url)
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-    {
-        Ok(_) => {
-            tracing::info!("notified {shown}");
-            true
-        }
-        Err(e) => {
-            tracing::warn!(
-                "the notification to {shown} failed: {}",
-                mask_url_passwords(&e.to_string())
-            );
-            false
-        }
-    }
+    faultline_harness::notify::post(url, &body)
 }

@@ -6,3 +6,4 @@ mod analyze_imports;
 mod cluster_cli;
 mod interrupt;
 mod k8s_render;
+mod notify_run;

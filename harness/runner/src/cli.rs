@@ -6,6 +6,7 @@
 //! 0 valid / 1 invalid / 2 unknown / 255 harness failure.
 
 use crate::analyze::print_verdict;
+use crate::notify;
 use crate::options::{BadArgs, RunArgs};
 use crate::registry::{Registry, WorkloadEntry};
 use crate::run::{cancel_on_signals, run_test, RunPlan};
@@ -84,10 +85,11 @@ impl Registry {
 
     /// [`Registry::main`] with the arguments given (`argv[0]` is the program name).
     pub fn main_from(&self, workload: &str, argv: Vec<OsString>) -> ! {
-        let plan = match self.plan_run(workload, argv) {
+        let plan = match self.plan_run(workload, argv.clone()) {
             Ok(p) => p,
             Err(e) => bad_args(e),
         };
+        let notify = plan.notify.clone();
         if let Err(e) = plan.system.preflight() {
             eprintln!("error: {e:#}");
             std::process::exit(EXIT_HARNESS_FAILURE);
@@ -115,6 +117,17 @@ impl Registry {
                     Some(seed),
                     &dir.path,
                 );
+                if let Some(url) = &notify {
+                    let replay = notify::replay_command(workload, &argv, seed);
+                    let verdict = outcome.checked.verdict;
+                    let results = &outcome.checked.results;
+                    let m = notify::run_message(
+                        workload, verdict, results, None, seed, &replay, &dir.path,
+                    );
+                    if let Some(m) = m {
+                        notify::post(url, &m);
+                    }
+                }
                 std::process::exit(outcome.checked.verdict.exit_code());
             }
             Err(e) => {
@@ -123,6 +136,22 @@ impl Registry {
                 println!("verdict: unknown (the harness failed)");
                 println!("seed: {seed}");
                 println!("store: {}", dir.path.display());
+                if let Some(url) = &notify {
+                    let replay = notify::replay_command(workload, &argv, seed);
+                    let error = format!("{e:#}");
+                    let m = notify::run_message(
+                        workload,
+                        faultline_core::Validity::Unknown,
+                        &[],
+                        Some(&error),
+                        seed,
+                        &replay,
+                        &dir.path,
+                    );
+                    if let Some(m) = m {
+                        notify::post(url, &m);
+                    }
+                }
                 std::process::exit(EXIT_HARNESS_FAILURE);
             }
         }
@@ -162,6 +191,7 @@ impl Registry {
             system,
             workload: entry,
             options,
+            notify: run.notify.clone(),
         })
     }
 }

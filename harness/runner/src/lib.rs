@@ -24,6 +24,7 @@ pub mod control;
 pub mod interpreter;
 pub mod junit;
 pub mod logging;
+pub mod notify;
 pub mod options;
 pub mod recipe;
 pub mod registry;

@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// own (availability, kept apart from safety).
     #[arg(long)]
     pub recovery_slo: Option<f64>,
+    /// Post a Slack incoming-webhook message here when the run ends invalid or unknown
+    /// (verdict, anomaly, seed, replay command, report). Never stored: the URL is a secret.
+    #[arg(long)]
+    pub notify: Option<String>,
 }
 
 /// The resolved run description written to test.json.

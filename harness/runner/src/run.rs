@@ -76,6 +76,8 @@ pub struct RunPlan<'a> {
     pub workload: &'a dyn WorkloadEntry,
     /// The workload's options, as test.json records them.
     pub options: Value,
+    /// `--notify`: where to post when the run ends invalid or unknown (not in test.json).
+    pub notify: Option<String>,
 }
 
 /// Runs one test end to end into `dir`.
@@ -89,6 +91,7 @@ pub async fn run_test(
         system,
         workload: entry,
         options,
+        notify: _,
     } = plan;
     let faults = Arc::new(faultline_nemesis::lookup(&spec.nemesis)?);
     let mut checkers = entry.checkers(&options)?;
