@@ -326,6 +326,20 @@ impl Db for LocalGalera {
         Ok(())
     }
 
+    /// mariadbd's error.log: its crash handler (`got signal`, InnoDB assertions, the
+    /// backtrace it attempts), `[ERROR]` lines, and crash recovery after a kill (a note).
+    fn log_patterns(&self) -> Vec<faultline_core::LogPattern> {
+        use faultline_core::{LogPattern as P, Severity::*};
+        vec![
+            P::new("signal", "got signal", Crash),
+            P::new("assertion", "Assertion failure", Crash),
+            P::new("assertion", "Failing assertion", Crash),
+            P::new("backtrace", "Attempting backtrace", Crash),
+            P::new("[ERROR]", "[ERROR]", Error),
+            P::new("crash recovery", "Starting crash recovery", Note),
+        ]
+    }
+
     fn facts(&self) -> Value {
         json!({
             "db": self.name,

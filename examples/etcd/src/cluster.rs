@@ -417,6 +417,18 @@ impl Db for EtcdCluster {
         Ok(())
     }
 
+    /// etcd logs JSON lines (zap): panics and fatal errors, then errors; a Go runtime panic
+    /// prints `panic:` to stderr, which goes to the same log.
+    fn log_patterns(&self) -> Vec<faultline::core::LogPattern> {
+        use faultline::core::{LogPattern as P, Severity::*};
+        vec![
+            P::new("panic", "\"level\":\"panic\"", Crash),
+            P::new("fatal", "\"level\":\"fatal\"", Crash),
+            P::new("panic", "panic:", Crash),
+            P::new("error", "\"level\":\"error\"", Error),
+        ]
+    }
+
     fn facts(&self) -> Value {
         json!({
             "db": "etcd",

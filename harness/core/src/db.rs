@@ -162,6 +162,11 @@ pub trait Db: Send + Sync {
     fn lacks(&self, _capability: Capability) -> Option<String> {
         None
     }
+    /// What to look for in this system's node logs (crashes, errors, notes); recorded in
+    /// test.json and used to scan the logs `collect_logs` kept.
+    fn log_patterns(&self) -> Vec<crate::log_pattern::LogPattern> {
+        crate::log_pattern::generic_patterns()
+    }
     /// The capabilities this system has, from the `as_*` methods.
     fn capabilities(&self) -> BTreeSet<Capability> {
         let mut c = BTreeSet::new();

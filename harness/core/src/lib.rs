@@ -17,6 +17,7 @@ pub mod endpoint;
 pub mod fault_window;
 pub mod generator;
 pub mod history;
+pub mod log_pattern;
 pub mod op;
 
 pub use checker::{CheckResult, Checker, Validity};
@@ -25,4 +26,5 @@ pub use endpoint::{mask_url_passwords, Endpoint};
 pub use fault_window::{fault_windows, FaultWindow};
 pub use generator::{Ctx, Gen, Generator, Next};
 pub use history::{History, HistoryError, HistoryReader, HistoryWriter};
+pub use log_pattern::{LogPattern, Severity};
 pub use op::{Invocation, Op, OpType, Process};

@@ -72,6 +72,25 @@ pub fn check_run_dir(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(Value::Null);
+    let (patterns, _) = crate::logscan::patterns_of(&test);
+    let zero = [&extra["history_started"], &test["started"]]
+        .iter()
+        .find_map(|t| t.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let windows = faultline_core::fault_windows(&history);
+    let node_logs = crate::logscan::scan(dir, &patterns, zero, &windows);
+    for u in node_logs["unexplained_crashes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        tracing::warn!(
+            "a crash no fault explains on {}: {}",
+            u["node"].as_str().unwrap_or(""),
+            u["hit"]["text"].as_str().unwrap_or("")
+        );
+    }
     let results_json = json!({
         "valid": verdict,
         "results": results,
@@ -79,6 +98,7 @@ pub fn check_run_dir(
         "by_f": summary.by_f,
         "faults": summary.faults,
         "history_truncated": history.truncated_tail,
+        "node_logs": node_logs,
         "run": extra,
     });
     std::fs::write(
@@ -87,7 +107,13 @@ pub fn check_run_dir(
     )?;
     std::fs::write(
         dir.join("report.html"),
-        report::render(&test, verdict, &results, &summary),
+        report::render(
+            &test,
+            verdict,
+            &results,
+            &summary,
+            &results_json["node_logs"],
+        ),
     )?;
     let name = test["spec"]["test"].as_str().unwrap_or("run");
     std::fs::write(dir.join("junit.xml"), crate::junit::render(name, &results))?;

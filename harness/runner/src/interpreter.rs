@@ -27,6 +27,7 @@ pub struct Recorder {
     start: Instant,
     next_index: u64,
     last_flush: Instant,
+    tally: Option<Arc<crate::progress::Tally>>,
 }
 
 impl Recorder {
@@ -36,7 +37,14 @@ impl Recorder {
             start: Instant::now(),
             next_index: 0,
             last_flush: Instant::now(),
+            tally: None,
         })
+    }
+
+    /// Every op recorded from now on is also counted in `tally` (the progress line).
+    pub fn with_tally(mut self, tally: Arc<crate::progress::Tally>) -> Recorder {
+        self.tally = Some(tally);
+        self
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -63,6 +71,9 @@ impl Recorder {
             error,
         };
         self.next_index += 1;
+        if let Some(t) = &self.tally {
+            t.note(&op);
+        }
         if let Err(e) = self.writer.append(&op) {
             tracing::error!("writing the history: {e}");
         }

@@ -14,7 +14,10 @@ pub fn init(log_file: Option<&Path>) {
     // FAULTLINE_LOG asks for it.
     let filter = EnvFilter::try_from_env("FAULTLINE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,mysql_async=warn,fuser=off"));
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false);
+    // Lines go above the progress line when one is drawn.
+    let stderr = fmt::layer()
+        .with_writer(|| crate::progress::LogWriter)
+        .with_target(false);
     let file = log_file
         .and_then(|p| std::fs::File::create(p).ok())
         .map(|f| {

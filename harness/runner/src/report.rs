@@ -18,6 +18,7 @@ pub fn render(
     verdict: Validity,
     checks: &[CheckResult],
     summary: &Summary,
+    node_logs: &Value,
 ) -> String {
     let mut h = String::new();
     let title = format!(
@@ -109,11 +110,93 @@ pub fn render(
         h.push_str("</table>");
     }
 
+    h.push_str(&node_logs_section(node_logs));
+
     let _ = write!(
         h,
         "<h2>Test</h2><pre>{}</pre></body></html>",
         esc(&serde_json::to_string_pretty(test).unwrap_or_default())
     );
+    h
+}
+
+/// Node logs: counts per node and pattern, then each kept hit with the lines around it and
+/// its time on the run's axis; a crash no fault explains is marked as a finding.
+fn node_logs_section(logs: &Value) -> String {
+    let mut h = String::from("<h2>Node logs</h2>");
+    let Some(nodes) = logs["nodes"].as_object().filter(|n| !n.is_empty()) else {
+        h.push_str("<p>no node log was kept</p>");
+        return h;
+    };
+    let unexplained = logs["unexplained_crashes"].as_array().map_or(0, Vec::len);
+    if unexplained > 0 {
+        let _ = write!(
+            h,
+            "<p class='verdict invalid'>{unexplained} crash(es) that no fault explains</p>"
+        );
+    }
+    h.push_str("<table><tr><th>node</th><th>files</th><th>matches</th></tr>");
+    for (node, n) in nodes {
+        let counts: Vec<String> = n["counts"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let files: Vec<&str> = n["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(node),
+            esc(&files.join(", ")),
+            esc(&if counts.is_empty() {
+                "none".into()
+            } else {
+                counts.join(", ")
+            })
+        );
+    }
+    h.push_str("</table>");
+    for (node, n) in nodes {
+        for hit in n["hits"].as_array().into_iter().flatten() {
+            let at = hit["t_s"]
+                .as_f64()
+                .map_or("time unknown".into(), |t| format!("at {t:.1} s"));
+            let why = match hit["explained_by"].as_array() {
+                Some(a) if !a.is_empty() => format!(
+                    " (during {})",
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ if hit["severity"] == "crash" => " — no fault explains it".into(),
+                _ => String::new(),
+            };
+            let context: Vec<&str> = hit["context"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let _ = write!(
+                h,
+                "<details><summary>{} {}:{} {} {}{}</summary><pre>{}</pre></details>",
+                esc(node),
+                esc(hit["file"].as_str().unwrap_or("")),
+                hit["line"],
+                esc(hit["pattern"].as_str().unwrap_or("")),
+                esc(&at),
+                esc(&why),
+                esc(&context.join("\n"))
+            );
+        }
+    }
     h
 }
 
@@ -197,7 +280,26 @@ mod tests {
         )];
         let test = json!({"spec": {"test": "bank", "seed": 7}, "started": "now"});
         let s = Summary::default();
-        let html = render(&test, Validity::Invalid, &checks, &s);
+        let logs = json!({"nodes": {"n1": {"files": ["error.log"], "counts": {"signal": 1},
+            "hits": [{"file": "error.log", "line": 4, "pattern": "signal", "severity": "crash",
+                      "t_s": 20.0, "text": "x", "context": ["a <b>", "mariadbd got signal 11"],
+                      "explained_by": []}]}},
+            "crashes": 1, "unexplained_crashes": [{"node": "n1"}]});
+        let html = render(&test, Validity::Invalid, &checks, &s, &logs);
+        assert!(
+            html.contains("1 crash(es) that no fault explains"),
+            "{html}"
+        );
+        assert!(
+            html.contains("n1 error.log:4 signal at 20.0 s — no fault explains it"),
+            "{html}"
+        );
+        assert!(
+            html.contains("a &lt;b&gt;\nmariadbd got signal 11"),
+            "{html}"
+        );
+        let none = render(&test, Validity::Invalid, &checks, &s, &json!({}));
+        assert!(none.contains("no node log was kept"));
         assert!(html.contains("INVALID"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("<svg id='cx'></svg>"));

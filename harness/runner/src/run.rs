@@ -142,6 +142,7 @@ async fn run_started(
             "db": sut.db.facts(),
             "workload": { "name": entry.name(), "options": options },
             "endpoints": sut.endpoints.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "log_patterns": sut.db.log_patterns(),
             "faultline_version": env!("CARGO_PKG_VERSION"),
         }),
     )?;
@@ -180,7 +181,11 @@ async fn run_phases(
             }
         })
         .collect();
-    let recorder = Recorder::create(&dir.file("history.jsonl"))?;
+    let tally = Arc::new(crate::progress::Tally::default());
+    let recorder = Recorder::create(&dir.file("history.jsonl"))?.with_tally(tally.clone());
+    let progress = crate::progress::start(spec.time_limit_s, tally);
+    // The wall-clock time of the history's zero: node log lines are placed on its time axis.
+    let history_started = chrono::Utc::now().to_rfc3339();
     let mut interp = Interpreter::new(
         recorder,
         spec.seed,
@@ -268,6 +273,7 @@ async fn run_phases(
         }
     }
     interp.recorder.sync();
+    drop(progress);
     tracing::info!("{} history events", interp.recorder.ops_recorded());
     let after = if cancelled || !ready {
         Value::Null
@@ -277,7 +283,12 @@ async fn run_phases(
             json!({ "error": format!("{e:#}") })
         })
     };
-    let mut extra = json!({ "cancelled": cancelled, "healed": healed.is_ok(), "recovered": ready });
+    let mut extra = json!({
+        "cancelled": cancelled,
+        "healed": healed.is_ok(),
+        "recovered": ready,
+        "history_started": history_started,
+    });
     if let Value::Object(more) = after {
         extra.as_object_mut().expect("an object").extend(more);
     } else if !after.is_null() {

@@ -92,6 +92,20 @@ async fn bank_with_kill_and_partition_reaches_a_verdict_and_leaves_nothing() {
     );
     assert!(dir.file("report.html").exists());
     assert!(dir.path.join("nodes/n1/error.log").exists());
+    // Each node's error.log was scanned with MariaDB's patterns; kill -9 leaves no crash
+    // line of mariadbd's own, so any crash found would be a finding no fault explains.
+    let logs = &results["node_logs"];
+    for n in ["n1", "n2", "n3"] {
+        let files = logs["nodes"][n]["files"]
+            .as_array()
+            .expect("n's logs were scanned");
+        assert!(files.contains(&serde_json::json!("error.log")), "{logs:#}");
+    }
+    assert_eq!(
+        logs["unexplained_crashes"],
+        serde_json::json!([]),
+        "{logs:#}"
+    );
 
     // analyze reaches the same verdict from the history alone.
     let test: serde_json::Value =

@@ -209,7 +209,11 @@ fn serializable_reads_of_a_cut_off_member_are_found_stale() {
         .filter(|o| o["role"] == "cannot-follow")
         .collect();
     assert!(!stuck.is_empty(), "no op that cannot follow: {ce:#}");
-    // The read that cannot follow was served by a member while a partition isolated it.
+    // The read that cannot follow was served by a member while a partition isolated it, or
+    // in the seconds after the heal while it caught up (seen in a rehearsal: a read on n1
+    // 0.6 s after its partition ended returned nil for a key the majority had written);
+    // etcd documents serializable reads as possibly stale in both cases.
+    let catch_up = 5_000_000_000;
     let windows = run.fault_windows();
     let stale = stuck
         .iter()
@@ -227,8 +231,8 @@ fn serializable_reads_of_a_cut_off_member_are_found_stale() {
             .iter()
             .any(|(f, nodes, from, to)| f == "partition_one"
                 && nodes.contains(&node)
-                && (*from..*to).contains(&t)),
-        "the stale read (op {index} on {node} at {t} ns) was outside every partition of {node}: {windows:?}"
+                && (*from..to.saturating_add(catch_up)).contains(&t)),
+        "the stale read (op {index} on {node} at {t} ns) was outside every partition of {node} and the 5 s after it: {windows:?}"
     );
     assert_eq!(
         run.analyzed(),
