@@ -24,10 +24,26 @@ fn analyze(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn temp_file(name: &str, text: &str) -> PathBuf {
+/// A history file in the temp dir, removed when dropped.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+fn temp_file(name: &str, text: &str) -> TempFile {
     let p = std::env::temp_dir().join(format!("fl-import-{}-{name}", std::process::id()));
     std::fs::write(&p, text).unwrap();
-    p
+    TempFile(p)
 }
 
 #[test]
@@ -185,5 +201,4 @@ fn jepsen_list_append_without_process_or_time_is_checked() {
     ]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("G1c"), "{out}");
-    std::fs::remove_file(&f).ok();
 }

@@ -9,7 +9,8 @@
 //! SIGSTOP / SIGCONT. Partitions, loss, bandwidth and delay are the lab's (iptables, tc and
 //! the delay line inside the namespaces). Clocks are refused: etcd is a Go binary, whose
 //! runtime reads the time through the vDSO and never calls libc, so libfaketime cannot
-//! shift it. Dropping an [`EtcdCluster`] kills every member and removes the namespaces,
+//! shift it. Disk faults: each data dir on FUSE when a run asks for one ([`crate::disk`]).
+//! Dropping an [`EtcdCluster`] kills every member and removes the namespaces,
 //! the bridge and the temp dir; `faultline cluster clean` finds what a killed harness left,
 //! by the same names.
 
@@ -34,6 +35,8 @@ pub struct EtcdOptions {
     /// Raft heartbeat and election timeout, ms (etcd's defaults: 100 and 1000).
     pub heartbeat_ms: u64,
     pub election_ms: u64,
+    /// Each member's data dir on faultline's FUSE passthrough, for the disk faults.
+    pub disk_faults: bool,
 }
 
 impl Default for EtcdOptions {
@@ -43,6 +46,7 @@ impl Default for EtcdOptions {
             start_timeout: Duration::from_secs(60),
             heartbeat_ms: 100,
             election_ms: 1000,
+            disk_faults: false,
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct EtcdCluster {
     dir: PathBuf,
     members: Mutex<Vec<Member>>,
     version: String,
+    /// The FUSE mounts of the data dirs, one per member, when `disk_faults` (see crate::disk).
+    pub(crate) disks: Mutex<Vec<faultline::cluster::disk::DiskMount>>,
 }
 
 /// Says what to install when etcd is missing.
@@ -113,12 +119,16 @@ impl EtcdCluster {
             dir,
             members: Mutex::new(members),
             version,
+            disks: Mutex::new(Vec::new()),
         };
         // From here on, an error drops `cluster`, which tears everything down.
         for k in 1..=n {
             let d = cluster.member_dir(k);
             std::fs::create_dir_all(&d)
                 .map_err(|e| DbError::new(format!("creating {}: {e}", d.display())))?;
+            if cluster.opts.disk_faults {
+                cluster.mount_disk(&d)?;
+            }
             cluster.spawn(k)?;
         }
         let started = Instant::now();
@@ -320,6 +330,10 @@ impl EtcdCluster {
                 p.kill();
             }
         }
+        // The members are dead: their FUSE mounts can go (hung operations complete first).
+        for d in self.disks.lock().unwrap().iter_mut() {
+            d.unmount();
+        }
         self.lab.lock().unwrap().teardown();
         if self.dir.exists() {
             if let Err(e) = std::fs::remove_dir_all(&self.dir) {
@@ -390,6 +404,7 @@ impl Db for EtcdCluster {
         if let Err(e) = lab.heal() {
             errors.push(e.to_string());
         }
+        self.heal_disk_switches();
         if let Err(e) = lab.heal_quality() {
             errors.push(e.to_string());
         }
@@ -484,6 +499,9 @@ impl Db for EtcdCluster {
     fn as_net_quality(&self) -> Option<&dyn NetQuality> {
         Some(self)
     }
+    fn as_disk(&self) -> Option<&dyn Disk> {
+        self.disk_capability()
+    }
     fn lacks(&self, capability: Capability) -> Option<String> {
         match capability {
             Capability::Clock => Some(
@@ -492,8 +510,8 @@ impl Db for EtcdCluster {
                     .into(),
             ),
             Capability::Disk => Some(
-                "etcd has no disk faults yet: its data dirs are plain dirs, not on faultline's \
-                 FUSE passthrough (only --db local-galera mounts one)"
+                "this etcd cluster was started without its data dirs on FUSE: start it with \
+                 a disk fault in --nemesis (or `faultline cluster start --db etcd --disk-faults`)"
                     .into(),
             ),
             _ => None,

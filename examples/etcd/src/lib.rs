@@ -5,7 +5,7 @@
 //! maintenance status) over its JSON gRPC gateway; [`errors`], the one table of which
 //! answers prove an op did not happen (`fail`) and which leave it unknown (`info`);
 //! [`cluster`], N members in network namespaces with the Kill, Pause, Partition and
-//! NetQuality capabilities; [`recipe`], `--db etcd`; the workloads [`register`]
+//! NetQuality capabilities, and [`disk`], their data dirs on FUSE for the disk faults; [`recipe`], `--db etcd`; the workloads [`register`]
 //! (linearizability) and [`append`] (Elle, strict serializable). [`register_all`] adds
 //! them to a registry: the `etcd` binary and faultline's front door both call it.
 //!
@@ -18,6 +18,7 @@
 pub mod append;
 pub mod client;
 pub mod cluster;
+pub mod disk;
 pub mod errors;
 pub mod recipe;
 pub mod register;

@@ -15,7 +15,7 @@ impl Recipe for EtcdRecipe {
         "etcd"
     }
     fn about(&self) -> &'static str {
-        "N etcd members (etcd-server), one network namespace each (kill, pause, partition, link faults)"
+        "N etcd members (etcd-server), one network namespace each (kill, pause, partition, link and disk faults)"
     }
     fn augment(&self, cmd: faultline::clap::Command) -> faultline::clap::Command {
         use faultline::clap::{value_parser, Arg};
@@ -90,9 +90,10 @@ impl Plan for EtcdPlan {
         }
         Ok(())
     }
-    async fn start(&self, _needs: &BTreeSet<Capability>) -> faultline::anyhow::Result<Sut> {
+    async fn start(&self, needs: &BTreeSet<Capability>) -> faultline::anyhow::Result<Sut> {
         let mut opts = self.0.clone();
         opts.start_timeout = Duration::from_secs(60);
+        opts.disk_faults = needs.contains(&Capability::Disk);
         let cluster = Arc::new(EtcdCluster::start(opts).await?);
         Ok(Sut {
             db: cluster.clone(),

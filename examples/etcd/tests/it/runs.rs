@@ -293,3 +293,49 @@ async fn an_append_run_under_faults_is_strict_serializable() {
     assert_eq!(outcome.checked.verdict, faultline::core::Validity::Valid);
     run.assert_nothing_left();
 }
+
+/// Disk faults on etcd's data dirs (FUSE, mounted because the run asks for a disk fault):
+/// slow and hung writes stall the members, the verdict stays valid, and the mounts go.
+#[test]
+fn a_register_run_under_disk_faults_is_valid_and_unmounts() {
+    let _slot = faultline::cluster::test_slots::exclusive();
+    let run = register_run(
+        "disk",
+        &[
+            "--time-limit",
+            "15",
+            "--nemesis",
+            "io_delay,disk_hang",
+            "--nemesis-interval",
+            "2",
+            "--nemesis-duration",
+            "3",
+            "--seed",
+            "4",
+        ],
+    );
+    let windows = run.fault_windows();
+    println!("faults: {windows:?}");
+    assert!(
+        windows
+            .iter()
+            .any(|w| w.0 == "io_delay" || w.0 == "disk_hang"),
+        "no disk fault ran: {windows:?}"
+    );
+    assert!(windows.iter().all(|w| !w.1.is_empty()));
+    assert_eq!(
+        run.results["valid"], "valid",
+        "{:#}",
+        run.results["results"]
+    );
+    assert_eq!(run.code, 0);
+    assert!(run.ok_ops() > 50, "only {} ok ops", run.ok_ops());
+    let temp = PathBuf::from(run.test["db"]["temp_dir"].as_str().unwrap());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert!(
+        !mounts.contains(temp.to_str().unwrap()),
+        "a FUSE mount is left under {}",
+        temp.display()
+    );
+    run.assert_nothing_left();
+}
