@@ -1,6 +1,8 @@
 //! `faultline`: the front door. `run <workload>` runs a test (as its own binary does),
 //! `analyze` re-checks a stored run or another tool's history, `list` says what this build
-//! can run, `cluster` keeps a system running between commands and injects faults into it.
+//! can run, `cluster` keeps a system running between commands and injects faults into it,
+//! `suite` runs (or renders for Argo) a nightly's cases, `index` and `serve` show the store,
+//! `k8s render` prints the Chaos Mesh objects a schedule would create.
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use faultline_harness::analyze::{check_run_dir, print_verdict};
