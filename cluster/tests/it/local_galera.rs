@@ -90,7 +90,7 @@ pub async fn galera_cluster_survives_kill_and_partition_and_cleans_up() {
     cluster.as_kill().unwrap().start("n3").await.unwrap();
     let t = wait_for(&cluster, "n3", "Synced", |s| s.is_synced(3)).await;
     eprintln!("n3 Synced {t:.1}s after restart");
-    let log = std::fs::read_to_string(glob_error_log(&cluster, "n3")).unwrap_or_default();
+    let log = read_error_log(&cluster, "n3");
     assert!(log.contains("IST"), "n3 should rejoin by IST");
     let after = cluster.statuses().await;
     assert_eq!(
@@ -149,8 +149,11 @@ async fn state_becomes(pid: u32, stopped: bool) -> bool {
     false
 }
 
-fn glob_error_log(cluster: &LocalGalera, node: &str) -> std::path::PathBuf {
+/// `node`'s error.log as `collect_logs` keeps it (the copy is removed after reading).
+fn read_error_log(cluster: &LocalGalera, node: &str) -> String {
     let dir = std::env::temp_dir().join(format!("fl-test-logs-{}", std::process::id()));
     faultline_core::db::Db::collect_logs(cluster, &dir).unwrap();
-    dir.join(node).join("error.log")
+    let log = std::fs::read_to_string(dir.join(node).join("error.log")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).ok();
+    log
 }
