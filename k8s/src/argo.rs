@@ -38,15 +38,9 @@ impl Default for ArgoOptions {
     }
 }
 
-/// A Kubernetes name: lowercase letters, digits and `-`, at most 63 characters.
+/// A Kubernetes name of at most 63 characters.
 fn dns_name(s: &str) -> String {
-    let n: String = s
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let n = n.trim_matches('-').chars().take(63).collect::<String>();
-    n.trim_end_matches('-').to_string()
+    crate::objects::dns_name(s, 63)
 }
 
 pub fn template_name(suite: &Suite) -> String {

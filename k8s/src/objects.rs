@@ -37,12 +37,7 @@ pub struct Scope {
 impl Scope {
     /// A scope; the run id is made a valid label value and name part (lowercase, `-`).
     pub fn new(namespace: &str, run_id: &str) -> Scope {
-        let mut id: String = run_id
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        id = id.trim_matches('-').chars().take(40).collect();
+        let mut id = dns_name(run_id, 40);
         if id.is_empty() {
             id = "run".into();
         }
@@ -203,6 +198,18 @@ impl Scope {
         });
         self.object("StressChaos", seq, pod, spec)
     }
+}
+
+/// `s` as a Kubernetes name or label value: lowercase letters, digits and `-`, no `-` at
+/// either end, at most `max` characters.
+pub fn dns_name(s: &str, max: usize) -> String {
+    let n: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let n: String = n.trim_matches('-').chars().take(max).collect();
+    n.trim_end_matches('-').to_string()
 }
 
 /// (kind, name) of an object made here.

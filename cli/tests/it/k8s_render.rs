@@ -17,24 +17,26 @@ fn faultline(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+const RENDER: [&str; 14] = [
+    "k8s",
+    "render",
+    "--nemesis",
+    "random_kill,partition_one,small_skews,loss,io_delay",
+    "--pods",
+    "db-0,db-1,db-2",
+    "--namespace",
+    "prod",
+    "--run-id",
+    "n1",
+    "--volume-path",
+    "/data",
+    "--seed",
+    "3",
+];
+
 #[test]
 fn render_prints_the_objects_of_each_fault_on_the_given_pods() {
-    let (code, out, err) = faultline(&[
-        "k8s",
-        "render",
-        "--nemesis",
-        "random_kill,partition_one,small_skews,loss,io_delay",
-        "--pods",
-        "db-0,db-1,db-2",
-        "--namespace",
-        "prod",
-        "--run-id",
-        "n1",
-        "--volume-path",
-        "/data",
-        "--seed",
-        "3",
-    ]);
+    let (code, out, err) = faultline(&RENDER);
     assert_eq!(code, 0, "{err}");
     let list: Value = serde_json::from_str(&out).expect("one JSON document");
     assert_eq!(list["kind"], "List");
@@ -62,22 +64,7 @@ fn render_prints_the_objects_of_each_fault_on_the_given_pods() {
         assert!(pods.as_array().is_some_and(|p| !p.is_empty()), "{o:#}");
     }
     // The same seed renders the same objects.
-    let (_, again, _) = faultline(&[
-        "k8s",
-        "render",
-        "--nemesis",
-        "random_kill,partition_one,small_skews,loss,io_delay",
-        "--pods",
-        "db-0,db-1,db-2",
-        "--namespace",
-        "prod",
-        "--run-id",
-        "n1",
-        "--volume-path",
-        "/data",
-        "--seed",
-        "3",
-    ]);
+    let (_, again, _) = faultline(&RENDER);
     assert_eq!(out, again);
 }
 

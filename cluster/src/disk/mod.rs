@@ -143,3 +143,62 @@ impl Drop for DiskMount {
         self.unmount();
     }
 }
+
+/// The FUSE data dirs of a cluster's nodes (node `n<k>` at position k-1): what a system's
+/// `Disk` capability needs, shared by every recipe that mounts them.
+#[derive(Default)]
+pub struct DiskSet(std::sync::Mutex<Vec<DiskMount>>);
+
+impl DiskSet {
+    /// Adds the next node's mount.
+    pub fn push(&self, mount: DiskMount) {
+        self.0.lock().unwrap().push(mount);
+    }
+
+    /// No data dir is on FUSE (the system has no `Disk` capability then).
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
+
+    /// Every node's disk back to no fault (hung operations complete).
+    pub fn heal(&self) {
+        for d in self.0.lock().unwrap().iter() {
+            d.switch.set(faultline_core::db::DiskFault::None);
+        }
+    }
+
+    /// The disk fault on node `k` now (`None` also when its data dir is not on FUSE).
+    pub fn fault_of(&self, k: usize) -> faultline_core::db::DiskFault {
+        self.0
+            .lock()
+            .unwrap()
+            .get(k.wrapping_sub(1))
+            .map(|d| d.switch.get())
+            .unwrap_or_default()
+    }
+
+    /// Puts `fault` on node `k`'s disk (`node` names it in the error).
+    pub fn set(
+        &self,
+        k: usize,
+        node: &str,
+        fault: faultline_core::db::DiskFault,
+    ) -> faultline_core::db::DbResult<()> {
+        let disks = self.0.lock().unwrap();
+        let disk = disks.get(k.wrapping_sub(1)).ok_or_else(|| {
+            faultline_core::db::DbError::new(format!(
+                "{node}'s data dir is not on FUSE: start the cluster with disk faults enabled"
+            ))
+        })?;
+        tracing::info!(node, ?fault, "disk fault");
+        disk.switch.set(fault);
+        Ok(())
+    }
+
+    /// Unmounts every data dir (after the servers using them are dead).
+    pub fn unmount_all(&self) {
+        for mut d in self.0.lock().unwrap().drain(..) {
+            d.unmount();
+        }
+    }
+}

@@ -87,7 +87,7 @@ pub struct LocalGalera {
     faketime: bool,
     strobes: clock::Strobes,
     /// One FUSE mount per node (index k-1) when `disk_faults`; empty otherwise.
-    disks: Mutex<Vec<crate::disk::DiskMount>>,
+    disks: crate::disk::DiskSet,
 }
 
 impl LocalGalera {
@@ -125,7 +125,7 @@ impl LocalGalera {
             mariadb_version,
             faketime: clock::available(),
             strobes: clock::Strobes::default(),
-            disks: Mutex::new(Vec::new()),
+            disks: Default::default(),
         };
         // On any error from here on, dropping `cluster` tears everything down.
         cluster.prepare_dirs()?;
@@ -228,15 +228,13 @@ impl LocalGalera {
         if let Err(e) = self.lab.lock().unwrap().stop_delays() {
             tracing::warn!("stopping the delay lines: {e}");
         }
-        self.heal_disk_switches();
+        self.disks.heal();
         for node in self.nodes.lock().unwrap().iter_mut() {
             if let Some(mut p) = node.process.take() {
                 p.kill();
             }
         }
-        for mut disk in self.disks.lock().unwrap().drain(..) {
-            disk.unmount();
-        }
+        self.disks.unmount_all();
         self.lab.lock().unwrap().teardown();
         clock::remove_dead_shm();
         if self.dir.exists() {
@@ -271,7 +269,7 @@ impl Db for LocalGalera {
     async fn heal_all(&self) -> DbResult<()> {
         let mut errors = Vec::new();
         // First, so that operations blocked by a hung disk complete.
-        self.heal_disk_switches();
+        self.disks.heal();
         let n = self.nodes.lock().unwrap().len();
         for k in 1..=n {
             let paused = self.nodes.lock().unwrap()[k - 1]

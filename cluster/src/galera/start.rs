@@ -52,7 +52,7 @@ impl LocalGalera {
                     std::fs::create_dir_all(d).map_err(io(format!("creating {}", d.display())))?;
                 }
                 let mount = crate::disk::DiskMount::mount(&real, &data)?;
-                self.disks.lock().unwrap().push(mount);
+                self.disks.push(mount);
             }
             if self.faketime {
                 clock::write_offset(&node.dir, 0)?;

@@ -78,7 +78,7 @@ pub struct EtcdCluster {
     members: Mutex<Vec<Member>>,
     version: String,
     /// The FUSE mounts of the data dirs, one per member, when `disk_faults` (see crate::disk).
-    pub(crate) disks: Mutex<Vec<faultline::cluster::disk::DiskMount>>,
+    pub(crate) disks: faultline::cluster::disk::DiskSet,
 }
 
 /// Says what to install when etcd is missing.
@@ -119,7 +119,7 @@ impl EtcdCluster {
             dir,
             members: Mutex::new(members),
             version,
-            disks: Mutex::new(Vec::new()),
+            disks: Default::default(),
         };
         // From here on, an error drops `cluster`, which tears everything down.
         for k in 1..=n {
@@ -331,9 +331,7 @@ impl EtcdCluster {
             }
         }
         // The members are dead: their FUSE mounts can go (hung operations complete first).
-        for d in self.disks.lock().unwrap().iter_mut() {
-            d.unmount();
-        }
+        self.disks.unmount_all();
         self.lab.lock().unwrap().teardown();
         if self.dir.exists() {
             if let Err(e) = std::fs::remove_dir_all(&self.dir) {
@@ -404,7 +402,7 @@ impl Db for EtcdCluster {
         if let Err(e) = lab.heal() {
             errors.push(e.to_string());
         }
-        self.heal_disk_switches();
+        self.disks.heal();
         if let Err(e) = lab.heal_quality() {
             errors.push(e.to_string());
         }

@@ -20,30 +20,17 @@ impl EtcdCluster {
                 .map_err(|e| DbError::new(format!("creating {}: {e}", d.display())))?;
         }
         let mount = DiskMount::mount(&real, &data).map_err(|e| DbError::new(e.to_string()))?;
-        self.disks.lock().unwrap().push(mount);
+        self.disks.push(mount);
         Ok(())
     }
 
     pub(crate) fn disk_capability(&self) -> Option<&dyn Disk> {
-        (!self.disks.lock().unwrap().is_empty()).then_some(self as &dyn Disk)
-    }
-
-    /// Every member's disk back to no fault (hung operations complete).
-    pub(crate) fn heal_disk_switches(&self) {
-        for d in self.disks.lock().unwrap().iter() {
-            d.switch.set(DiskFault::None);
-        }
+        (!self.disks.is_empty()).then_some(self as &dyn Disk)
     }
 
     /// The disk fault on `node` now (`None` also when its data dir is not on FUSE).
     pub fn disk_fault(&self, node: &str) -> DiskFault {
-        let k = node_index(node).unwrap_or(0);
-        self.disks
-            .lock()
-            .unwrap()
-            .get(k.wrapping_sub(1))
-            .map(|d| d.switch.get())
-            .unwrap_or_default()
+        self.disks.fault_of(node_index(node).unwrap_or(0))
     }
 }
 
@@ -51,19 +38,11 @@ impl EtcdCluster {
 impl Disk for EtcdCluster {
     async fn set_disk_fault(&self, node: &str, fault: DiskFault) -> DbResult<()> {
         let k = node_index(node).map_err(|e| DbError::new(e.to_string()))?;
-        let disks = self.disks.lock().unwrap();
-        let disk = disks.get(k - 1).ok_or_else(|| {
-            DbError::new(format!(
-                "{node}'s data dir is not on FUSE: start the cluster with a disk fault"
-            ))
-        })?;
-        faultline::tracing::info!(node, ?fault, "disk fault");
-        disk.switch.set(fault);
-        Ok(())
+        self.disks.set(k, node, fault)
     }
 
     async fn heal_disks(&self) -> DbResult<()> {
-        self.heal_disk_switches();
+        self.disks.heal();
         Ok(())
     }
 }

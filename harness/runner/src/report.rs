@@ -120,6 +120,15 @@ pub fn render(
     h
 }
 
+/// The strings of a JSON array (none when it is not one).
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// Node logs: counts per node and pattern, then each kept hit with the lines around it and
 /// its time on the run's axis; a crash no fault explains is marked as a finding.
 fn node_logs_section(logs: &Value) -> String {
@@ -143,12 +152,7 @@ fn node_logs_section(logs: &Value) -> String {
             .flatten()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
-        let files: Vec<&str> = n["files"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let files = strings(&n["files"]);
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -167,23 +171,15 @@ fn node_logs_section(logs: &Value) -> String {
             let at = hit["t_s"]
                 .as_f64()
                 .map_or("time unknown".into(), |t| format!("at {t:.1} s"));
-            let why = match hit["explained_by"].as_array() {
-                Some(a) if !a.is_empty() => format!(
-                    " (during {})",
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                _ if hit["severity"] == "crash" => " — no fault explains it".into(),
-                _ => String::new(),
+            let faults = strings(&hit["explained_by"]);
+            let why = if !faults.is_empty() {
+                format!(" (during {})", faults.join(", "))
+            } else if hit["severity"] == "crash" {
+                " — no fault explains it".into()
+            } else {
+                String::new()
             };
-            let context: Vec<&str> = hit["context"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let context = strings(&hit["context"]);
             let _ = write!(
                 h,
                 "<details><summary>{} {}:{} {} {}{}</summary><pre>{}</pre></details>",
