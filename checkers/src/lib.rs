@@ -14,6 +14,8 @@ pub mod bank;
 pub mod bank_import;
 pub mod edn;
 pub mod elle;
+#[doc(hidden)]
+pub mod fuzz_targets;
 mod jepsen_op;
 pub mod linearizable;
 pub mod recovery;

@@ -13,6 +13,7 @@ mod elle_import;
 mod elle_props;
 mod elle_suite_append;
 mod elle_suite_register;
+mod fuzz_corpus;
 mod linearizable_checker;
 mod linearizable_kv;
 mod linearizable_porcupine;
