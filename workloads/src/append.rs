@@ -17,7 +17,7 @@
 use crate::txn::{TxnKind, TxnWorkload};
 use faultline_checkers::elle::{ElleChecker, ElleError, Workload as ElleWorkload};
 use faultline_core::{Checker, Endpoint};
-use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
+use faultline_harness::{Defaults, RunSpec, Sut, Workload, WorkloadDef};
 use serde_json::Value;
 
 pub use crate::txn::TxnOptions as AppendOptions;
@@ -32,6 +32,14 @@ impl WorkloadDef for Append {
     }
     fn about(&self) -> &'static str {
         "list-append transactions; Elle-style isolation anomalies"
+    }
+    fn defaults(&self) -> Defaults {
+        // Unpaced: the Elle list-append checker is linear in the history, so nothing is gained by pacing and
+        // anomalies that need contention show up sooner.
+        Defaults {
+            op_interval_ms: Some("0"),
+            ..Defaults::default()
+        }
     }
     fn build(
         &self,

@@ -17,7 +17,7 @@ use clap::Args;
 use faultline_checkers::bank::{BankChecker, BankSettings};
 use faultline_core::generator::{from_fn, mix, once, seq, Gen};
 use faultline_core::{Checker, Client, Completion, Endpoint, Invocation};
-use faultline_harness::{RunSpec, Sut, Workload, WorkloadDef};
+use faultline_harness::{Defaults, RunSpec, Sut, Workload, WorkloadDef};
 use mysql_async::prelude::Queryable;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,14 @@ impl WorkloadDef for Bank {
     }
     fn about(&self) -> &'static str {
         "transfers between accounts and reads of all balances; the total never changes"
+    }
+    fn defaults(&self) -> Defaults {
+        // Unpaced: the bank checker is linear in the history, so nothing is gained by pacing and
+        // anomalies that need contention show up sooner.
+        Defaults {
+            op_interval_ms: Some("0"),
+            ..Defaults::default()
+        }
     }
     fn build(
         &self,
