@@ -7,7 +7,8 @@
 //! or multisets, the float rule), the metamorphic transformations TLP and NoREC
 //! ([`metamorphic`]), the query-plan oracle ([`plan`]: the same query under another plan),
 //! and the reducer ([`reduce`]) that writes sqllogictest files ([`slt`]),
-//! with [`reduce_oracle`] shrinking the query of a TLP / NoREC finding.
+//! with [`reduce_oracle`] shrinking the query of a TLP / NoREC finding, the [`signature`]
+//! that groups findings into one per bug, and the mutable walk over a query ([`visit`]).
 //!
 //! What does not: no I/O at all, no database driver, no tokio. Generation is deterministic
 //! per seed given the same sequence of statement outcomes. Executing statements, the
@@ -20,9 +21,12 @@ pub mod metamorphic;
 pub mod plan;
 pub mod print;
 pub mod reduce;
+pub mod reduce_lit;
 pub mod reduce_oracle;
 pub mod schema;
+pub mod signature;
 pub mod slt;
+pub mod visit;
 
 pub use ast::{Expr, Select, Stmt};
 pub use compare::{compare, Difference, Outcome};

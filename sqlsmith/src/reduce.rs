@@ -1,12 +1,31 @@
 //! The reducer: shrinks a failing statement list while a "still fails?" closure says yes.
 //!
-//! First delta debugging (ddmin) over whole statements, then simplification inside the
-//! statements that are left: drop WHERE / HAVING / ORDER BY / LIMIT / DISTINCT / joins /
-//! select items / INSERT rows / indexes, and replace any expression node by one of its
-//! children or by NULL. The closure does the expensive part (replaying on servers), so every
-//! call counts against a budget; the reducer never calls it on the unchanged input.
+//! Phases, repeated until a round changes nothing (a fixpoint) or the budget is gone:
+//! delta debugging (ddmin) over whole statements; simplification inside the statements
+//! that are left (drop WHERE / HAVING / ORDER BY / LIMIT / DISTINCT / joins / select items /
+//! INSERT rows / indexes, replace any expression node by one of its children or by NULL);
+//! then literals and types ([`crate::reduce_lit`]: a literal by the simplest of its kind, a
+//! column type by a simpler one). The closure does the expensive part (replaying on
+//! servers), so every call counts against a budget of calls and of time; the reducer never
+//! calls it on the unchanged input, and a call refused for lack of time is not counted.
+//! [`Reduced::stop`] says why it stopped, so a finding that stays long can say why.
 
 use crate::ast::{Expr, Literal, Select, Stmt};
+use crate::reduce_lit::stmt_literal_candidates;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Why a reduction stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// No candidate of any phase fails any more: as small as this reducer gets it.
+    Fixpoint,
+    /// The replays allowed (`--reduce-tests`) were used up.
+    Tests,
+    /// The time allowed (`--reduce-timeout`) ran out.
+    Time,
+}
 
 /// The result of a reduction.
 #[derive(Clone, Debug)]
@@ -14,48 +33,100 @@ pub struct Reduced {
     pub stmts: Vec<Stmt>,
     /// How many times the closure ran.
     pub tests: usize,
+    pub stop: Stop,
 }
 
-struct Budget<'a> {
+/// The calls of the closure a reduction may still make.
+pub struct Budget<'a> {
     fails: &'a mut dyn FnMut(&[Stmt]) -> bool,
     left: usize,
-    used: usize,
+    pub used: usize,
+    deadline: Option<Instant>,
+    out_of_time: bool,
 }
 
-impl Budget<'_> {
+impl<'a> Budget<'a> {
+    pub fn new(
+        fails: &'a mut dyn FnMut(&[Stmt]) -> bool,
+        max_tests: usize,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Budget {
+            fails,
+            left: max_tests,
+            used: 0,
+            deadline,
+            out_of_time: false,
+        }
+    }
+
+    fn exhausted(&mut self) -> bool {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.out_of_time = true;
+        }
+        self.left == 0 || self.out_of_time
+    }
+
     fn test(&mut self, stmts: &[Stmt]) -> bool {
-        if self.left == 0 {
+        if self.exhausted() {
             return false;
         }
         self.left -= 1;
         self.used += 1;
         (self.fails)(stmts)
     }
+
+    /// Why the budget ended the reduction, or Fixpoint when it did not.
+    pub fn stop(&mut self) -> Stop {
+        self.exhausted();
+        if self.out_of_time {
+            Stop::Time
+        } else if self.left == 0 {
+            Stop::Tests
+        } else {
+            Stop::Fixpoint
+        }
+    }
 }
 
-/// Reduces `stmts` (which fail) with at most `max_tests` calls of `fails`.
+/// Reduces `stmts` (which fail) with at most `max_tests` calls of `fails`, no time limit.
 pub fn reduce(
     stmts: Vec<Stmt>,
     max_tests: usize,
     fails: &mut dyn FnMut(&[Stmt]) -> bool,
 ) -> Reduced {
-    let mut b = Budget {
-        fails,
-        left: max_tests,
-        used: 0,
-    };
-    let stmts = ddmin(stmts, &mut b);
-    let stmts = simplify(stmts, &mut b);
+    reduce_within(stmts, max_tests, None, fails)
+}
+
+/// Reduces `stmts` to a fixpoint of all phases, within `max_tests` calls and `deadline`.
+pub fn reduce_within(
+    stmts: Vec<Stmt>,
+    max_tests: usize,
+    deadline: Option<Instant>,
+    fails: &mut dyn FnMut(&[Stmt]) -> bool,
+) -> Reduced {
+    let mut b = Budget::new(fails, max_tests, deadline);
+    let mut cur = stmts;
+    loop {
+        let before = cur.clone();
+        cur = ddmin(cur, &mut b);
+        cur = simplify(cur, &mut b, stmt_candidates);
+        cur = simplify(cur, &mut b, stmt_literal_candidates);
+        if cur == before || b.exhausted() {
+            break;
+        }
+    }
     Reduced {
-        stmts,
+        stmts: cur,
         tests: b.used,
+        stop: b.stop(),
     }
 }
 
 /// Zeller's ddmin over the statement list (complements first, then halves).
 fn ddmin(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
     let mut n = 2usize;
-    while cur.len() >= 2 && b.left > 0 {
+    while cur.len() >= 2 && !b.exhausted() {
         let chunk = cur.len().div_ceil(n);
         let mut reduced = None;
         for i in 0..n {
@@ -82,14 +153,15 @@ fn ddmin(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
     cur
 }
 
-/// Statement-local simplification until nothing more helps (or the budget is gone).
-fn simplify(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
+/// Statement-local simplification with `candidates` until nothing more helps (or the
+/// budget is gone).
+fn simplify(mut cur: Vec<Stmt>, b: &mut Budget, candidates: fn(&Stmt) -> Vec<Stmt>) -> Vec<Stmt> {
     let mut changed = true;
-    while changed && b.left > 0 {
+    while changed && !b.exhausted() {
         changed = false;
         for i in 0..cur.len() {
             'again: loop {
-                for cand in stmt_candidates(&cur[i]) {
+                for cand in candidates(&cur[i]) {
                     let mut next = cur.clone();
                     next[i] = cand;
                     if b.test(&next) {
@@ -97,7 +169,7 @@ fn simplify(mut cur: Vec<Stmt>, b: &mut Budget) -> Vec<Stmt> {
                         changed = true;
                         continue 'again;
                     }
-                    if b.left == 0 {
+                    if b.exhausted() {
                         return cur;
                     }
                 }
@@ -268,7 +340,7 @@ pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
 }
 
 /// Mutable access to the direct children, in the order of [`Expr::children`].
-fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
+pub(crate) fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
     match e {
         Expr::Lit(_) | Expr::Col { .. } | Expr::Exists { .. } | Expr::Subquery(_) => vec![],
         Expr::Unary { e, .. } | Expr::IsNull { e, .. } | Expr::IsTrue(e) | Expr::Like { e, .. } => {

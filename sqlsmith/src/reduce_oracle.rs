@@ -7,6 +7,7 @@ use crate::ast::{Expr, Literal, Select};
 use crate::metamorphic::{norec, Combine, NorecCase, TlpCase};
 use crate::plan::PlanCase;
 use crate::reduce::{expr_candidates, select_candidates};
+use crate::reduce_lit::{expr_literal_candidates, select_literal_candidates};
 
 /// Smaller TLP cases: the query simplified (its combination rule kept for an aggregate,
 /// set / multiset following DISTINCT otherwise), then p simplified.
@@ -54,6 +55,17 @@ pub fn tlp_candidates(c: &TlpCase) -> Vec<TlpCase> {
     for p in expr_candidates(&c.predicate) {
         out.push(rebuild(c.original.clone(), &p));
     }
+    if matches!(c.predicate, Expr::Col { .. }) {
+        // A column as p: NULL instead needs no data of that column.
+        out.push(rebuild(c.original.clone(), &Expr::Lit(Literal::Null)));
+    }
+    // Then literals: the query's, then p's.
+    for q in select_literal_candidates(&c.original) {
+        out.push(rebuild(q, &c.predicate));
+    }
+    for p in expr_literal_candidates(&c.predicate) {
+        out.push(rebuild(c.original.clone(), &p));
+    }
     out
 }
 
@@ -68,7 +80,10 @@ pub fn norec_candidates(c: &NorecCase) -> Vec<NorecCase> {
         f.joins.clear();
         out.push(norec(&f, p));
     }
-    for q in expr_candidates(p) {
+    for q in expr_candidates(p)
+        .into_iter()
+        .chain(expr_literal_candidates(p))
+    {
         out.push(norec(from, &q));
     }
     out
@@ -97,6 +112,7 @@ pub fn plan_candidates(c: &PlanCase) -> Vec<PlanCase> {
             out.push(with(q));
         }
     }
+    out.extend(select_literal_candidates(&c.query).into_iter().map(with));
     out
 }
 

@@ -11,7 +11,8 @@
 //! [`runloop`] (the statement stream), `options` (loop options, statistics, findings),
 //! `bookkeeping` (the unknown-outcome rule, retired tables, snapshots), `findings`
 //! (metamorphic checks, reduction of findings), [`exec`] (one statement on one server),
-//! [`replay`] (replays, the reducer's checks, reproducer files). Generation, comparison and
+//! [`replay`] (replays, the reducer's checks, reproducer files), `report` (findings grouped
+//! by signature, one `repro/<signature>.md` per bug). Generation, comparison and
 //! reduction logic live in faultline-sqlsmith.
 
 mod bookkeeping;
@@ -19,6 +20,7 @@ pub mod exec;
 mod findings;
 pub mod options;
 pub mod replay;
+mod report;
 pub mod runloop;
 pub mod workload;
 

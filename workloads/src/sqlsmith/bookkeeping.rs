@@ -123,6 +123,7 @@ pub(super) async fn snapshot(
                 reproducer: None,
                 reduced_statements: None,
                 reduced_query: None,
+                ..Default::default()
             });
         }
     }

@@ -4,7 +4,7 @@
 
 use super::exec::SqlDb;
 use super::options::{Finding, LoopOptions, Stats};
-use super::replay::{Failure, Replayer};
+use super::replay::{Failure, Reduction, Replayer};
 use faultline_sqlsmith::ast::{AggFunc, BinOp};
 use faultline_sqlsmith::gen::Scope;
 use faultline_sqlsmith::metamorphic::{
@@ -17,15 +17,16 @@ use faultline_sqlsmith::{ChaCha8Rng, Expr, Select, Smith, Stmt};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-/// Reduces finding `f` (the statements `stmts` ran before it) and writes its reproducer to
-/// `<repro_dir>/repro-<oracle>-<n>.slt`.
+/// Reduces finding `f` (the statements `stmts` ran before it), writes its reproducer to
+/// `<repro_dir>/repro-<oracle>-<n>.slt` and fills in its reduction and signature; returns
+/// what the reduction left, for the per-signature report.
 pub(super) async fn reduce_finding(
     rp: &mut Replayer,
     f: &mut Finding,
     stmts: Vec<Stmt>,
     failure: Failure,
     opts: &LoopOptions,
-) {
+) -> Option<Reduction> {
     let n = std::fs::read_dir(&opts.repro_dir)
         .map(|d| d.count())
         .unwrap_or(0);
@@ -46,6 +47,7 @@ pub(super) async fn reduce_finding(
     }
     match rp
         .reduce_and_write(
+            &f.oracle,
             stmts,
             &failure,
             opts.reduce_tests,
@@ -55,12 +57,19 @@ pub(super) async fn reduce_finding(
         )
         .await
     {
-        Ok((n, query)) => {
+        Ok(r) => {
             f.reproducer = Some(path);
-            f.reduced_statements = Some(n);
-            f.reduced_query = query;
+            f.reduced_statements = Some(r.statements);
+            f.reduced_query = r.query.clone();
+            f.signature = Some(r.signature.id.clone());
+            f.shape = Some(r.signature.shape.clone());
+            f.reduction_note = r.note.clone();
+            Some(r)
         }
-        Err(e) => tracing::warn!("writing the reproducer: {e:#}"),
+        Err(e) => {
+            tracing::warn!("writing the reproducer: {e:#}");
+            None
+        }
     }
 }
 
@@ -88,6 +97,7 @@ pub(super) fn oracle_finding(i: usize, failure: &Failure, what: String) -> Findi
         reproducer: None,
         reduced_statements: None,
         reduced_query: None,
+        ..Default::default()
     }
 }
 

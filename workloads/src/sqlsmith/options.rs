@@ -52,7 +52,7 @@ pub struct LoopOptions {
 }
 
 /// One divergence or oracle failure.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Finding {
     pub oracle: String,
     pub index: usize,
@@ -64,6 +64,28 @@ pub struct Finding {
     pub reduced_statements: Option<usize>,
     /// The oracle's query after reduction (TLP / NoREC findings).
     pub reduced_query: Option<String>,
+    /// The signature of the reduced form (one per bug: `repro/<signature>.md`).
+    pub signature: Option<String>,
+    /// The normalised shape the signature hashes.
+    pub shape: Option<String>,
+    /// Why the reduction stopped where it did (said when it kept more than 20 statements,
+    /// or when the finding did not replay at all).
+    pub reduction_note: Option<String>,
+}
+
+/// Findings grouped by signature: one entry per distinct bug.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureCount {
+    pub signature: String,
+    pub shape: String,
+    pub oracle: String,
+    /// How many findings have it, and which (statement indexes of the run).
+    pub count: usize,
+    pub findings: Vec<usize>,
+    /// The smallest reduced statement count among them.
+    pub statements: Option<usize>,
+    /// `repro/<signature>.md` and `.slt`.
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -98,6 +120,8 @@ impl Stats {
 pub struct LoopReport {
     pub stats: Stats,
     pub findings: Vec<Finding>,
+    /// Distinct signatures of the reduced findings, most frequent first.
+    pub signatures: Vec<SignatureCount>,
 }
 
 pub type SharedRecorder = Arc<Mutex<Recorder>>;

@@ -6,14 +6,18 @@
 //! the system under test gives a fault-like outcome does not count as reproducing.
 
 use super::exec::{fault_like, SqlDb};
+use faultline_sqlsmith::ast::TableRef;
 use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
 use faultline_sqlsmith::plan::{plan_check, PlanCase};
-use faultline_sqlsmith::reduce::{reduce, Reduced};
+use faultline_sqlsmith::reduce::{reduce_within, Reduced, Stop};
 use faultline_sqlsmith::reduce_oracle::{
     norec_candidates, plan_candidates, reduce_case, tlp_candidates,
 };
+use faultline_sqlsmith::signature::{self, Signature};
 use faultline_sqlsmith::slt::{render, Record};
+use faultline_sqlsmith::visit::{stmt_mut, VisitMut};
 use faultline_sqlsmith::{compare, Outcome, Select, Stmt};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -97,22 +101,46 @@ impl Replayer {
 
     /// Whether replaying `stmts` still shows `failure`.
     pub async fn fails(&mut self, stmts: &[Stmt], failure: &Failure) -> bool {
+        self.check(stmts, failure).await.is_ok()
+    }
+
+    /// Replays `stmts` and says whether `failure` shows: Ok when it does, else why not.
+    pub async fn check(&mut self, stmts: &[Stmt], failure: &Failure) -> Result<(), String> {
         let Some((a, b)) = self.replay(stmts).await else {
-            return false;
+            return Err("the replay database could not be recreated".into());
         };
-        if a.iter().any(fault_like) || b.iter().any(fault_like) {
-            return false;
+        let faulty = a.iter().chain(&b).position(fault_like);
+        if let Some(k) = faulty {
+            let (k, o) = (k % stmts.len().max(1), a.iter().chain(&b).nth(k));
+            return Err(format!(
+                "statement {k} of the replay got a fault-like answer ({}), so it says nothing",
+                o.map(|o| o.brief()).unwrap_or_default()
+            ));
         }
         match failure {
-            Failure::Diff => stmts
-                .iter()
-                .zip(a.iter().zip(&b))
-                .any(|(s, (x, y))| compare(x, y, ordered(s)).is_some()),
-            f => matches!(self.oracle(f).await, Some((_, Err(_)))),
+            Failure::Diff => {
+                let diverged = stmts
+                    .iter()
+                    .zip(a.iter().zip(&b))
+                    .any(|(s, (x, y))| compare(x, y, ordered(s)).is_some());
+                if diverged {
+                    Ok(())
+                } else {
+                    Err("no statement answers differently on the two servers".into())
+                }
+            }
+            f => match self.oracle(f).await {
+                Some((_, Err(_))) => Ok(()),
+                Some((outs, Ok(()))) if outs.iter().any(|r| r.expected.is_error()) => {
+                    Err("an oracle query answers with an error".into())
+                }
+                _ => Err("the oracle's identity holds on the replayed state".into()),
+            },
         }
     }
 
-    /// ddmin and simplification over the statements while `failure` still shows.
+    /// ddmin and simplification over the statements while `failure` still shows, to a
+    /// fixpoint or until `max_tests` replays or `deadline`.
     fn reduce_stmts(
         &mut self,
         stmts: Vec<Stmt>,
@@ -122,10 +150,25 @@ impl Replayer {
     ) -> Reduced {
         let handle = tokio::runtime::Handle::current();
         let mut fails = |s: &[Stmt]| -> bool {
-            Instant::now() < deadline
-                && tokio::task::block_in_place(|| handle.block_on(self.fails(s, failure)))
+            tokio::task::block_in_place(|| handle.block_on(self.fails(s, failure)))
         };
-        reduce(stmts, max_tests, &mut fails)
+        reduce_within(stmts, max_tests, Some(deadline), &mut fails)
+    }
+
+    /// A cheap first cut, kept only when it still fails (one replay): the statements that
+    /// cannot matter to `failure` dropped (reads, and writes to tables the failing query
+    /// and the kept statements never read). It makes every later replay shorter: the run's
+    /// prefix is thousands of statements on half a dozen tables.
+    async fn slice(&mut self, stmts: Vec<Stmt>, failure: &Failure) -> (Vec<Stmt>, usize) {
+        let Some(sliced) = slice(&stmts, failure) else {
+            return (stmts, 0);
+        };
+        if sliced.len() < stmts.len() && self.fails(&sliced, failure).await {
+            tracing::info!("sliced {} statement(s) to {}", stmts.len(), sliced.len());
+            (sliced, 1)
+        } else {
+            (stmts, 1)
+        }
     }
 
     /// Shrinks the query (and predicate) of a TLP / NoREC failure on the state `stmts`
@@ -169,48 +212,103 @@ impl Replayer {
         })
     }
 
-    /// Reduces `stmts` (at most `max_tests` replays, `timeout` overall) and, for a TLP /
-    /// NoREC failure, the oracle's query too (then the statements once more: a smaller
-    /// query may need fewer of them), and writes the sqllogictest file to `path`: the setup
-    /// statements, then the oracle's queries. Returns the reduced statement count and the
-    /// reduced oracle query.
+    /// Reduces `stmts` (at most `max_tests` replays, `timeout` overall): first checks that
+    /// the whole list replays the failure at all (if not, says why and keeps it), slices,
+    /// then statements, the oracle's query, literals and types in turn until a round
+    /// changes nothing; writes the sqllogictest file to `path` (the setup statements, then
+    /// the oracle's queries) and computes the signature of what is left.
+    #[allow(clippy::too_many_arguments)]
     pub async fn reduce_and_write(
         &mut self,
+        oracle: &str,
         stmts: Vec<Stmt>,
         failure: &Failure,
         max_tests: usize,
         timeout: Duration,
         header: Vec<String>,
         path: &Path,
-    ) -> anyhow::Result<(usize, Option<String>)> {
+    ) -> anyhow::Result<Reduction> {
         let deadline = Instant::now() + timeout;
-        let mut reduced = self.reduce_stmts(stmts, failure, max_tests, deadline);
+        let original = stmts.len();
         let mut failure = failure.clone();
         let mut header = header;
-        if let Some((smaller, n)) = self
-            .reduce_query(&reduced.stmts, &failure, max_tests, deadline)
-            .await
-        {
-            tracing::info!("oracle query reduced in {n} checks");
-            failure = smaller;
-            let again = self.reduce_stmts(reduced.stmts, &failure, max_tests / 4, deadline);
-            reduced = Reduced {
-                stmts: again.stmts,
-                tests: reduced.tests + n + again.tests,
-            };
+        let started = Instant::now();
+        let whole = self.check(&stmts, &failure).await;
+        let replay_s = started.elapsed().as_secs_f64();
+        let mut tests = 1;
+        let mut note = None;
+        let mut cur = stmts;
+        match whole {
+            Err(why) => {
+                note = Some(format!(
+                    "not reduced: replaying its {original} statement(s) on a fresh database does not show the failure ({why}); it depends on something the statements alone do not rebuild (the run's connection or timing, or a fault)"
+                ));
+            }
+            Ok(()) => {
+                let (sliced, n) = self.slice(cur, &failure).await;
+                cur = sliced;
+                tests += n;
+                let stop = loop {
+                    let left = max_tests.saturating_sub(tests);
+                    let r = self.reduce_stmts(cur.clone(), &failure, left, deadline);
+                    tests += r.tests;
+                    let mut changed = r.stmts != cur;
+                    cur = r.stmts;
+                    if r.stop != Stop::Fixpoint {
+                        break r.stop;
+                    }
+                    let left = max_tests.saturating_sub(tests);
+                    if let Some((smaller, n)) =
+                        self.reduce_query(&cur, &failure, left, deadline).await
+                    {
+                        tests += n;
+                        changed |= oracle_query(&smaller) != oracle_query(&failure);
+                        failure = smaller;
+                    }
+                    if Instant::now() >= deadline {
+                        break Stop::Time;
+                    }
+                    if tests >= max_tests {
+                        break Stop::Tests;
+                    }
+                    if !changed {
+                        break Stop::Fixpoint;
+                    }
+                };
+                if cur.len() > 20 {
+                    note = Some(match stop {
+                        Stop::Time => format!(
+                            "kept {} of {original} statements: the time budget ({} s, --reduce-timeout) ran out after {tests} replays; one replay of the whole prefix took {replay_s:.1} s",
+                            cur.len(),
+                            timeout.as_secs()
+                        ),
+                        Stop::Tests => format!(
+                            "kept {} of {original} statements: the replay budget ({max_tests}, --reduce-tests) was used up",
+                            cur.len()
+                        ),
+                        Stop::Fixpoint => format!(
+                            "kept {} of {original} statements: each is needed (leaving out any one, or any simplification tried, makes the failure vanish on replay): the state it needs is built by a long sequence",
+                            cur.len()
+                        ),
+                    });
+                }
+            }
         }
         let query = oracle_query(&failure);
         if let Some(q) = &query {
             header.push(format!("reduced oracle query: {q}"));
         }
+        if let Some(n) = &note {
+            header.push(format!("reduction: {n}"));
+        }
         tracing::info!(
-            "reduced to {} statement(s) in {} replays",
-            reduced.stmts.len(),
-            reduced.tests
+            "reduced {original} to {} statement(s) in {tests} replays",
+            cur.len()
         );
-        let (a, b) = self.replay(&reduced.stmts).await.unwrap_or_default();
+        let (a, b) = self.replay(&cur).await.unwrap_or_default();
         let mut records = Vec::new();
-        for (i, s) in reduced.stmts.iter().enumerate() {
+        let mut diverging = None;
+        for (i, s) in cur.iter().enumerate() {
             let sut = a.get(i).cloned().unwrap_or(Outcome::Unknown {
                 reason: "not replayed".into(),
             });
@@ -218,6 +316,7 @@ impl Replayer {
                 Some(r) => {
                     let mut rec = Record::new(s.clone(), r.clone());
                     if let Some(d) = compare(&sut, r, ordered(s)) {
+                        diverging.get_or_insert((i, sut.brief(), r.brief()));
                         rec.comments.push(format!("DIVERGENCE: {}", d.what));
                         rec.comments
                             .push(format!("system under test: {}", sut.brief()));
@@ -233,24 +332,126 @@ impl Replayer {
             rec.comments.retain(|c| !c.is_empty());
             records.push(rec);
         }
-        if let Some((outs, verdict)) = self.oracle(&failure).await {
-            header.push(format!("oracle verdict on replay: {verdict:?}"));
+        let setup = records.clone();
+        let mut verdict = None;
+        let mut oracle_records = Vec::new();
+        if let Some((outs, v)) = self.oracle(&failure).await {
+            header.push(format!("oracle verdict on replay: {v:?}"));
+            verdict = Some(v.err().unwrap_or_else(|| "the identity held".into()));
             for mut rec in outs {
                 rec.comments.push(
                     "oracle query (expectation = what the system under test answered)".into(),
                 );
+                oracle_records.push(rec.clone());
                 records.push(rec);
             }
         }
         header.push(format!(
-            "{} statement(s) after reduction ({} replays)",
-            reduced.stmts.len(),
-            reduced.tests
+            "{} statement(s) after reduction ({tests} replays)",
+            cur.len()
         ));
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         std::fs::write(path, render(&header, &records))?;
-        Ok((reduced.stmts.len(), query))
+        let signature = match &failure {
+            Failure::Tlp(c) => {
+                signature::of_query(oracle, &c.original, Some(&c.predicate), "", &cur)
+            }
+            Failure::Norec(c) => signature::of_query(oracle, &c.optimized, None, "", &cur),
+            Failure::Plan(c) => signature::of_query(oracle, &c.query, None, &c.change.kind(), &cur),
+            Failure::Diff => match &diverging {
+                Some((i, _, _)) => signature::of_statement(oracle, &cur[*i], &cur),
+                None => signature::of_statement(oracle, cur.last().unwrap_or(&Stmt::Commit), &cur),
+            },
+        };
+        let version = match self.sut.run("SELECT VERSION()").await.rows() {
+            Some([row, ..]) => row.first().cloned().flatten().unwrap_or_default(),
+            _ => String::new(),
+        };
+        Ok(Reduction {
+            statements: cur.len(),
+            query,
+            note,
+            signature,
+            setup,
+            oracle_records,
+            verdict,
+            diverging: diverging.map(|(i, s, r)| (cur[i].to_string(), s, r)),
+            version,
+        })
     }
+}
+
+/// What a reduction left: the reproducer's parts, for the finding and its report.
+#[derive(Clone, Debug)]
+pub struct Reduction {
+    pub statements: usize,
+    /// The oracle's reduced query in words.
+    pub query: Option<String>,
+    /// Why it stopped short (see [`Finding::reduction_note`](super::options::Finding)).
+    pub note: Option<String>,
+    pub signature: Signature,
+    /// The reduced setup statements with their answers.
+    pub setup: Vec<Record>,
+    /// The oracle's queries with the answers of the system under test.
+    pub oracle_records: Vec<Record>,
+    /// The oracle's complaint on the final replay.
+    pub verdict: Option<String>,
+    /// A differential finding: the statement and the two answers.
+    pub diverging: Option<(String, String, String)>,
+    /// `SELECT VERSION()` of the system under test.
+    pub version: String,
+}
+
+/// The tables `s` reads or writes, subqueries included.
+fn tables_of(s: &Stmt) -> BTreeSet<String> {
+    struct Tables(BTreeSet<String>);
+    impl VisitMut for Tables {
+        fn table(&mut self, t: &mut TableRef) {
+            self.0.insert(t.table.clone());
+        }
+    }
+    let mut v = Tables(BTreeSet::new());
+    stmt_mut(&mut s.clone(), &mut v);
+    v.0.extend(s.written_table().map(str::to_string));
+    v.0
+}
+
+/// The statements that can matter to an oracle failure: no reads, and only writes to the
+/// tables its queries use (and the tables those writes read, transitively); transaction
+/// control kept. None for a differential failure (any statement may be the divergence).
+fn slice(stmts: &[Stmt], failure: &Failure) -> Option<Vec<Stmt>> {
+    let queries: Vec<Select> = match failure {
+        Failure::Diff => return None,
+        Failure::Tlp(c) => vec![c.original.clone()],
+        Failure::Norec(c) => vec![c.optimized.clone()],
+        Failure::Plan(c) => vec![c.query.clone()],
+    };
+    let mut wanted: BTreeSet<String> = queries
+        .into_iter()
+        .flat_map(|q| tables_of(&Stmt::Select(q)))
+        .collect();
+    loop {
+        let before = wanted.len();
+        for s in stmts {
+            if s.written_table().is_some_and(|t| wanted.contains(t)) {
+                wanted.extend(tables_of(s));
+            }
+        }
+        if wanted.len() == before {
+            break;
+        }
+    }
+    Some(
+        stmts
+            .iter()
+            .filter(|s| match s {
+                Stmt::Select(_) => false,
+                Stmt::Begin | Stmt::Commit | Stmt::Rollback => true,
+                s => s.written_table().is_some_and(|t| wanted.contains(t)),
+            })
+            .cloned()
+            .collect(),
+    )
 }
 
 /// The query of a TLP / NoREC failure in words (with p for TLP).

@@ -15,10 +15,12 @@ use super::findings::{metamorphic, oracle_finding, reduce_finding};
 use super::options::record;
 pub use super::options::{Finding, LoopOptions, LoopReport, Oracles, SharedRecorder, Stats};
 use super::replay::{Failure, Replayer};
+use super::report;
 use faultline_core::OpType;
 use faultline_sqlsmith::{compare, ChaCha8Rng, Outcome, Smith, Stmt};
 use rand::SeedableRng;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The pause after a statement that got no answer at once (its node is down).
@@ -148,6 +150,7 @@ impl LoopState {
                     reproducer: None,
                     reduced_statements: None,
                     reduced_query: None,
+                    ..Default::default()
                 });
             }
         }
@@ -212,7 +215,8 @@ impl LoopState {
     }
 
     /// Reduces the first `--reduce` findings on `replayer` into reproducer files (the
-    /// statements up to each finding, replayed on fresh databases).
+    /// statements up to each finding, replayed on fresh databases), then groups them by
+    /// signature and writes one report per distinct signature.
     pub async fn reduce(&mut self, replayer: &mut Replayer) {
         let failures: Vec<(usize, Failure)> = self
             .failures
@@ -220,13 +224,18 @@ impl LoopState {
             .take(self.opts.reduce)
             .cloned()
             .collect();
+        let mut reductions = BTreeMap::new();
         for (k, failure) in failures {
             let mut f = self.report.findings[k].clone();
             let upto = (f.index + 1).min(self.done.len());
             let stmts = self.done[..upto].to_vec();
-            reduce_finding(replayer, &mut f, stmts, failure, &self.opts).await;
+            if let Some(r) = reduce_finding(replayer, &mut f, stmts, failure, &self.opts).await {
+                reductions.insert(k, r);
+            }
             self.report.findings[k] = f;
         }
+        self.report.signatures =
+            report::group(&self.report.findings, &reductions, &self.opts.repro_dir);
     }
 
     /// The statistics and findings so far, with the elapsed time and the rate.

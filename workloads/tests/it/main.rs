@@ -15,4 +15,5 @@ mod sqlsmith_metamorphic;
 mod sqlsmith_no_false_alarms;
 mod sqlsmith_planted;
 mod sqlsmith_reduce_oracle;
+mod sqlsmith_signatures;
 mod sqlsmith_syntax;

@@ -1,0 +1,230 @@
+//! One finding per bug: the signature of a reduced finding, the shape of its failing query
+//! and predicate with everything that varies between two sightings of the same bug dropped.
+//!
+//! Normalisation: every table is `t`; aliases are renamed `a0, a1, ...` in the order they
+//! are defined and columns `c0, c1, ...` in the order they are met (so "the same column
+//! twice" and "a correlated column of the outer query" stay visible, while which table or
+//! column it was does not); every literal but NULL becomes `0` (its value and type are
+//! dropped), LIKE patterns `'%'`, DATE_ADD intervals 0; MAX is written MIN (the same code
+//! path of the optimizer: the known MariaDB 10.11 IN-subquery bug shows with both); the
+//! operands of commutative operators are sorted. What the setup needs is added as
+//! constructs (secondary / unique indexes, a primary key), since the reducer drops them
+//! when they do not matter. The id is the oracle and a stable 32-bit FNV-1a hash of the
+//! shape (`tlp-1a2b3c4d`), usable as a file name.
+
+use crate::ast::{AggFunc, BinOp, Expr, Literal, Select, Stmt, TableRef};
+use crate::reduce::children_mut;
+use crate::visit::{expr_mut, select_mut, stmt_mut, VisitMut};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A finding's signature: a file-name-safe id and the normalised shape it hashes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Signature {
+    pub id: String,
+    pub shape: String,
+}
+
+#[derive(Default)]
+struct Normalise {
+    aliases: BTreeMap<String, String>,
+    columns: BTreeMap<(Option<String>, String), String>,
+}
+
+impl VisitMut for Normalise {
+    fn table(&mut self, t: &mut TableRef) {
+        let n = self.aliases.len();
+        let a = self
+            .aliases
+            .entry(t.alias.clone())
+            .or_insert_with(|| format!("a{n}"));
+        t.alias = a.clone();
+        t.table = "t".into();
+        t.hint = None;
+    }
+    fn column(&mut self, qual: &mut Option<String>, name: &mut String) {
+        let key = (qual.clone(), name.clone());
+        let n = self.columns.len();
+        let c = self
+            .columns
+            .entry(key)
+            .or_insert_with(|| format!("c{n}"))
+            .clone();
+        *qual = qual.as_ref().map(|q| {
+            self.aliases
+                .get(q)
+                .cloned()
+                .unwrap_or_else(|| "outer".into())
+        });
+        *name = c;
+    }
+    fn literal(&mut self, l: &mut Literal) {
+        if *l != Literal::Null {
+            *l = Literal::Int(0);
+        }
+    }
+    fn expr(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Agg { func, .. } if *func == AggFunc::Max => *func = AggFunc::Min,
+            Expr::Like { pattern, .. } => *pattern = "%".into(),
+            Expr::DateAdd { days, .. } => *days = 0,
+            _ => {}
+        }
+    }
+}
+
+fn commutative(op: BinOp) -> bool {
+    use BinOp::*;
+    matches!(op, Add | Mul | Eq | NullSafeEq | Ne | And | Or | Xor)
+}
+
+/// Sorts the operands of commutative operators, children first (not inside subqueries).
+fn sort_operands(e: &mut Expr) {
+    for c in children_mut(e) {
+        sort_operands(c);
+    }
+    if let Expr::Binary { op, l, r } = e {
+        if commutative(*op) && l.to_string() > r.to_string() {
+            std::mem::swap(l, r);
+        }
+    }
+}
+
+fn sort_select(q: &mut Select) {
+    for e in q
+        .items
+        .iter_mut()
+        .chain(q.filter.iter_mut())
+        .chain(q.having.iter_mut())
+    {
+        sort_operands(e);
+    }
+}
+
+/// What of the setup the failure needs (kept by the reducer): indexes and keys.
+pub fn setup_constructs(setup: &[Stmt]) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    for s in setup {
+        match s {
+            Stmt::CreateTable(ct) => {
+                if !ct.primary_key.is_empty() {
+                    out.insert("primary-key");
+                }
+                for i in &ct.indexes {
+                    out.insert(if i.unique { "unique-index" } else { "index" });
+                }
+            }
+            Stmt::CreateIndex { index, .. } => {
+                out.insert(if index.unique {
+                    "unique-index"
+                } else {
+                    "index"
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// 32-bit FNV-1a: stable across builds and platforms (std's hasher is not).
+fn fnv1a(s: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn finish(oracle: &str, body: String, setup: &[Stmt]) -> Signature {
+    let needs: Vec<&str> = setup_constructs(setup).into_iter().collect();
+    let shape = if needs.is_empty() {
+        format!("{oracle}: {body}")
+    } else {
+        format!("{oracle}: {body} [needs {}]", needs.join(", "))
+    };
+    Signature {
+        id: format!("{oracle}-{:08x}", fnv1a(&shape)),
+        shape,
+    }
+}
+
+/// The signature of a metamorphic finding: its (reduced) query, the partitioning / filter
+/// predicate when the oracle has one apart from the query, `extra` (the plan change), and
+/// what the (reduced) setup needs.
+pub fn of_query(
+    oracle: &str,
+    query: &Select,
+    predicate: Option<&Expr>,
+    extra: &str,
+    setup: &[Stmt],
+) -> Signature {
+    let mut v = Normalise::default();
+    let mut q = query.clone();
+    select_mut(&mut q, &mut v);
+    sort_select(&mut q);
+    let mut body = q.to_string();
+    if let Some(p) = predicate {
+        let mut p = p.clone();
+        expr_mut(&mut p, &mut v);
+        sort_operands(&mut p);
+        body.push_str(&format!(" -- p = {p}"));
+    }
+    if !extra.is_empty() {
+        body.push_str(&format!(" -- {extra}"));
+    }
+    finish(oracle, body, setup)
+}
+
+/// The signature of a differential finding: the statement the two servers answer
+/// differently, normalised the same way (its table `t`, its columns renamed).
+pub fn of_statement(oracle: &str, stmt: &Stmt, setup: &[Stmt]) -> Signature {
+    let mut v = Normalise::default();
+    let mut s = stmt.clone();
+    stmt_mut(&mut s, &mut v);
+    let mut rename = |c: &mut String| {
+        let n = v.columns.len();
+        *c = v
+            .columns
+            .entry((None, c.clone()))
+            .or_insert_with(|| format!("c{n}"))
+            .clone();
+    };
+    match &mut s {
+        Stmt::Insert { table, columns, .. } => {
+            *table = "t".into();
+            columns.iter_mut().for_each(&mut rename);
+        }
+        Stmt::Update { table, sets, .. } => {
+            *table = "t".into();
+            sets.iter_mut().for_each(|(c, _)| rename(c));
+        }
+        Stmt::Delete { table, .. } => *table = "t".into(),
+        Stmt::CreateTable(ct) => {
+            ct.name = "t".into();
+            ct.columns.iter_mut().for_each(|c| rename(&mut c.name));
+            ct.primary_key.iter_mut().for_each(&mut rename);
+            for i in &mut ct.indexes {
+                i.name = "i".into();
+                i.columns.iter_mut().for_each(|(c, _)| rename(c));
+            }
+        }
+        Stmt::CreateIndex { table, index } => {
+            *table = "t".into();
+            index.name = "i".into();
+            index.columns.iter_mut().for_each(|(c, _)| rename(c));
+        }
+        Stmt::AddColumn { table, column } => {
+            *table = "t".into();
+            rename(&mut column.name);
+        }
+        Stmt::DropColumn { table, column } => {
+            *table = "t".into();
+            rename(column);
+        }
+        Stmt::Select(q) => sort_select(q),
+        _ => {}
+    }
+    finish(oracle, s.to_string(), setup)
+}

@@ -1,0 +1,143 @@
+//! One report per bug: the reduced findings grouped by signature, and for each distinct
+//! signature a ready-to-file `repro/<signature>.md` (server version, minimal SQL, expected
+//! vs actual, which oracle) beside a copy of its smallest reproducer as
+//! `repro/<signature>.slt`.
+
+use super::options::{Finding, SignatureCount};
+use super::replay::Reduction;
+use faultline_sqlsmith::slt::Record;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Groups `findings` by signature (unreduced ones are left out), writes the reports into
+/// `dir` and returns the distinct signatures, most frequent first.
+pub(super) fn group(
+    findings: &[Finding],
+    reductions: &BTreeMap<usize, Reduction>,
+    dir: &Path,
+) -> Vec<SignatureCount> {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, f) in findings.iter().enumerate() {
+        if let Some(s) = &f.signature {
+            groups.entry(s.clone()).or_default().push(k);
+        }
+    }
+    let mut out: Vec<SignatureCount> = groups
+        .into_iter()
+        .map(|(sig, ks)| {
+            // The representative: the finding reduced furthest.
+            let best = *ks
+                .iter()
+                .min_by_key(|k| findings[**k].reduced_statements.unwrap_or(usize::MAX))
+                .expect("a group has a finding");
+            let f = &findings[best];
+            let report = reductions
+                .get(&best)
+                .and_then(|r| write_report(dir, &sig, f, r, &ks, findings).ok());
+            SignatureCount {
+                signature: sig,
+                shape: f.shape.clone().unwrap_or_default(),
+                oracle: f.oracle.clone(),
+                count: ks.len(),
+                findings: ks.iter().map(|k| findings[*k].index).collect(),
+                statements: f.reduced_statements,
+                report,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
+    out
+}
+
+fn expectation(oracle: &str, f: &Finding) -> String {
+    match oracle {
+        "tlp" => "the query's rows equal the union of its three partitions: the same query with `AND p`, `AND NOT p` and `AND p IS NULL` added to its WHERE (ternary logic partitioning)".into(),
+        "tlp-agg" => "the aggregate over the whole query equals the aggregate combined from its three partitions (`AND p`, `AND NOT p`, `AND p IS NULL`)".into(),
+        "norec" => "`SELECT COUNT(*) FROM ... WHERE p` counts as many rows as `SELECT (p) IS TRUE FROM ...` has rows that are 1 (NoREC: the optimizer cannot use p in the second)".into(),
+        "plan" => "the same rows with the query's plan changed (index hints, an optimizer_switch flag or variable, STRAIGHT_JOIN): a plan decides how rows are found, never which".into(),
+        "diff" | "snapshot" => format!("the reference's answer: {}", f.reference),
+        other => format!("the {other} oracle holds"),
+    }
+}
+
+fn sql_block(out: &mut String, records: &[Record]) {
+    out.push_str("```sql\n");
+    for r in records {
+        let sql = r.sql.clone().unwrap_or_else(|| r.stmt.to_string());
+        let _ = writeln!(out, "{sql};");
+    }
+    out.push_str("```\n");
+}
+
+fn write_report(
+    dir: &Path,
+    sig: &str,
+    f: &Finding,
+    r: &Reduction,
+    ks: &[usize],
+    findings: &[Finding],
+) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let mut md = String::new();
+    let server = if r.version.is_empty() {
+        "unknown".to_string()
+    } else {
+        r.version.clone()
+    };
+    let _ = writeln!(md, "# Wrong result: {} oracle ({sig})\n", f.oracle);
+    let _ = writeln!(md, "- Server: {server}");
+    let _ = writeln!(md, "- Found by: faultline sqlsmith, oracle `{}`", f.oracle);
+    let _ = writeln!(md, "- Shape: `{}`", r.signature.shape);
+    let seen: Vec<String> = ks.iter().map(|k| findings[*k].index.to_string()).collect();
+    let _ = writeln!(
+        md,
+        "- Seen {} time(s) in the run (after statement(s) {})",
+        ks.len(),
+        seen.join(", ")
+    );
+    if let Some(n) = &r.note {
+        let _ = writeln!(md, "- Reduction: {n}");
+    }
+    let _ = writeln!(md, "\n## How to repeat\n");
+    let _ = writeln!(
+        md,
+        "On an empty database, the setup ({} statement(s)):\n",
+        r.setup.len()
+    );
+    sql_block(&mut md, &r.setup);
+    if !r.oracle_records.is_empty() {
+        let _ = writeln!(md, "\nthen the queries:\n");
+        sql_block(&mut md, &r.oracle_records);
+        let _ = writeln!(md, "\n## Expected\n\n{}\n", expectation(&f.oracle, f));
+        let _ = writeln!(md, "## Actual\n");
+        for (i, rec) in r.oracle_records.iter().enumerate() {
+            let _ = writeln!(md, "- query {}: {}", i + 1, rec.expected.brief());
+        }
+        if let Some(v) = &r.verdict {
+            let _ = writeln!(md, "\n{v}");
+        }
+    } else if let Some((stmt, sut, reference)) = &r.diverging {
+        let _ = writeln!(
+            md,
+            "\nThe statement that answers differently:\n\n```sql\n{stmt};\n```\n"
+        );
+        let _ = writeln!(md, "## Expected\n\n{reference} (the reference)\n");
+        let _ = writeln!(md, "## Actual\n\n{sut} (the system under test)");
+    } else {
+        let _ = writeln!(md, "\n## Expected\n\n{}\n", expectation(&f.oracle, f));
+        let _ = writeln!(md, "## Actual\n\n{}", f.what);
+    }
+    let slt = dir.join(format!("{sig}.slt"));
+    if let Some(src) = &f.reproducer {
+        std::fs::copy(src, &slt)?;
+        let _ = writeln!(
+            md,
+            "\nThe same as a sqllogictest file: `{}` (expectations are the answers seen).",
+            slt.file_name().unwrap_or_default().to_string_lossy()
+        );
+    }
+    let path = dir.join(format!("{sig}.md"));
+    std::fs::write(&path, md)?;
+    Ok(path)
+}
