@@ -3,3 +3,4 @@
 
 mod generate;
 mod oracles;
+mod signature;

@@ -51,8 +51,9 @@ pub struct SqlsmithOptions {
     /// Stop after this many findings.
     #[arg(long, default_value_t = 5)]
     pub max_failures: usize,
-    /// Reduce this many findings into reproducers.
-    #[arg(long, default_value_t = 2)]
+    /// Reduce this many findings into reproducers (and sign them: findings are grouped by
+    /// the signature of their reduced form, one `repro/<signature>.md` per bug).
+    #[arg(long, default_value_t = 5)]
     pub reduce: usize,
     /// Replays per reduction at most.
     #[arg(long, default_value_t = 400)]
@@ -237,6 +238,30 @@ impl Workload for SqlsmithRun {
                 "  {} at statement {}: {} {repro}",
                 f.oracle, f.index, f.what
             );
+            if let Some(n) = &f.reduction_note {
+                println!("    {n}");
+            }
+        }
+        if !report.signatures.is_empty() {
+            println!(
+                "{} distinct signature(s) among {} finding(s):",
+                report.signatures.len(),
+                report.findings.len()
+            );
+            for g in &report.signatures {
+                let md = g
+                    .report
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                println!(
+                    "  {} x{} ({} statement(s)): {} {md}",
+                    g.signature,
+                    g.count,
+                    g.statements.map_or("?".into(), |n| n.to_string()),
+                    g.shape
+                );
+            }
         }
         let reference = self
             .reference
@@ -247,6 +272,7 @@ impl Workload for SqlsmithRun {
         Ok(json!({
             "stats": report.stats,
             "findings": report.findings,
+            "signatures": report.signatures,
             "syntax_error_rate": report.stats.syntax_error_rate(),
             "reference": reference,
         }))

@@ -1,0 +1,162 @@
+//! Signatures group the sightings of one bug and keep two bugs apart; the reducer's
+//! literal / type phase and its time budget. Pure data, no server.
+
+use faultline_sqlsmith::ast::{Expr, Literal, Select, Stmt};
+use faultline_sqlsmith::reduce::{reduce_within, Stop};
+use faultline_sqlsmith::reduce_lit::stmt_literal_candidates;
+use faultline_sqlsmith::signature::{of_query, of_statement};
+use faultline_sqlsmith::{Config, Smith};
+use std::time::{Duration, Instant};
+
+/// The known MariaDB 10.11 shape, over tables `a` and `b`, aliases, literal and MIN/MAX.
+fn known_bug(a: &str, b: &str, alias: &str, lit: Literal, max: bool) -> (Select, Expr) {
+    let sub = |t: &str, al: &str, item: Expr| Select {
+        distinct: false,
+        items: vec![item],
+        from: Some(faultline_sqlsmith::ast::From {
+            first: faultline_sqlsmith::ast::TableRef {
+                table: t.into(),
+                alias: al.into(),
+                hint: None,
+            },
+            joins: vec![],
+        }),
+        filter: None,
+        group_by: vec![],
+        having: None,
+        order_by: vec![],
+        limit: None,
+        for_update: false,
+    };
+    let agg = Expr::Agg {
+        func: if max {
+            faultline_sqlsmith::ast::AggFunc::Max
+        } else {
+            faultline_sqlsmith::ast::AggFunc::Min
+        },
+        distinct: false,
+        arg: Some(Box::new(Expr::Lit(lit))),
+    };
+    let p = Expr::InSubquery {
+        e: Box::new(Expr::Subquery(Box::new(sub(a, "x1", agg)))),
+        sub: Box::new(sub(b, "x2", Expr::col(alias, "c3"))),
+        negated: false,
+    };
+    (sub(a, alias, Expr::Lit(Literal::Int(1))), p)
+}
+
+#[test]
+fn one_shape_one_signature_whatever_the_tables_literals_and_aliases() {
+    let (q1, p1) = known_bug("t3", "t0", "r0", Literal::Date("2017-02-02".into()), true);
+    let (q2, p2) = known_bug("t5", "t1", "r7", Literal::Int(42), false);
+    let s1 = of_query("tlp", &q1, Some(&p1), "", &[]);
+    let s2 = of_query("tlp", &q2, Some(&p2), "", &[]);
+    assert_eq!(s1, s2, "{} vs {}", s1.shape, s2.shape);
+    assert!(s1.id.starts_with("tlp-") && s1.id.len() == 12, "{}", s1.id);
+    assert!(s1.shape.contains("IN (SELECT a0.c"), "{}", s1.shape);
+    // Another oracle, another predicate shape, or NULL for a literal: other signatures.
+    assert_ne!(of_query("norec", &q1, Some(&p1), "", &[]).id, s1.id);
+    let not_in = Expr::Unary {
+        op: faultline_sqlsmith::ast::UnOp::Not,
+        e: Box::new(p1.clone()),
+    };
+    assert_ne!(of_query("tlp", &q1, Some(&not_in), "", &[]).id, s1.id);
+    let (q3, p3) = known_bug("t3", "t0", "r0", Literal::Null, true);
+    assert_ne!(of_query("tlp", &q3, Some(&p3), "", &[]).id, s1.id);
+    // a = b and b = a are one shape.
+    let eq = |l: Expr, r: Expr| Expr::Binary {
+        op: faultline_sqlsmith::ast::BinOp::Eq,
+        l: Box::new(l),
+        r: Box::new(r),
+    };
+    let c = Expr::col("r0", "c1");
+    let one = Expr::Lit(Literal::Int(1));
+    assert_eq!(
+        of_query("tlp", &q1, Some(&eq(c.clone(), one.clone())), "", &[]).id,
+        of_query("tlp", &q1, Some(&eq(one, c)), "", &[]).id
+    );
+}
+
+#[test]
+fn a_differential_signature_drops_table_and_column_names() {
+    let ins = |t: &str, c: &str, v: i64| Stmt::Insert {
+        table: t.into(),
+        columns: vec![c.into()],
+        rows: vec![vec![Expr::Lit(Literal::Int(v))]],
+    };
+    assert_eq!(
+        of_statement("diff", &ins("t0", "c4", 7), &[]),
+        of_statement("diff", &ins("t3", "c1", 9), &[])
+    );
+    let del = Stmt::Delete {
+        table: "t0".into(),
+        filter: None,
+    };
+    assert_ne!(
+        of_statement("diff", &ins("t0", "c4", 7), &[]).id,
+        of_statement("diff", &del, &[]).id
+    );
+}
+
+#[test]
+fn literal_and_type_candidates_are_simpler() {
+    let mut s = Smith::new(3, Config::default());
+    let create = loop {
+        let st = s.next_stmt();
+        s.record(&st, true);
+        if let Stmt::CreateTable(_) = st {
+            break st;
+        }
+    };
+    let insert = loop {
+        let st = s.next_stmt();
+        s.record(&st, true);
+        if let Stmt::Insert { .. } = st {
+            break st;
+        }
+    };
+    for c in stmt_literal_candidates(&insert) {
+        assert_ne!(c, insert);
+        assert!(c.to_string().len() <= insert.to_string().len() + 8, "{c}");
+    }
+    let types = stmt_literal_candidates(&create);
+    if let Stmt::CreateTable(ct) = &create {
+        if ct.columns.iter().any(|c| {
+            c.ty != faultline_sqlsmith::ColType::Int && c.ty != faultline_sqlsmith::ColType::Date
+        }) {
+            assert!(!types.is_empty(), "a simpler type is offered for {create}");
+        }
+    }
+}
+
+#[test]
+fn the_reducer_stops_on_time_and_does_not_count_refused_replays() {
+    let mut s = Smith::new(5, Config::default());
+    let stmts: Vec<Stmt> = (0..200)
+        .map(|_| {
+            let st = s.next_stmt();
+            s.record(&st, true);
+            st
+        })
+        .collect();
+    let mut calls = 0;
+    let mut slow = |_: &[Stmt]| {
+        calls += 1;
+        std::thread::sleep(Duration::from_millis(20));
+        false
+    };
+    let deadline = Instant::now() + Duration::from_millis(100);
+    let out = reduce_within(stmts.clone(), 1000, Some(deadline), &mut slow);
+    assert_eq!(out.stop, Stop::Time);
+    assert_eq!(out.stmts.len(), 200);
+    assert!(
+        out.tests <= 7,
+        "only the replays that ran count: {}",
+        out.tests
+    );
+    assert_eq!(out.tests, calls);
+    // With time to spare and nothing failing, it ends at a fixpoint.
+    let mut never = |_: &[Stmt]| false;
+    let out = reduce_within(stmts[..10].to_vec(), 100_000, None, &mut never);
+    assert_eq!(out.stop, Stop::Fixpoint);
+}
