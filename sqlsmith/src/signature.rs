@@ -4,7 +4,7 @@
 //! Normalisation: every table is `t`; aliases are renamed `a0, a1, ...` in the order they
 //! are defined and columns `c0, c1, ...` in the order they are met (so "the same column
 //! twice" and "a correlated column of the outer query" stay visible, while which table or
-//! column it was does not); every literal but NULL becomes `0` (its value and type are
+//! column it was does not); every literal but NULL, TRUE and FALSE becomes `0` (its value and type are
 //! dropped), LIKE patterns `'%'`, DATE_ADD intervals 0; MAX is written MIN (the same code
 //! path of the optimizer: the known MariaDB 10.11 IN-subquery bug shows with both); the
 //! operands of commutative operators are sorted. What the setup needs is added as
@@ -59,7 +59,8 @@ impl VisitMut for Normalise {
         *name = c;
     }
     fn literal(&mut self, l: &mut Literal) {
-        if *l != Literal::Null {
+        // NULL and TRUE / FALSE keep their meaning in a shape; any other value does not.
+        if !matches!(l, Literal::Null | Literal::Bool(_)) {
             *l = Literal::Int(0);
         }
     }
