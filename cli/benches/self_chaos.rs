@@ -160,14 +160,7 @@ fn main() {
     println!(
         "runs {}; leftovers found {}; histories analyze could check {} of {} runs that left one \
          ({} stopped before their history began); verdicts that differ {} of {} compared; hung {}",
-        t.runs,
-        t.leftovers,
-        t.analyzed,
-        t.with_history,
-        t.no_history,
-        t.differ,
-        t.compared,
-        t.hung
+        t.runs, t.leftovers, t.analyzed, t.with_history, t.no_history, t.differ, t.compared, t.hung
     );
 }
 
