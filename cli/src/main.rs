@@ -159,6 +159,8 @@ fn main() {
             .workload(faultline_harness::testkit::AtomRegister)
             .workload(faultline_harness::testkit::Noop),
     );
+    // Pods on Kubernetes, faults through Chaos Mesh (with the `k8s` feature).
+    let registry = k8s::register(registry);
     // `faultline cluster start` takes every system's own options, as a test does.
     let command = Cli::command().mut_subcommand("cluster", |c| {
         c.mut_subcommand("start", |s| {

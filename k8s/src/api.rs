@@ -1,6 +1,8 @@
-//! The few requests faultline makes of a Kubernetes API server, as a trait, and a recorder
-//! that keeps them instead of sending them.
+//! The few requests faultline makes of a Kubernetes API server for Chaos Mesh objects, as a
+//! trait, and a recorder that keeps them instead of sending them (dry runs and tests).
+//! The real client is [`crate::client::KubeApi`] (feature `k8s`).
 
+use crate::objects::{kind_and_name, plural};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -9,40 +11,58 @@ use std::sync::Mutex;
 #[error("{0}")]
 pub struct ApiError(pub String);
 
+/// One object found by a label selector: where it lives and what it is called.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
 /// What faultline asks of the API server for Chaos Mesh objects.
 #[async_trait]
 pub trait ChaosApi: Send + Sync {
-    /// Creates `object` (it carries its kind, namespace and name).
+    /// Creates `object` (it carries its kind, namespace, name and labels).
     async fn create(&self, object: &Value) -> Result<(), ApiError>;
-    /// Deletes one object of `kind` (e.g. `NetworkChaos`).
+    /// The object as the server has it now (with Chaos Mesh's `status`), None when gone.
+    async fn get(&self, kind: &str, namespace: &str, name: &str)
+        -> Result<Option<Value>, ApiError>;
+    /// Deletes one object of `kind` (e.g. `NetworkChaos`); one already gone is no error.
+    /// Chaos Mesh's finalizer keeps it until every injection is recovered.
     async fn delete(&self, kind: &str, namespace: &str, name: &str) -> Result<(), ApiError>;
-    /// Deletes every object of `kind` carrying `label=value` (the clean-up after a crash).
-    async fn delete_labelled(
+    /// Every object of `kind` matching the label `selector` (`a=b,c=d`), in `namespace` or,
+    /// when None, in every namespace.
+    async fn list(
         &self,
         kind: &str,
-        namespace: &str,
-        label: &str,
-        value: &str,
-    ) -> Result<(), ApiError>;
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Found>, ApiError>;
 }
 
 /// One request as it would be sent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     Create(Value),
+    Get {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     Delete {
         kind: String,
         namespace: String,
         name: String,
     },
-    DeleteLabelled {
+    List {
         kind: String,
-        namespace: String,
+        namespace: Option<String>,
         selector: String,
     },
 }
 
-/// Records every request; a dry run's API, and the tests' stand-in for an API server.
+/// Records every request; a dry run's API. Nothing it is asked for exists (`get` says
+/// gone, `list` finds nothing): it never pretends to be a cluster.
 #[derive(Default)]
 pub struct Recorder {
     requests: Mutex<Vec<Request>>,
@@ -63,20 +83,37 @@ impl Recorder {
             })
             .collect()
     }
+
+    fn push(&self, r: Request) {
+        self.requests.lock().unwrap().push(r);
+    }
 }
 
 #[async_trait]
 impl ChaosApi for Recorder {
     async fn create(&self, object: &Value) -> Result<(), ApiError> {
-        self.requests
-            .lock()
-            .unwrap()
-            .push(Request::Create(object.clone()));
+        let (kind, _) = kind_and_name(object);
+        plural(&kind)?;
+        self.push(Request::Create(object.clone()));
         Ok(())
     }
 
+    async fn get(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, ApiError> {
+        self.push(Request::Get {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        });
+        Ok(None)
+    }
+
     async fn delete(&self, kind: &str, namespace: &str, name: &str) -> Result<(), ApiError> {
-        self.requests.lock().unwrap().push(Request::Delete {
+        self.push(Request::Delete {
             kind: kind.into(),
             namespace: namespace.into(),
             name: name.into(),
@@ -84,18 +121,17 @@ impl ChaosApi for Recorder {
         Ok(())
     }
 
-    async fn delete_labelled(
+    async fn list(
         &self,
         kind: &str,
-        namespace: &str,
-        label: &str,
-        value: &str,
-    ) -> Result<(), ApiError> {
-        self.requests.lock().unwrap().push(Request::DeleteLabelled {
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Found>, ApiError> {
+        self.push(Request::List {
             kind: kind.into(),
-            namespace: namespace.into(),
-            selector: format!("{label}={value}"),
+            namespace: namespace.map(String::from),
+            selector: selector.into(),
         });
-        Ok(())
+        Ok(Vec::new())
     }
 }

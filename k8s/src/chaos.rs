@@ -9,15 +9,20 @@
 //! - loss / bandwidth / delay: NetworkChaos between the pod and its peers;
 //! - clock: TimeChaos with a fixed offset (a strobe cannot be expressed: refused);
 //! - disk: IOChaos on the data volume's mount path (when it is given);
+//! - stress: StressChaos (stress-ng CPU workers or a memory hog inside the pod);
 //! - pause: refused: Chaos Mesh cannot freeze a process (no SIGSTOP; `pod-failure`
 //!   restarts the container, which is a kill, not a pause).
+//!
+//! With [`ChaosMesh::with_waits`] (a real API server) a fault's start returns once Chaos
+//! Mesh reports the object injected, and its heal once every deleted object is recovered.
 
-use crate::api::ChaosApi;
-use crate::objects::{kind_and_name, Scope, KINDS, RUN_LABEL};
+use crate::api::{ChaosApi, Found};
+use crate::objects::{kind_and_name, run_selector, Scope, KINDS};
+use crate::status::{wait_injected, wait_recovered, Waits};
 use async_trait::async_trait;
 use faultline_core::db::{
     Capability, Clock, Db, DbError, DbResult, Disk, DiskFault, Grudge, Kill, NetQuality, NodeId,
-    Partition,
+    Partition, Stress, StressLoad,
 };
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +37,7 @@ enum Family {
     Clock,
     Quality,
     Disk,
+    Stress,
 }
 
 struct Live {
@@ -48,6 +54,7 @@ pub struct ChaosMesh {
     volume_path: Option<String>,
     live: Mutex<Vec<Live>>,
     seq: AtomicU64,
+    waits: Option<Waits>,
 }
 
 fn err(e: impl std::fmt::Display) -> DbError {
@@ -70,7 +77,15 @@ impl ChaosMesh {
             volume_path,
             live: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
+            waits: None,
         }
+    }
+
+    /// Waits for Chaos Mesh: a start until the object is injected, a heal until every
+    /// object it deleted is recovered (a dry run's recorder has nothing to wait for).
+    pub fn with_waits(mut self, waits: Waits) -> ChaosMesh {
+        self.waits = Some(waits);
+        self
     }
 
     pub fn scope(&self) -> &Scope {
@@ -103,10 +118,15 @@ impl ChaosMesh {
         self.live.lock().unwrap().push(Live {
             family,
             node: node.to_string(),
-            kind,
-            name,
+            kind: kind.clone(),
+            name: name.clone(),
         });
-        Ok(())
+        match &self.waits {
+            Some(w) => wait_injected(self.api.as_ref(), &kind, &self.scope.namespace, &name, w)
+                .await
+                .map_err(err),
+            None => Ok(()),
+        }
     }
 
     /// Deletes the live objects that `which` picks, all of them even if one fails.
@@ -117,31 +137,35 @@ impl ChaosMesh {
             *live = keep;
             out
         };
-        let mut errors = Vec::new();
-        for l in doomed {
-            if let Err(e) = self
-                .api
-                .delete(&l.kind, &self.scope.namespace, &l.name)
-                .await
-            {
-                errors.push(format!("{} {}: {e}", l.kind, l.name));
-            }
-        }
-        match errors.is_empty() {
-            true => Ok(()),
-            false => Err(DbError::new(errors.join("; "))),
-        }
+        let doomed: Vec<Found> = doomed
+            .into_iter()
+            .map(|l| Found {
+                kind: l.kind,
+                namespace: self.scope.namespace.clone(),
+                name: l.name,
+            })
+            .collect();
+        delete_all(self.api.as_ref(), &doomed, self.waits.as_ref())
+            .await
+            .map_err(err)
     }
 
-    /// Deletes every object of every kind labelled with this run, live or not: the
-    /// clean-up after a harness that died (`kubectl delete -l faultline.io/run=<id>`).
-    pub async fn clean(api: &dyn ChaosApi, scope: &Scope) -> DbResult<()> {
-        for kind in KINDS {
-            api.delete_labelled(kind, &scope.namespace, RUN_LABEL, &scope.run_id)
-                .await
-                .map_err(err)?;
-        }
-        Ok(())
+    /// Deletes every object of every kind labelled with this run, live or not, and waits
+    /// for each to be recovered: the clean-up after a harness that died (what `kubectl
+    /// delete -l faultline.io/run=<id>` would do, then waiting for Chaos Mesh).
+    pub async fn clean(
+        api: &dyn ChaosApi,
+        scope: &Scope,
+        waits: Option<&Waits>,
+    ) -> DbResult<Vec<Found>> {
+        clean(
+            api,
+            Some(&scope.namespace),
+            &run_selector(&scope.run_id),
+            waits,
+        )
+        .await
+        .map_err(err)
     }
 }
 
@@ -185,6 +209,9 @@ impl Db for ChaosMesh {
     fn as_disk(&self) -> Option<&dyn Disk> {
         self.volume_path.as_ref().map(|_| self as &dyn Disk)
     }
+    fn as_stress(&self) -> Option<&dyn Stress> {
+        Some(self)
+    }
     fn lacks(&self, capability: Capability) -> Option<String> {
         match capability {
             Capability::Pause => Some(
@@ -195,7 +222,11 @@ impl Db for ChaosMesh {
             Capability::Disk if self.volume_path.is_none() => Some(
                 "IOChaos needs the mount path of the pods' data volume: give --volume-path".into(),
             ),
-            Capability::Leader => Some("no leader lookup for pods chosen by selector".into()),
+            Capability::Leader => Some(
+                "no leader lookup for pods chosen by selector (the TiDB-on-Kubernetes recipe \
+                 asks PD: --db k8s-tidb://...)"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -312,4 +343,60 @@ impl Disk for ChaosMesh {
     async fn heal_disks(&self) -> DbResult<()> {
         self.delete(|l| l.family == Family::Disk).await
     }
+}
+
+#[async_trait]
+impl Stress for ChaosMesh {
+    async fn stress(&self, node: &str, load: StressLoad) -> DbResult<()> {
+        let pod = self.pod(node)?;
+        let object = self.scope.stress(self.next(), &pod, load);
+        self.create(Family::Stress, &pod, object).await
+    }
+    async fn heal_stress(&self) -> DbResult<()> {
+        self.delete(|l| l.family == Family::Stress).await
+    }
+}
+
+/// Deletes `objects`, every one even when some fail, then (with `waits`) waits until
+/// Chaos Mesh has recovered each.
+pub async fn delete_all(
+    api: &dyn ChaosApi,
+    objects: &[Found],
+    waits: Option<&Waits>,
+) -> Result<(), crate::ApiError> {
+    let mut errors = Vec::new();
+    let mut deleted = Vec::new();
+    for o in objects {
+        match api.delete(&o.kind, &o.namespace, &o.name).await {
+            Ok(()) => deleted.push(o),
+            Err(e) => errors.push(format!("{} {}/{}: {e}", o.kind, o.namespace, o.name)),
+        }
+    }
+    if let Some(w) = waits {
+        for o in deleted {
+            if let Err(e) = wait_recovered(api, &o.kind, &o.namespace, &o.name, w).await {
+                errors.push(e.to_string());
+            }
+        }
+    }
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(crate::ApiError(errors.join("; "))),
+    }
+}
+
+/// Every object of every kind faultline makes that matches `selector` (in `namespace`,
+/// or everywhere), deleted and (with `waits`) recovered; returns what it deleted.
+pub async fn clean(
+    api: &dyn ChaosApi,
+    namespace: Option<&str>,
+    selector: &str,
+    waits: Option<&Waits>,
+) -> Result<Vec<Found>, crate::ApiError> {
+    let mut found = Vec::new();
+    for kind in KINDS {
+        found.extend(api.list(kind, namespace, selector).await?);
+    }
+    delete_all(api, &found, waits).await?;
+    Ok(found)
 }

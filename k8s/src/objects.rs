@@ -6,7 +6,7 @@
 //! `mode: all`), so the objects do exactly what the schedule chose, on the pods it chose.
 //! Objects carry no `duration`: they last until faultline deletes them at the fault's heal.
 
-use faultline_core::db::DiskFault;
+use faultline_core::db::{DiskFault, StressLoad};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -186,15 +186,21 @@ impl Scope {
         Some(self.object("IOChaos", seq, pod, spec))
     }
 
-    /// CPU and memory pressure on the pod (`workers` CPU stressors, `memory` e.g. "256MB").
-    pub fn stress(&self, seq: u64, pod: &str, workers: u32, memory: &str) -> Value {
+    /// CPU or memory pressure inside the pod (stress-ng, run by Chaos Mesh's daemon in the
+    /// pod's cgroup).
+    pub fn stress(&self, seq: u64, pod: &str, load: StressLoad) -> Value {
+        let stressors = match load {
+            StressLoad::Cpu { workers, load } => {
+                json!({ "cpu": { "workers": workers, "load": load.min(100) } })
+            }
+            StressLoad::Memory { mb } => {
+                json!({ "memory": { "workers": 1, "size": format!("{mb}MiB") } })
+            }
+        };
         let spec = json!({
             "mode": "all",
             "selector": self.pods(&[pod.to_string()]),
-            "stressors": {
-                "cpu": { "workers": workers, "load": 100 },
-                "memory": { "workers": 1, "size": memory },
-            },
+            "stressors": stressors,
         });
         self.object("StressChaos", seq, pod, spec)
     }
@@ -221,4 +227,35 @@ pub fn kind_and_name(object: &Value) -> (String, String) {
             .unwrap_or_default()
             .to_string(),
     )
+}
+
+/// The resource (URL path segment) of a Chaos Mesh kind, as its CRD names it.
+pub fn plural(kind: &str) -> Result<&'static str, crate::ApiError> {
+    Ok(match kind {
+        "PodChaos" => "podchaos",
+        "NetworkChaos" => "networkchaos",
+        "TimeChaos" => "timechaos",
+        "IOChaos" => "iochaos",
+        "StressChaos" => "stresschaos",
+        other => {
+            return Err(crate::ApiError(format!(
+                "{other} is not a Chaos Mesh kind faultline makes ({})",
+                KINDS.join(", ")
+            )))
+        }
+    })
+}
+
+/// The label selector of one run's objects.
+pub fn run_selector(run_id: &str) -> String {
+    format!(
+        "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{RUN_LABEL}={run_id}",
+        MANAGED_BY_KEY = MANAGED_BY.0,
+        MANAGED_BY_VALUE = MANAGED_BY.1
+    )
+}
+
+/// The label selector of every object faultline made.
+pub fn managed_selector() -> String {
+    format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)
 }

@@ -77,7 +77,7 @@ pub trait Fault: Send + Sync {
 
 /// Every fault, by name. Adding a fault is one file in `faults/` and one line here.
 pub fn catalogue() -> Vec<Box<dyn Fault>> {
-    use faults::{clock, disk, kill, net, partition, pause, tidb};
+    use faults::{clock, disk, kill, net, partition, pause, stress, tidb};
     vec![
         Box::new(kill::RandomKill),
         Box::new(kill::MinorKill),
@@ -105,6 +105,8 @@ pub fn catalogue() -> Vec<Box<dyn Fault>> {
         Box::new(disk::IO_ERROR),
         Box::new(disk::DISK_HANG),
         Box::new(disk::DISK_FULL),
+        Box::new(stress::STRESS_CPU),
+        Box::new(stress::STRESS_MEMORY),
         Box::new(tidb::KillPdLeader),
     ]
 }

@@ -1,9 +1,12 @@
 //! The `faultline` binary's integration tests, one binary, one module per topic: analyze
 //! on other tools' histories, the cluster CLI, interrupted runs and `faultline cluster
-//! clean`. Tests that start servers take a slot of [`faultline_cluster::test_slots`] first.
+//! clean`, and the Kubernetes commands (against an API-server stand-in). Tests that
+//! start servers take a slot of [`faultline_cluster::test_slots`] first.
 
 mod analyze_imports;
 mod cluster_cli;
 mod interrupt;
+#[cfg(feature = "k8s")]
+mod k8s_clean;
 mod k8s_render;
 mod notify_run;

@@ -31,6 +31,7 @@ pub enum Capability {
     NetQuality,
     Leader,
     Disk,
+    Stress,
 }
 
 impl Capability {
@@ -43,6 +44,7 @@ impl Capability {
             Capability::NetQuality => "net_quality",
             Capability::Leader => "leader",
             Capability::Disk => "disk",
+            Capability::Stress => "stress",
         }
     }
 }
@@ -156,6 +158,9 @@ pub trait Db: Send + Sync {
     fn as_disk(&self) -> Option<&dyn Disk> {
         None
     }
+    fn as_stress(&self) -> Option<&dyn Stress> {
+        None
+    }
     /// Why this system has no `capability`, when it can say more than "it has none" (a
     /// fault that needs it is refused with this reason, e.g. "etcd is a Go binary:
     /// libfaketime cannot shift its clock").
@@ -178,6 +183,7 @@ pub trait Db: Send + Sync {
             (Capability::NetQuality, self.as_net_quality().is_some()),
             (Capability::Leader, self.as_leader().is_some()),
             (Capability::Disk, self.as_disk().is_some()),
+            (Capability::Stress, self.as_stress().is_some()),
         ];
         for (cap, yes) in has {
             if yes {
@@ -293,6 +299,25 @@ pub trait Disk: Send + Sync {
     async fn set_disk_fault(&self, node: &str, fault: DiskFault) -> DbResult<()>;
     /// Every node's disk back to `DiskFault::None`; operations blocked by a hang complete.
     async fn heal_disks(&self) -> DbResult<()>;
+}
+
+/// CPU or memory pressure inside a node (Chaos Mesh's StressChaos: stress-ng next to the
+/// server process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StressLoad {
+    /// `workers` busy loops, each at `load` percent (0-100) of a CPU.
+    Cpu { workers: u32, load: u8 },
+    /// One worker holding `mb` MiB of memory.
+    Memory { mb: u64 },
+}
+
+/// Put nodes under CPU or memory pressure.
+#[async_trait]
+pub trait Stress: Send + Sync {
+    /// Adds `load` on `node` until healed.
+    async fn stress(&self, node: &str, load: StressLoad) -> DbResult<()>;
+    /// Every stress on every node removed.
+    async fn heal_stress(&self) -> DbResult<()>;
 }
 
 /// The fault injector. Invocations are `start` / `stop` with a value naming the fault and

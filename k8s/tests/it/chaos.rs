@@ -62,7 +62,13 @@ async fn every_fault_chaos_mesh_can_do_renders_to_objects_its_schemas_accept() {
         refused["strobe_skews"].contains("cannot strobe"),
         "{refused:#?}"
     );
-    for kind in ["PodChaos", "NetworkChaos", "TimeChaos", "IOChaos"] {
+    for kind in [
+        "PodChaos",
+        "NetworkChaos",
+        "TimeChaos",
+        "IOChaos",
+        "StressChaos",
+    ] {
         assert!(kinds.contains_key(kind), "no {kind} rendered: {kinds:?}");
     }
 }
@@ -84,11 +90,27 @@ async fn without_a_volume_path_disk_faults_are_refused_in_one_line() {
     assert!(e.contains("unknown nemesis"), "{e}");
 }
 
-#[test]
-fn stress_objects_are_valid() {
-    let s = Scope::new("ns", "r1");
-    let o = s.stress(1, "tidb-0", 2, "256MB");
-    assert_eq!(errors(&o), Vec::<String>::new());
+#[tokio::test]
+async fn stress_faults_render_to_the_stressors_they_drew() {
+    let o = &render(&["stress_cpu".to_string()], &opts()).await.unwrap()[0];
+    assert_eq!(errors(o), Vec::<String>::new());
+    let cpu = &o["spec"]["stressors"]["cpu"];
+    let workers = cpu["workers"].as_u64().unwrap();
+    assert!((1..=4).contains(&workers), "{o:#}");
+    assert!(o["spec"]["stressors"].get("memory").is_none(), "{o:#}");
+    let o = &render(&["stress_memory".to_string()], &opts())
+        .await
+        .unwrap()[0];
+    assert_eq!(errors(o), Vec::<String>::new());
+    let size = o["spec"]["stressors"]["memory"]["size"].as_str().unwrap();
+    assert!(size.ends_with("MiB"), "{size}");
+    assert_eq!(
+        o["spec"]["selector"]["pods"]["chaos-test"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 fn created_names(requests: &[Request]) -> Vec<(String, String)> {
@@ -212,21 +234,21 @@ async fn a_fault_creates_labelled_objects_and_its_heal_deletes_exactly_those() {
 }
 
 #[tokio::test]
-async fn clean_after_a_crash_deletes_every_kind_by_the_run_label() {
+async fn clean_after_a_crash_lists_every_kind_by_the_run_label() {
     let api = Recorder::default();
-    ChaosMesh::clean(&api, &Scope::new("ns", "run1"))
+    let found = ChaosMesh::clean(&api, &Scope::new("ns", "run1"), None)
         .await
         .unwrap();
-    let r = api.requests();
+    assert!(found.is_empty(), "a recorder holds no objects");
     let expected: Vec<Request> = KINDS
         .iter()
-        .map(|k| Request::DeleteLabelled {
+        .map(|k| Request::List {
             kind: k.to_string(),
-            namespace: "ns".into(),
-            selector: "faultline.io/run=run1".into(),
+            namespace: Some("ns".into()),
+            selector: "app.kubernetes.io/managed-by=faultline,faultline.io/run=run1".into(),
         })
         .collect();
-    assert_eq!(r, expected);
+    assert_eq!(api.requests(), expected);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The faults, one file per family: process crashes and restarts ([`kill`]), freezes
 //! ([`pause`]), network partitions ([`partition`]), wall-clock skews ([`clock`]) and link
-//! quality ([`net`]), disks ([`disk`]), and TiDB's own: killing the PD leader ([`tidb`]).
+//! quality ([`net`]), disks ([`disk`]), CPU and memory pressure
+//! ([`stress`]), and TiDB's own: killing the PD leader ([`tidb`]).
 
 pub mod clock;
 pub mod disk;
@@ -8,6 +9,7 @@ pub mod kill;
 pub mod net;
 pub mod partition;
 pub mod pause;
+pub mod stress;
 pub mod tidb;
 
 use faultline_core::db::NodeId;

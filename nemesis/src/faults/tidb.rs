@@ -18,11 +18,12 @@ fn capabilities(db: &dyn Db) -> DbResult<(&dyn Leader, &dyn Kill)> {
     }
 }
 
-/// The PD members among `nodes` (`pd-0`, `pd-1`, ...).
+/// The PD members among `nodes` (`pd-0`, `pd-1`, ...; on Kubernetes the operator's pods
+/// `NAME-pd-0`, ...).
 fn pd_nodes(nodes: &[NodeId]) -> Vec<NodeId> {
     nodes
         .iter()
-        .filter(|n| n.starts_with("pd-"))
+        .filter(|n| n.starts_with("pd-") || n.contains("-pd-"))
         .cloned()
         .collect()
 }
