@@ -209,30 +209,63 @@ fn serializable_reads_of_a_cut_off_member_are_found_stale() {
         .filter(|o| o["role"] == "cannot-follow")
         .collect();
     assert!(!stuck.is_empty(), "no op that cannot follow: {ce:#}");
-    // The read that cannot follow was served by a member while a partition isolated it, or
-    // in the seconds after the heal while it caught up (seen in a rehearsal: a read on n1
-    // 0.6 s after its partition ended returned nil for a key the majority had written);
-    // etcd documents serializable reads as possibly stale in both cases.
-    let catch_up = 5_000_000_000;
-    let windows = run.fault_windows();
+    // The read that cannot follow is stale, shown from the history alone: before it was
+    // invoked, a write of another value to its key had completed, after the write of the
+    // value it returned. Rehearsals saw it on the cut-off member during its partition, on it
+    // in the seconds after the heal while it caught up, and on a member of the majority
+    // ~20 ms after a write its leader had acknowledged but it had not yet applied: etcd
+    // serves serializable reads from a member's local state, so all three are etcd's
+    // documented behaviour, not the harness's.
     let stale = stuck
         .iter()
         .find(|o| o["f"] == "read")
         .expect("a stale read");
     let index = stale["index"].as_u64().unwrap() as usize;
     let invoke = &run.history[index];
-    let node = invoke["node"]
-        .as_str()
-        .expect("the read's node")
-        .to_string();
     let t = invoke["time"].as_u64().unwrap();
-    assert!(
-        windows
+    let completion = run.history[index + 1..]
+        .iter()
+        .find(|o| o["process"] == invoke["process"] && o["type"] != "invoke")
+        .expect("the read's completion");
+    let key = &completion["value"]["key"];
+    let value = &completion["value"]["value"];
+    // What an ok op wrote to `key`, if anything: a write's value, a cas's new value.
+    let wrote = |o: &Value| -> Option<Value> {
+        if o["type"] != "ok" || o["value"]["key"] != *key {
+            return None;
+        }
+        match o["f"].as_str() {
+            Some("write") => Some(o["value"]["value"].clone()),
+            Some("cas") => Some(o["value"]["value"][1].clone()),
+            _ => None,
+        }
+    };
+    let invoked_at = |i: usize| {
+        run.history[..i]
             .iter()
-            .any(|(f, nodes, from, to)| f == "partition_one"
-                && nodes.contains(&node)
-                && (*from..to.saturating_add(catch_up)).contains(&t)),
-        "the stale read (op {index} on {node} at {t} ns) was outside every partition of {node} and the 5 s after it: {windows:?}"
+            .rev()
+            .find(|o| o["process"] == run.history[i]["process"] && o["type"] == "invoke")
+            .and_then(|o| o["time"].as_u64())
+            .unwrap_or(0)
+    };
+    let written_at = run.history[..index]
+        .iter()
+        .filter(|o| wrote(o).as_ref() == Some(value))
+        .map(|o| o["time"].as_u64().unwrap())
+        .max();
+    // Another value written by an op invoked after that write completed and done before
+    // the read began: the read missed it.
+    let overwritten = written_at.is_some_and(|w| {
+        (0..index).any(|i| {
+            let o = &run.history[i];
+            wrote(o).is_some_and(|v| v != *value)
+                && invoked_at(i) > w
+                && o["time"].as_u64().unwrap() < t
+        })
+    });
+    assert!(
+        overwritten,
+        "the read (op {index}: key {key} -> {value} at {t} ns) is not shown stale by the history"
     );
     assert_eq!(
         run.analyzed(),
