@@ -248,11 +248,16 @@ fn serializable_reads_of_a_cut_off_member_are_found_stale() {
             .and_then(|o| o["time"].as_u64())
             .unwrap_or(0)
     };
-    let written_at = run.history[..index]
-        .iter()
-        .filter(|o| wrote(o).as_ref() == Some(value))
-        .map(|o| o["time"].as_u64().unwrap())
-        .max();
+    // A read of nothing (null) returned the initial state, "written" before the run began.
+    let written_at = if value.is_null() {
+        Some(0)
+    } else {
+        run.history[..index]
+            .iter()
+            .filter(|o| wrote(o).as_ref() == Some(value))
+            .map(|o| o["time"].as_u64().unwrap())
+            .max()
+    };
     // Another value written by an op invoked after that write completed and done before
     // the read began: the read missed it.
     let overwritten = written_at.is_some_and(|w| {
