@@ -113,6 +113,7 @@ pub fn check_run_dir(
             &results,
             &summary,
             &results_json["node_logs"],
+            &history,
         ),
     )?;
     let name = test["spec"]["test"].as_str().unwrap_or("run");

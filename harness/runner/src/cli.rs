@@ -161,7 +161,7 @@ impl Registry {
     /// refused is refused here, before anything starts. `--help` exits here.
     pub fn plan_run(&self, workload: &str, argv: Vec<OsString>) -> Result<RunPlan<'_>, BadArgs> {
         let entry = self.find_workload(workload)?;
-        let matches = match command(self, entry).try_get_matches_from(argv) {
+        let matches = match command(self, entry).try_get_matches_from(&argv) {
             Ok(m) => m,
             Err(e) if !e.use_stderr() => exit_on_clap_error(e),
             Err(e) => {
@@ -184,8 +184,11 @@ impl Registry {
             .options_from(&matches)
             .map_err(|e| BadArgs(e.to_string()))?;
         let system = self.plan(&run.system_args(), &matches)?;
-        let spec = run.resolve(workload, system.as_ref())?;
+        let mut spec = run.resolve(workload, system.as_ref())?;
         entry.validate(&options, &spec)?;
+        spec.replay = Some(faultline_core::mask_url_passwords(&notify::replay_command(
+            workload, &argv, spec.seed,
+        )));
         Ok(RunPlan {
             spec,
             system,

@@ -101,6 +101,10 @@ pub struct RunSpec {
     pub store: PathBuf,
     /// The recipe's own options (`Plan::options`).
     pub system: serde_json::Value,
+    /// The command that replays the run (`faultline run <test> -- ... --seed N`, passwords
+    /// masked, no `--notify`), when it was started from a command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +215,7 @@ impl RunArgs {
             recovery_slo_s: self.recovery_slo,
             store: self.store.clone(),
             system: plan.options(),
+            replay: None,
         })
     }
 }
