@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what faultline's local clusters need, when it is missing (Debian 12, as root).
-# Safe to run again: it does nothing when everything is there.
+# Safe to run again: it does nothing when everything is there. With --tests it also installs
+# what only the tests need: headless Chromium, which opens a real run's report.html.
 set -euo pipefail
 packages=(mariadb-server galera-4 rsync iptables iproute2 socat libfaketime faketime procps etcd-server)
+if [ "${1:-}" = --tests ]; then
+  packages+=(chromium)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

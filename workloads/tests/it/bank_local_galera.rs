@@ -90,7 +90,46 @@ async fn bank_with_kill_and_partition_reaches_a_verdict_and_leaves_nothing() {
         Validity::Unknown,
         "final reads must give the checker something to check"
     );
-    assert!(dir.file("report.html").exists());
+    // The report in a real browser: no console error, the plots, the node lanes and the
+    // node-log section drawn, and for an invalid run the anomaly's timeline; the screenshot
+    // stays in the run's store (kept with FAULTLINE_KEEP_STORE=1).
+    let shot = dir.file("report.png");
+    let seen = common::browser::open(
+        &dir.file("report.html"),
+        common::browser::REPORT_PROBE,
+        &shot,
+    );
+    println!("report in chromium: {} ({})", seen.probe, shot.display());
+    assert!(
+        seen.errors.is_empty(),
+        "the report raised: {:?}",
+        seen.errors
+    );
+    for section in ["latency", "throughput", "lanes"] {
+        assert!(
+            seen.probe[section].as_u64().unwrap() >= 1,
+            "no {section} plot: {}",
+            seen.probe
+        );
+    }
+    assert_eq!(seen.probe["node_logs"], true);
+    assert!(
+        seen.probe["verdict"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains(results["valid"].as_str().unwrap()),
+        "{}",
+        seen.probe
+    );
+    if outcome.checked.verdict == Validity::Invalid {
+        assert!(
+            seen.probe["timelines"].as_u64().unwrap() >= 1,
+            "no anomaly timeline: {}",
+            seen.probe
+        );
+    }
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
     assert!(dir.path.join("nodes/n1/error.log").exists());
     // Each node's error.log was scanned with MariaDB's patterns; kill -9 leaves no crash
     // line of mariadbd's own, so any crash found would be a finding no fault explains.
@@ -123,5 +162,7 @@ async fn bank_with_kill_and_partition_reaches_a_verdict_and_leaves_nothing() {
     let temp = PathBuf::from(test["db"]["temp_dir"].as_str().unwrap());
     let left = faultline_cluster::leftovers::leftovers(prefix, &temp);
     assert!(left.is_empty(), "left behind: {left:?}");
-    std::fs::remove_dir_all(&store).ok();
+    if std::env::var_os("FAULTLINE_KEEP_STORE").is_none() {
+        std::fs::remove_dir_all(&store).ok();
+    }
 }

@@ -7,6 +7,7 @@ mod sqlsmith_common;
 
 mod append_local;
 mod bank_local_galera;
+mod browser_check;
 mod external_db;
 mod register_local_galera;
 mod rw_register_local;

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use faultline_core::{History, Op, Validity};
 use faultline_harness::analyze::check_run_dir;
 use faultline_harness::run::{run_test, Outcome};
