@@ -10,6 +10,11 @@
 //! passed to the generator ([`Generator::update`](faultline_core::Generator::update)), so a
 //! generator can learn from outcomes. A cancel signal (Ctrl-C)
 //! makes the coordinator hand out no more ops; ops in flight finish within their timeout.
+//!
+//! A client worker whose ops keep failing waits before its next one ([`fail_backoff`]:
+//! none after one failure, then 1 ms doubling to 100 ms; none after an ok or info): a node that refuses at once (not in the primary component, connection refused)
+//! is not hammered with thousands of failing ops a second, which would only fill the
+//! history. The generator is not asked while a worker backs off.
 
 use faultline_core::generator::{Ctx, Gen, Next};
 use faultline_core::{Client, Completion, HistoryWriter, Invocation, Nemesis, Op, OpType, Process};
@@ -124,8 +129,28 @@ struct WorkerState {
     /// oldest first, so that a worker whose ops complete at once cannot take every paced
     /// slot and starve the workers of other nodes.
     waiting_since: u64,
+    /// Client ops that failed in a row, and when the next op may start.
+    fails_in_a_row: u32,
+    not_before: Duration,
     done: bool,
     tx: mpsc::Sender<Assignment>,
+}
+
+/// A client worker's wait after its second failed op in a row (none after one).
+pub const FAIL_BACKOFF_FIRST: Duration = Duration::from_millis(1);
+/// The longest wait after failed ops in a row.
+pub const FAIL_BACKOFF_MAX: Duration = Duration::from_millis(100);
+
+/// The wait before a worker's next op after `k` failed ops in a row: none for 0 or 1 (a
+/// failed cas or an insufficient balance is the workload's business), then
+/// [`FAIL_BACKOFF_FIRST`] doubling to [`FAIL_BACKOFF_MAX`].
+pub fn fail_backoff(k: u32) -> Duration {
+    if k < 2 {
+        return Duration::ZERO;
+    }
+    FAIL_BACKOFF_FIRST
+        .saturating_mul(1u32 << (k - 2).min(16))
+        .min(FAIL_BACKOFF_MAX)
 }
 
 /// Persistent state across phases: the history, the random stream, process ids.
@@ -179,6 +204,8 @@ impl Interpreter {
                 busy: None,
                 waiting: None,
                 waiting_since: 0,
+                fails_in_a_row: 0,
+                not_before: Duration::ZERO,
                 done: false,
                 tx,
             });
@@ -199,6 +226,8 @@ impl Interpreter {
                 busy: None,
                 waiting: None,
                 waiting_since: 0,
+                fails_in_a_row: 0,
+                not_before: Duration::ZERO,
                 done: false,
                 tx,
             });
@@ -290,6 +319,14 @@ impl Interpreter {
             .recorder
             .record(w.process, c.kind, &inv.f, value, w.node.clone(), c.error);
         gen.update(&op);
+        if !w.process.is_nemesis() {
+            w.fails_in_a_row = if c.kind == OpType::Fail {
+                w.fails_in_a_row.saturating_add(1)
+            } else {
+                0
+            };
+            w.not_before = Duration::from_nanos(op.time) + fail_backoff(w.fails_in_a_row);
+        }
         if c.kind == OpType::Info && !w.process.is_nemesis() {
             // The op may still take effect: this process is retired (Jepsen's rule).
             w.process = Process::Client(self.next_process);
@@ -324,12 +361,15 @@ impl Interpreter {
         i: usize,
         cancelled: bool,
     ) {
+        let now = self.recorder.elapsed();
         let next = if cancelled {
             Next::Done
+        } else if workers[i].not_before > now {
+            Next::Wait(Some(workers[i].not_before))
         } else {
             let in_flight = workers.iter().filter(|w| w.busy.is_some()).count();
             let mut ctx = Ctx {
-                time: self.recorder.elapsed(),
+                time: now,
                 process: workers[i].process,
                 nodes: &self.nodes,
                 in_flight,

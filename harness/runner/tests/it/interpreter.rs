@@ -258,3 +258,111 @@ async fn generators_learn_every_completion() {
     assert!(last < 10_000_000_000, "the run went on to its time limit");
     r.cleanup();
 }
+
+/// A workload whose every op is refused at once, as a node outside the primary component
+/// refuses: proof that a worker backs off while its ops keep failing.
+struct Refused;
+
+impl WorkloadDef for Refused {
+    type Options = CountedOptions;
+    fn name(&self) -> &'static str {
+        "refused"
+    }
+    fn about(&self) -> &'static str {
+        "every op fails at once"
+    }
+    fn build(&self, _: &CountedOptions, _: &Sut, _: &RunSpec) -> anyhow::Result<Box<dyn Workload>> {
+        Ok(Box::new(RefusedRun))
+    }
+    fn checkers(&self, _: &CountedOptions) -> anyhow::Result<Vec<Box<dyn Checker>>> {
+        Ok(vec![])
+    }
+}
+
+struct RefusedRun;
+
+struct Refuse;
+
+#[async_trait]
+impl Client for Refuse {
+    async fn invoke(&mut self, _op: &Invocation) -> Completion {
+        Completion::fail("1047 WSREP has not yet prepared node for application use")
+    }
+    fn reset(&mut self) {}
+}
+
+struct Ticks;
+
+impl Generator<Invocation> for Ticks {
+    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Next<Invocation> {
+        Next::Op(Invocation::new("tick", serde_json::Value::Null))
+    }
+}
+
+#[async_trait]
+impl Workload for RefusedRun {
+    async fn setup(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn client(&self, _node: &str) -> Box<dyn Client> {
+        Box::new(Refuse)
+    }
+    fn generator(&self) -> Gen<Invocation> {
+        Box::new(Ticks)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_ops_keep_failing_backs_off() {
+    use faultline_harness::interpreter::fail_backoff;
+    let db = Arc::new(AtomDb::new(2));
+    let registry = common::registry(&db).workload(Refused);
+    let r = run(
+        &registry,
+        "refused",
+        &[
+            "--db",
+            "atom",
+            "--time-limit",
+            "2",
+            "--concurrency",
+            "2",
+            "--op-interval-ms",
+            "0",
+        ],
+    )
+    .await;
+    r.assert_well_formed();
+    // Per process: after the k-th failure in a row, the next invocation waits at least
+    // fail_backoff(k): nothing after one, 1 ms after two, doubling to 100 ms.
+    assert_eq!(fail_backoff(1), std::time::Duration::ZERO);
+    assert_eq!(fail_backoff(2), std::time::Duration::from_millis(1));
+    assert_eq!(fail_backoff(4), std::time::Duration::from_millis(4));
+    assert_eq!(fail_backoff(40), std::time::Duration::from_millis(100));
+    let mut last_fail: std::collections::HashMap<_, (u64, u32)> = Default::default();
+    let mut invokes = 0;
+    for o in r.client_ops() {
+        if o.is_invoke() {
+            invokes += 1;
+            if let Some((t, k)) = last_fail.get(&o.process) {
+                let want = fail_backoff(*k);
+                let gap = std::time::Duration::from_nanos(o.time - t);
+                assert!(
+                    gap >= want,
+                    "failure {k} of {:?} followed after {gap:?}, not {want:?}",
+                    o.process
+                );
+            }
+        } else {
+            assert_eq!(o.kind, OpType::Fail);
+            let k = last_fail.get(&o.process).map_or(1, |(_, k)| k + 1);
+            last_fail.insert(o.process, (o.time, k));
+        }
+    }
+    // Unpaced and never backing off, two workers would have invoked tens of thousands.
+    assert!(
+        invokes >= 10 && invokes <= 120,
+        "{invokes} invocations in 2 s"
+    );
+    r.cleanup();
+}
