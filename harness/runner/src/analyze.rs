@@ -1,5 +1,6 @@
 //! Checking a history: every checker runs isolated, a panicking checker says Unknown; the
-//! results, the summary and the report are written to the run folder.
+//! results, the summary and the report are written to the run folder. On a terminal a
+//! spinner names the step at hand (`progress::steps`).
 
 use crate::report;
 use crate::summary::{summarize, Summary};
@@ -10,9 +11,17 @@ use std::path::Path;
 
 /// Runs each checker; a panic becomes an Unknown result, never a crash or an Invalid.
 pub fn check_all(history: &History, checkers: &[Box<dyn Checker>]) -> Vec<CheckResult> {
+    let n = checkers.len();
     checkers
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(k, c)| {
+            crate::progress::step(&format!(
+                "checking {} ops: {} ({} of {n})",
+                history.ops.len(),
+                c.name(),
+                k + 1
+            ));
             let started = std::time::Instant::now();
             let mut r = catch_unwind(AssertUnwindSafe(|| c.check(history))).unwrap_or_else(|p| {
                 let msg = p
@@ -51,8 +60,10 @@ pub fn check_run_dir(
     checkers: &[Box<dyn Checker>],
     extra: Value,
 ) -> anyhow::Result<Checked> {
+    let _line = crate::progress::steps(&format!("reading {}", dir.join("history.jsonl").display()));
     let history: History = History::read(dir)?;
     let mut results = check_all(&history, checkers);
+    crate::progress::step("scanning node logs, writing results.json and report.html");
     if history.truncated_tail {
         tracing::warn!(
             "the history's last line was cut off (the harness died mid-write); it was ignored"

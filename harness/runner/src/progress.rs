@@ -5,6 +5,10 @@
 //!
 //! The [`Tally`] is fed by the history recorder (every op it writes), so the line says what
 //! the history says.
+//!
+//! Checking (after a run, and `faultline analyze`) shows a [`Steps`] line: a spinner with
+//! the elapsed time and the step at hand (reading the history, each checker in turn, the
+//! report), under the same terminal rule.
 
 use faultline_core::{Op, OpType};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -88,8 +92,7 @@ pub struct Progress {
 /// Starts the line for a run of `time_limit_s` seconds, or None when stderr is not a
 /// terminal (or `FAULTLINE_PROGRESS=0`).
 pub fn start(time_limit_s: u64, tally: Arc<Tally>) -> Option<Progress> {
-    if !std::io::stderr().is_terminal() || std::env::var("FAULTLINE_PROGRESS").as_deref() == Ok("0")
-    {
+    if !drawn() {
         return None;
     }
     let bar = ProgressBar::new(time_limit_s.max(1));
@@ -115,6 +118,48 @@ pub fn start(time_limit_s: u64, tally: Arc<Tally>) -> Option<Progress> {
         }
     });
     Some(Progress { bar, ticker })
+}
+
+/// Whether a line may be drawn: stderr is a terminal and `FAULTLINE_PROGRESS` is not 0.
+fn drawn() -> bool {
+    std::io::stderr().is_terminal() && std::env::var("FAULTLINE_PROGRESS").as_deref() != Ok("0")
+}
+
+/// The spinner of a long check; it goes away when dropped.
+pub struct Steps {
+    bar: ProgressBar,
+}
+
+/// Starts a check's line at its first step, or None when no line is drawn (or a run's line
+/// is already up: [`step`] then writes the run's message).
+pub fn steps(first: &str) -> Option<Steps> {
+    let mut current = current().lock().unwrap();
+    if !drawn() || current.is_some() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(first.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    *current = Some(bar.clone());
+    Some(Steps { bar })
+}
+
+/// Names the step at hand on the line drawn now, if any.
+pub fn step(msg: &str) {
+    if let Some(bar) = current().lock().unwrap().as_ref() {
+        bar.set_message(msg.to_string());
+    }
+}
+
+impl Drop for Steps {
+    fn drop(&mut self) {
+        *current().lock().unwrap() = None;
+        self.bar.finish_and_clear();
+    }
 }
 
 impl Drop for Progress {
@@ -203,6 +248,8 @@ mod tests {
         rt.block_on(async {
             if !std::io::stderr().is_terminal() {
                 assert!(start(10, Arc::new(Tally::default())).is_none());
+                assert!(steps("reading the history").is_none());
+                step("no line: nothing happens");
             }
         });
     }
