@@ -157,6 +157,14 @@ impl NetLab {
     }
 }
 
+impl NetLab {
+    /// Leaves the namespaces, bridge and links in place when this handle goes (a cluster
+    /// kept after its run; `faultline cluster clean` removes them once we have exited).
+    pub fn detach(&mut self) {
+        self.torn_down = true;
+    }
+}
+
 impl Drop for NetLab {
     fn drop(&mut self) {
         self.teardown();

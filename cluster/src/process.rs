@@ -144,6 +144,16 @@ impl Supervised {
     }
 }
 
+impl Supervised {
+    /// Lets the process outlive this handle (and the harness): it is no longer killed on
+    /// drop. Returns its pid.
+    pub fn detach(self) -> u32 {
+        let pid = self.child.id();
+        std::mem::forget(self);
+        pid
+    }
+}
+
 impl Drop for Supervised {
     fn drop(&mut self) {
         self.kill();

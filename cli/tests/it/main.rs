@@ -1,7 +1,8 @@
 //! The `faultline` binary's integration tests, one binary, one module per topic: analyze
 //! on other tools' histories, the cluster CLI, interrupted runs and `faultline cluster
-//! clean`, and the Kubernetes commands (against an API-server stand-in). Tests that
-//! start servers take a slot of [`faultline_cluster::test_slots`] first.
+//! clean`, `--keep-on-failure`, and the Kubernetes commands (against an API-server
+//! stand-in). Tests that start servers take a slot of [`faultline_cluster::test_slots`]
+//! first.
 
 mod analyze_imports;
 mod cluster_cli;
@@ -9,4 +10,5 @@ mod interrupt;
 #[cfg(feature = "k8s")]
 mod k8s_clean;
 mod k8s_render;
+mod keep;
 mod notify_run;

@@ -88,6 +88,8 @@ pub struct LocalGalera {
     strobes: clock::Strobes,
     /// One FUSE mount per node (index k-1) when `disk_faults`; empty otherwise.
     disks: crate::disk::DiskSet,
+    /// Kept up after the run (`Db::keep`): teardown leaves it alone.
+    kept: std::sync::atomic::AtomicBool,
 }
 
 impl LocalGalera {
@@ -126,6 +128,7 @@ impl LocalGalera {
             faketime: clock::available(),
             strobes: clock::Strobes::default(),
             disks: Default::default(),
+            kept: Default::default(),
         };
         // On any error from here on, dropping `cluster` tears everything down.
         cluster.prepare_dirs()?;
@@ -223,6 +226,9 @@ impl LocalGalera {
     }
 
     fn teardown_now(&self) {
+        if self.kept.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         self.strobes.stop_all();
         // Before the namespaces go: a listener thread inside one would keep it alive.
         if let Err(e) = self.lab.lock().unwrap().stop_delays() {
@@ -322,6 +328,39 @@ impl Db for LocalGalera {
     async fn teardown(&self) -> DbResult<()> {
         self.teardown_now();
         Ok(())
+    }
+
+    fn keep(&self) -> DbResult<String> {
+        if !self.disks.is_empty() {
+            return Err(faultline_core::db::DbError(
+                "its data dirs are FUSE mounts this process serves (disk faults): they cannot outlive the run".into(),
+            ));
+        }
+        // What runs inside this process goes; the servers and the lab stay.
+        self.strobes.stop_all();
+        self.lab
+            .lock()
+            .unwrap()
+            .stop_delays()
+            .map_err(|e| faultline_core::db::DbError(e.to_string()))?;
+        let mut lines = Vec::new();
+        for (k, node) in self.nodes.lock().unwrap().iter_mut().enumerate() {
+            let pid = node.process.take().map(Supervised::detach);
+            lines.push(format!(
+                "  {}: {}:{} (pid {}), as root: mysql --socket={}",
+                node.name,
+                node.address,
+                config::MYSQL_PORT,
+                pid.map_or("none: not running".into(), |p| p.to_string()),
+                self.socket(k + 1).display()
+            ));
+        }
+        self.lab.lock().unwrap().detach();
+        self.kept.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(format!(
+            "{lines}\n  remove it with: faultline cluster clean (once this run has exited)",
+            lines = lines.join("\n")
+        ))
     }
 
     /// mariadbd's error.log: its crash handler (`got signal`, InnoDB assertions, the

@@ -129,6 +129,15 @@ pub trait Db: Send + Sync {
     async fn wait_ready(&self, timeout: Duration) -> DbResult<()>;
     /// Stops every process and removes everything the database created.
     async fn teardown(&self) -> DbResult<()>;
+    /// `--keep-on-failure`: leaves the (healed) system running when this process exits
+    /// instead of tearing it down, and says how to reach it and how to remove it. A system
+    /// that cannot outlive the harness says why; it is then torn down as usual.
+    fn keep(&self) -> DbResult<String> {
+        Err(DbError(format!(
+            "{} cannot be kept up after the run",
+            self.name()
+        )))
+    }
     /// Versions and other facts for test.json.
     fn facts(&self) -> Value {
         Value::Null

@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// (verdict, anomaly, seed, replay command, report). Never stored: the URL is a secret.
     #[arg(long)]
     pub notify: Option<String>,
+    /// When the run ends invalid or unknown, leave its cluster up (faults healed) and print
+    /// how to reach it and how to remove it (`faultline cluster clean`); a system that
+    /// cannot outlive the run says why and is torn down.
+    #[arg(long)]
+    pub keep_on_failure: bool,
 }
 
 /// The resolved run description written to test.json.
@@ -98,6 +103,8 @@ pub struct RunSpec {
     pub op_timeout_s: u64,
     pub recovery_timeout_s: u64,
     pub recovery_slo_s: Option<f64>,
+    /// Leave the cluster of a failed run up.
+    pub keep_on_failure: bool,
     pub store: PathBuf,
     /// The recipe's own options (`Plan::options`).
     pub system: serde_json::Value,
@@ -213,6 +220,7 @@ impl RunArgs {
             op_timeout_s: self.op_timeout.max(1),
             recovery_timeout_s: self.recovery_timeout,
             recovery_slo_s: self.recovery_slo,
+            keep_on_failure: self.keep_on_failure,
             store: self.store.clone(),
             system: plan.options(),
             replay: None,

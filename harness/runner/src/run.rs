@@ -19,7 +19,7 @@ use crate::Workload;
 use anyhow::Context;
 use faultline_checkers::recovery::RecoveryChecker;
 use faultline_core::generator::{clients_nemesis, clients_only, stagger, time_limit};
-use faultline_core::{Checker, Nemesis, OpType, Process};
+use faultline_core::{Checker, Nemesis, OpType, Process, Validity};
 use faultline_nemesis::{schedule, Fault, NemesisExecutor, ScheduleOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -107,15 +107,49 @@ pub async fn run_test(
     if let Err(e) = sut.db.collect_logs(&dir.file("nodes")) {
         tracing::warn!("collecting node logs: {e}");
     }
-    // Tear down before checking: nothing of ours keeps running while we think.
+    let extra = match result {
+        Ok(extra) => extra,
+        Err(e) => {
+            teardown(sut).await;
+            return Err(e);
+        }
+    };
+    let cancelled = extra["cancelled"].as_bool().unwrap_or(false);
+    if !spec.keep_on_failure {
+        // Tear down before checking: nothing of ours keeps running while we think.
+        teardown(sut).await;
+        let checked = check_run_dir(&dir.path, &checkers, extra)?;
+        return Ok(Outcome { checked, cancelled });
+    }
+    // --keep-on-failure: check first (the system is healed and idle), keep it if it failed.
+    let checked = check_run_dir(&dir.path, &checkers, extra);
+    let failed = checked
+        .as_ref()
+        .map_or(true, |c| c.verdict != Validity::Valid);
+    if failed && !cancelled {
+        match sut.db.keep() {
+            Ok(how) => {
+                tracing::warn!("--keep-on-failure: the cluster stays up, faults healed:\n{how}");
+                drop(sut);
+                return Ok(Outcome {
+                    checked: checked?,
+                    cancelled,
+                });
+            }
+            Err(e) => tracing::warn!("--keep-on-failure: not kept ({e}); tearing it down"),
+        }
+    }
+    teardown(sut).await;
+    Ok(Outcome {
+        checked: checked?,
+        cancelled,
+    })
+}
+
+async fn teardown(sut: Sut) {
     if let Err(e) = sut.db.teardown().await {
         tracing::warn!("teardown: {e}");
     }
-    drop(sut);
-    let extra = result?;
-    let cancelled = extra["cancelled"].as_bool().unwrap_or(false);
-    let checked = check_run_dir(&dir.path, &checkers, extra)?;
-    Ok(Outcome { checked, cancelled })
 }
 
 /// The run once the system is up: test.json, the workload's setup, its phases, its teardown.
