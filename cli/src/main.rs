@@ -245,7 +245,6 @@ fn main() {
                 namespace,
                 schedule,
                 keep_on_failure,
-                ..Default::default()
             };
             k8s::suite_render(&file, &opts)
         }

@@ -2,9 +2,12 @@
 //! runs the cases one after another, each repeat as a step running `faultline run` in a
 //! container, its store as an output artifact; a failed case (an invalid verdict exits 1)
 //! fails its step, the next cases still run (`continueOn.failed`), and the workflow ends
-//! failed. Its exit handler deletes the Chaos Mesh objects faultline labelled, unless the
-//! run failed and `keep-on-failure` is true (the scene is kept, as `--keep-on-failure`
-//! keeps a local cluster). A CronWorkflow runs the template nightly.
+//! failed. Its exit handler runs `faultline k8s clean --namespace NS --all` in the same
+//! image: every Chaos Mesh object faultline labelled is deleted and waited for until Chaos
+//! Mesh reports it recovered (a step killed mid-fault leaves its objects behind; this is
+//! their clean-up), unless the night failed and `keep-on-failure` is true (the scene is
+//! kept, as `--keep-on-failure` keeps a local cluster). A CronWorkflow runs the template
+//! nightly.
 
 use faultline_nightly::Suite;
 use serde_json::{json, Value};
@@ -22,8 +25,6 @@ pub struct ArgoOptions {
     pub schedule: String,
     /// Keep the Chaos Mesh objects of a failed night for inspection.
     pub keep_on_failure: bool,
-    /// The kubectl image of the exit handler.
-    pub kubectl_image: String,
 }
 
 impl Default for ArgoOptions {
@@ -33,7 +34,6 @@ impl Default for ArgoOptions {
             namespace: "default".into(),
             schedule: "0 2 * * *".into(),
             keep_on_failure: false,
-            kubectl_image: "bitnami/kubectl:latest".into(),
         }
     }
 }
@@ -76,7 +76,6 @@ pub fn workflow_template(suite: &Suite, o: &ArgoOptions) -> Value {
             }]));
         }
     }
-    let kinds = "podchaos,networkchaos,timechaos,iochaos,stresschaos";
     templates.insert(0, json!({ "name": "suite", "steps": steps }));
     templates.push(json!({
         "name": "cleanup",
@@ -89,10 +88,9 @@ pub fn workflow_template(suite: &Suite, o: &ArgoOptions) -> Value {
     templates.push(json!({
         "name": "delete-chaos",
         "container": {
-            "image": o.kubectl_image,
-            "command": ["kubectl"],
-            "args": ["delete", kinds, "-n", o.namespace, "-l",
-                     "app.kubernetes.io/managed-by=faultline", "--ignore-not-found"],
+            "image": o.image,
+            "command": ["faultline"],
+            "args": ["k8s", "clean", "--namespace", o.namespace, "--all"],
         },
     }));
     json!({

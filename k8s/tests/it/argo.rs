@@ -73,6 +73,19 @@ fn the_suites_render_to_workflows_the_argo_schemas_accept() {
             .as_str()
             .unwrap()
             .contains("keep-on-failure"));
+        // ... and otherwise deletes what faultline labelled and waits for its recovery.
+        let delete = templates
+            .iter()
+            .find(|t| t["name"] == cleanup["steps"][0][0]["template"])
+            .unwrap();
+        assert_eq!(
+            delete["container"]["command"],
+            serde_json::json!(["faultline"])
+        );
+        assert_eq!(
+            delete["container"]["args"],
+            serde_json::json!(["k8s", "clean", "--namespace", "faultline", "--all"])
+        );
     }
 }
 
