@@ -98,6 +98,7 @@ mod tests {
             let mut ctx = Ctx {
                 time: Duration::from_secs(t),
                 process: Process::Nemesis,
+                thread: 0,
                 nodes: &nodes,
                 in_flight: 0,
                 rng: &mut rng,
@@ -169,6 +170,7 @@ mod tests {
             let mut ctx = Ctx {
                 time: Duration::from_millis(t),
                 process: Process::Nemesis,
+                thread: 0,
                 nodes: &nodes,
                 in_flight: 0,
                 rng: &mut rng,

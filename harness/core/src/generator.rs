@@ -25,6 +25,10 @@ pub struct Ctx<'a> {
     pub time: Duration,
     /// The process asking for an op.
     pub process: Process,
+    /// The worker (Jepsen's thread) asking: stable for the run, unlike its process,
+    /// which a client gets anew after an indeterminate op. Clients are 0..concurrency, in
+    /// the order the workload's `client` was asked for them; the nemesis comes after.
+    pub thread: usize,
     pub nodes: &'a [NodeId],
     /// Ops in flight on other workers (the asker is free).
     pub in_flight: usize,

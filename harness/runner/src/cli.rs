@@ -185,6 +185,17 @@ impl Registry {
             .map_err(|e| BadArgs(e.to_string()))?;
         let system = self.plan(&run.system_args(), &matches)?;
         let mut spec = run.resolve(workload, system.as_ref())?;
+        if let Some(n) = entry.concurrency(&options) {
+            let given =
+                matches.value_source("concurrency") == Some(clap::parser::ValueSource::CommandLine);
+            if given && spec.concurrency != n {
+                return Err(BadArgs(format!(
+                    "--concurrency {} and {workload}'s own client count {n} disagree: leave --concurrency out",
+                    spec.concurrency
+                )));
+            }
+            spec.concurrency = n;
+        }
         entry.validate(&options, &spec)?;
         spec.replay = Some(faultline_core::mask_url_passwords(&notify::replay_command(
             workload, &argv, spec.seed,

@@ -371,6 +371,7 @@ impl Interpreter {
             let mut ctx = Ctx {
                 time: now,
                 process: workers[i].process,
+                thread: i,
                 nodes: &self.nodes,
                 in_flight,
                 rng: &mut self.rng,

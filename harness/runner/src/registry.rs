@@ -42,6 +42,12 @@ pub trait WorkloadDef: Send + Sync + 'static {
     fn defaults(&self) -> Defaults {
         Defaults::default()
     }
+    /// The number of clients when an option of the workload's own fixes it (sqlsmith's
+    /// `--workers`): it then sets `--concurrency`, and a different `--concurrency` given
+    /// with it is refused.
+    fn concurrency(&self, _opts: &Self::Options) -> Option<usize> {
+        None
+    }
     /// Refuses options that cannot work together with the run's, before anything starts.
     fn validate(&self, _opts: &Self::Options, _spec: &RunSpec) -> Result<(), BadArgs> {
         Ok(())
@@ -67,6 +73,7 @@ pub trait WorkloadEntry: Send + Sync {
     fn augment(&self, cmd: clap::Command) -> clap::Command;
     /// The workload's options from parsed arguments, as JSON.
     fn options_from(&self, matches: &clap::ArgMatches) -> Result<Value, clap::Error>;
+    fn concurrency(&self, options: &Value) -> Option<usize>;
     fn validate(&self, options: &Value, spec: &RunSpec) -> Result<(), BadArgs>;
     fn build(
         &self,
@@ -106,6 +113,9 @@ impl<W: WorkloadDef> WorkloadEntry for Entry<W> {
     fn options_from(&self, matches: &clap::ArgMatches) -> Result<Value, clap::Error> {
         let opts = <W::Options as clap::FromArgMatches>::from_arg_matches(matches)?;
         Ok(serde_json::to_value(&opts).unwrap_or(Value::Null))
+    }
+    fn concurrency(&self, options: &Value) -> Option<usize> {
+        self.0.concurrency(&self.parse(options).ok()?)
     }
     fn validate(&self, options: &Value, spec: &RunSpec) -> Result<(), BadArgs> {
         let opts = self.parse(options).map_err(|e| BadArgs(e.to_string()))?;

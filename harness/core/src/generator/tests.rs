@@ -17,6 +17,7 @@ fn ask_at(
             let mut ctx = Ctx {
                 time: Duration::from_millis(t),
                 process,
+                thread: 0,
                 nodes: &nodes,
                 in_flight: 0,
                 rng,
@@ -111,6 +112,7 @@ fn phases_wait_for_in_flight_ops() {
         let mut ctx = Ctx {
             time: Duration::ZERO,
             process: C,
+            thread: 0,
             nodes: &nodes,
             in_flight,
             rng: &mut rng,

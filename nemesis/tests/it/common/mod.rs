@@ -41,6 +41,7 @@ pub fn schedule_ops(names: &[&str], seed: u64) -> Vec<Invocation> {
         let mut ctx = Ctx {
             time: Duration::from_millis(t),
             process: Process::Nemesis,
+            thread: 0,
             nodes: &nodes,
             in_flight: 0,
             rng: &mut rng,
