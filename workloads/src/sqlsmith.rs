@@ -49,6 +49,9 @@ impl WorkloadDef for Sqlsmith {
             ..Defaults::default()
         }
     }
+    fn concurrency(&self, opts: &SqlsmithOptions) -> Option<usize> {
+        Some(opts.workers.max(1) as usize)
+    }
     fn validate(&self, opts: &SqlsmithOptions, spec: &RunSpec) -> Result<(), BadArgs> {
         opts.validate(spec)
     }

@@ -55,6 +55,8 @@ pub struct LoopOptions {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Finding {
     pub oracle: String,
+    /// The statement stream (worker) it came from, and its statement index there.
+    pub worker: usize,
     pub index: usize,
     pub sql: String,
     pub what: String,
@@ -79,9 +81,11 @@ pub struct SignatureCount {
     pub signature: String,
     pub shape: String,
     pub oracle: String,
-    /// How many findings have it, and which (statement indexes of the run).
+    /// How many findings have it, and which (statement indexes of their worker's stream).
     pub count: usize,
     pub findings: Vec<usize>,
+    /// The workers whose streams found it (with --workers).
+    pub workers: Vec<usize>,
     /// The smallest reduced statement count among them.
     pub statements: Option<usize>,
     /// `repro/<signature>.md` and `.slt`.
@@ -108,11 +112,78 @@ pub struct Stats {
     pub retired: Vec<String>,
     pub elapsed_s: f64,
     pub statements_per_s: f64,
+    /// TLP, aggregate TLP, NoREC and plan checks per second.
+    pub oracle_checks_per_s: f64,
+    /// Per construct of `faultline_sqlsmith::coverage::CONSTRUCTS` (every one, zeros
+    /// included): statements generated with it, and those the system under test executed
+    /// without an error.
+    pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// How often one construct was generated and executed without an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub generated: u64,
+    pub ok: u64,
 }
 
 impl Stats {
     pub fn syntax_error_rate(&self) -> f64 {
         self.syntax_errors as f64 / self.statements.max(1) as f64
+    }
+
+    /// The oracle checks of every kind.
+    pub fn oracle_checks(&self) -> u64 {
+        self.tlp_checks + self.tlp_agg_checks + self.norec_checks + self.plan_checks
+    }
+
+    /// Counts the constructs of one statement; `ok`: it ran without an error.
+    pub fn cover(&mut self, sql: &str, ok: bool) {
+        for c in faultline_sqlsmith::coverage::constructs(sql) {
+            let e = self.coverage.entry(c.to_string()).or_default();
+            e.generated += 1;
+            e.ok += u64::from(ok);
+        }
+    }
+
+    /// Sets the rates from `elapsed_s` (and lists every construct, zeros included).
+    pub fn set_rates(&mut self, elapsed_s: f64) {
+        for c in faultline_sqlsmith::coverage::CONSTRUCTS {
+            self.coverage.entry(c.to_string()).or_default();
+        }
+        self.elapsed_s = elapsed_s;
+        self.statements_per_s = self.statements as f64 / elapsed_s.max(1e-9);
+        self.oracle_checks_per_s = self.oracle_checks() as f64 / elapsed_s.max(1e-9);
+    }
+
+    /// Adds another stream's statistics (side by side: the elapsed time is the longer).
+    pub fn add(&mut self, o: &Stats) {
+        self.statements += o.statements;
+        for (k, v) in &o.by_kind {
+            *self.by_kind.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.sut_errors {
+            *self.sut_errors.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.plan_changes {
+            *self.plan_changes.entry(k.clone()).or_default() += v;
+        }
+        self.syntax_errors += o.syntax_errors;
+        self.unknown += o.unknown;
+        self.compared += o.compared;
+        self.snapshots += o.snapshots;
+        self.tlp_checks += o.tlp_checks;
+        self.tlp_agg_checks += o.tlp_agg_checks;
+        self.norec_checks += o.norec_checks;
+        self.plan_checks += o.plan_checks;
+        self.oracle_skipped += o.oracle_skipped;
+        self.retired.extend(o.retired.iter().cloned());
+        for (k, v) in &o.coverage {
+            let e = self.coverage.entry(k.clone()).or_default();
+            e.generated += v.generated;
+            e.ok += v.ok;
+        }
+        self.set_rates(self.elapsed_s.max(o.elapsed_s));
     }
 }
 

@@ -3,7 +3,7 @@
 //! vs actual, which oracle) beside a copy of its smallest reproducer as
 //! `repro/<signature>.slt`.
 
-use super::options::{Finding, SignatureCount};
+use super::options::{Finding, LoopReport, SignatureCount};
 use super::replay::Reduction;
 use faultline_sqlsmith::slt::Record;
 use std::collections::BTreeMap;
@@ -41,12 +41,51 @@ pub(super) fn group(
                 oracle: f.oracle.clone(),
                 count: ks.len(),
                 findings: ks.iter().map(|k| findings[*k].index).collect(),
+                workers: {
+                    let mut w: Vec<usize> = ks.iter().map(|k| findings[*k].worker).collect();
+                    w.dedup();
+                    w
+                },
                 statements: f.reduced_statements,
                 report,
             }
         })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
+    out
+}
+
+/// The report of streams run side by side: statistics added, findings in worker order,
+/// signatures merged across workers (counts and findings added, the smallest reduction
+/// and its report kept), most frequent first.
+pub(super) fn merge(reports: Vec<LoopReport>) -> LoopReport {
+    let mut out = LoopReport::default();
+    let mut by_sig: BTreeMap<String, SignatureCount> = BTreeMap::new();
+    for r in reports {
+        out.stats.add(&r.stats);
+        out.findings.extend(r.findings);
+        for g in r.signatures {
+            match by_sig.get_mut(&g.signature) {
+                None => {
+                    by_sig.insert(g.signature.clone(), g);
+                }
+                Some(m) => {
+                    m.count += g.count;
+                    m.findings.extend(g.findings);
+                    m.workers.extend(g.workers);
+                    m.workers.sort_unstable();
+                    m.workers.dedup();
+                    if g.statements.unwrap_or(usize::MAX) < m.statements.unwrap_or(usize::MAX) {
+                        m.statements = g.statements;
+                        m.report = g.report.or(m.report.take());
+                    }
+                }
+            }
+        }
+    }
+    out.signatures = by_sig.into_values().collect();
+    out.signatures
+        .sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
     out
 }
 
@@ -140,4 +179,83 @@ fn write_report(
     let path = dir.join(format!("{sig}.md"));
     std::fs::write(&path, md)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlsmith::options::Stats;
+
+    fn sig(s: &str, count: usize, statements: usize, worker: usize) -> SignatureCount {
+        SignatureCount {
+            signature: s.into(),
+            shape: format!("shape of {s}"),
+            oracle: "tlp".into(),
+            count,
+            findings: (0..count).collect(),
+            workers: vec![worker],
+            statements: Some(statements),
+            report: Some(format!("repro/{s}-w{worker}.md").into()),
+        }
+    }
+
+    fn report(
+        worker: usize,
+        statements: usize,
+        tlp: u64,
+        elapsed: f64,
+        sigs: Vec<SignatureCount>,
+    ) -> LoopReport {
+        let mut stats = Stats {
+            statements,
+            tlp_checks: tlp,
+            ..Default::default()
+        };
+        stats.by_kind.insert("select".into(), statements as u64);
+        stats.set_rates(elapsed);
+        LoopReport {
+            stats,
+            findings: vec![Finding {
+                worker,
+                ..Default::default()
+            }],
+            signatures: sigs,
+        }
+    }
+
+    #[test]
+    fn streams_side_by_side_merge_into_one_report() {
+        let a = report(
+            0,
+            600,
+            100,
+            2.0,
+            vec![sig("aaaa", 2, 7, 0), sig("bbbb", 1, 4, 0)],
+        );
+        let b = report(1, 400, 60, 4.0, vec![sig("aaaa", 3, 5, 1)]);
+        let m = merge(vec![a, b]);
+        assert_eq!(m.stats.statements, 1000);
+        assert_eq!(m.stats.by_kind["select"], 1000);
+        assert_eq!(m.stats.tlp_checks, 160);
+        // Side by side: the rate is over the longer stream's time.
+        assert_eq!(m.stats.elapsed_s, 4.0);
+        assert_eq!(m.stats.statements_per_s, 250.0);
+        assert_eq!(m.stats.oracle_checks_per_s, 40.0);
+        assert_eq!(
+            m.findings.iter().map(|f| f.worker).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        // One bug seen by both workers is one signature, counted over both, with the
+        // smaller reduction's report.
+        assert_eq!(m.signatures.len(), 2);
+        let a = &m.signatures[0];
+        assert_eq!((a.signature.as_str(), a.count), ("aaaa", 5));
+        assert_eq!(a.workers, [0, 1]);
+        assert_eq!(a.statements, Some(5));
+        assert_eq!(a.report.as_deref(), Some(Path::new("repro/aaaa-w1.md")));
+        assert_eq!(
+            (m.signatures[1].signature.as_str(), m.signatures[1].count),
+            ("bbbb", 1)
+        );
+    }
 }

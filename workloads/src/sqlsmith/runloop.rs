@@ -108,6 +108,10 @@ impl LoopState {
         }
         let st = &mut self.report.stats;
         st.statements += 1;
+        st.cover(
+            &sql,
+            !s_out.is_error() && !matches!(s_out, Outcome::Unknown { .. }),
+        );
         *st.by_kind.entry(stmt.kind().to_string()).or_default() += 1;
         if let Some(c) = s_out.error_code() {
             *st.sut_errors.entry(c).or_default() += 1;
@@ -240,9 +244,9 @@ impl LoopState {
 
     /// The statistics and findings so far, with the elapsed time and the rate.
     pub fn finish(&mut self) -> LoopReport {
-        let st = &mut self.report.stats;
-        st.elapsed_s = self.started.elapsed().as_secs_f64();
-        st.statements_per_s = st.statements as f64 / st.elapsed_s.max(1e-9);
+        self.report
+            .stats
+            .set_rates(self.started.elapsed().as_secs_f64());
         self.report.clone()
     }
 }

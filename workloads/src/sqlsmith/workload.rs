@@ -3,11 +3,16 @@
 //! [`LoopState::step`], the statement generator, and the after-run hook that reduces the
 //! findings and writes the reproducers.
 //!
-//! One statement stream on one connection per server: the run has one client
-//! (`--concurrency 1`, the default; anything else is refused), and the generator and the
-//! client share the stream's state. The generator hands out the next statement only when
-//! the previous one has completed, and learns from each completion (Jepsen's `update`)
-//! whether it was a finding, so it stops after `--max-failures`.
+//! One statement stream per worker (`--workers N`, SQLancer's threads; it sets
+//! `--concurrency N`): worker k has its own connection to each server, in its own database
+//! (`sqlsmith`, then `sqlsmith_w1`, ...), with its own schema and its own seed (the run's
+//! seed for worker 0, derived from it and k for the others), and runs its share of
+//! `--statements`. Client k and the generator share stream k's state: the generator hands
+//! worker k (the asking thread) its next statement only when its previous one completed,
+//! and learns from each completion (Jepsen's `update`) whether it was a finding, so the
+//! run stops after `--max-failures` over all workers. After the run each stream's findings
+//! are reduced on its own, and the reports merge: statistics summed, signatures counted
+//! across workers.
 
 use super::exec::SqlDb;
 use super::replay::Replayer;
@@ -21,6 +26,7 @@ use faultline_harness::{BadArgs, RunDir, RunSpec, Sut, SystemArgs, Workload};
 use faultline_sqlsmith::Config;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -70,6 +76,30 @@ pub struct SqlsmithOptions {
     /// `name=value` for the reference's [mysqld] (repeatable).
     #[arg(long = "reference-option")]
     pub reference_options: Vec<String>,
+    /// Statement streams side by side on one server, each on its own connection in its
+    /// own database with its own schema and seed; `--statements` is split between them.
+    /// Sets --concurrency.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[serde(default = "one")]
+    pub workers: u16,
+}
+
+fn one() -> u16 {
+    1
+}
+
+/// Worker k's database: `sqlsmith` for the first (as a one-worker run always had).
+pub fn database(k: usize) -> String {
+    if k == 0 {
+        "sqlsmith".into()
+    } else {
+        format!("sqlsmith_w{k}")
+    }
+}
+
+/// Worker k's seed: the run's own for the first, a distinct stream for each other.
+pub fn worker_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 impl SqlsmithOptions {
@@ -108,13 +138,21 @@ impl SqlsmithOptions {
                 BadArgs(format!("--reference: {}", e.0.trim_start_matches("--db ")))
             })?;
         }
-        if spec.concurrency != 1 {
+        if spec.concurrency != self.workers as usize {
             return Err(BadArgs(format!(
-                "--concurrency {}: sqlsmith runs one statement stream on one connection; use --concurrency 1",
-                spec.concurrency
+                "--concurrency {}: sqlsmith runs one client per statement stream; use --workers {} alone",
+                spec.concurrency, spec.concurrency
             )));
         }
         Ok(())
+    }
+
+    /// Worker k's statement loop: its seed and its share of `--statements`.
+    pub fn worker_options(&self, seed: u64, k: usize) -> Result<LoopOptions, BadArgs> {
+        let n = self.workers.max(1) as usize;
+        let mut o = self.loop_options(worker_seed(seed, k))?;
+        o.statements = self.statements / n + usize::from(k < self.statements % n);
+        Ok(o)
     }
 
     /// The statement loop's options for a run with `seed`.
@@ -141,10 +179,13 @@ impl SqlsmithOptions {
     }
 }
 
-/// One sqlsmith run: the statement stream against the system's first client node.
+/// One sqlsmith run: the statement streams against the system's first client node.
 pub struct SqlsmithRun {
     opts: SqlsmithOptions,
-    state: Arc<Mutex<LoopState>>,
+    /// One per worker.
+    states: Vec<Arc<Mutex<LoopState>>>,
+    /// Which worker the next client is (clients are asked for in worker order).
+    next_client: AtomicUsize,
     sut: Endpoint,
     /// The reference system, once `setup` started it.
     reference: std::sync::Mutex<Option<Sut>>,
@@ -153,8 +194,16 @@ pub struct SqlsmithRun {
 impl SqlsmithRun {
     pub fn new(opts: &SqlsmithOptions, sut: &Sut, spec: &RunSpec) -> anyhow::Result<Self> {
         let node = sut.db.client_nodes().into_iter().next().unwrap_or_default();
+        let states = (0..opts.workers.max(1) as usize)
+            .map(|k| {
+                Ok(Arc::new(Mutex::new(LoopState::new(
+                    opts.worker_options(spec.seed, k)?,
+                ))))
+            })
+            .collect::<Result<Vec<_>, BadArgs>>()?;
         Ok(SqlsmithRun {
-            state: Arc::new(Mutex::new(LoopState::new(opts.loop_options(spec.seed)?))),
+            states,
+            next_client: AtomicUsize::new(0),
             opts: opts.clone(),
             sut: sut.endpoint_for(&node),
             reference: std::sync::Mutex::new(None),
@@ -177,7 +226,7 @@ impl SqlsmithRun {
 #[async_trait]
 impl Workload for SqlsmithRun {
     async fn setup(&self) -> anyhow::Result<()> {
-        let diff = self.state.lock().await.opts.oracles.diff;
+        let diff = self.states[0].lock().await.opts.oracles.diff;
         if diff {
             let reference = start_reference(&self.opts).await?;
             *self.reference.lock().unwrap() = Some(reference);
@@ -187,46 +236,72 @@ impl Workload for SqlsmithRun {
 
     fn client(&self, _node: &str) -> Box<dyn Client> {
         let timeout = self.timeout();
+        let k = self.next_client.fetch_add(1, Ordering::SeqCst) % self.states.len();
+        let db = database(k);
         Box::new(SqlsmithClient {
-            state: self.state.clone(),
-            sut: SqlDb::new("sut", self.sut.clone(), "sqlsmith", timeout),
+            worker: k,
+            state: self.states[k].clone(),
+            sut: SqlDb::new("sut", self.sut.clone(), &db, timeout),
             reference: self
                 .reference_endpoint()
-                .map(|e| SqlDb::new("reference", e, "sqlsmith", timeout)),
+                .map(|e| SqlDb::new("reference", e, &db, timeout)),
         })
     }
 
     fn generator(&self) -> Gen<Invocation> {
         Box::new(StatementGen {
-            state: self.state.clone(),
+            states: self.states.clone(),
+            exhausted: Default::default(),
             findings: 0,
             max_failures: self.opts.max_failures.max(1),
         })
     }
 
     async fn after_run(&self, dir: &RunDir) -> anyhow::Result<Value> {
-        let mut state = self.state.lock().await;
-        state.opts.repro_dir = dir.file("repro");
         let timeout = self.timeout();
-        let mut replayer = Replayer {
-            sut: SqlDb::new("sut-replay", self.sut.clone(), "sqlsmith_replay", timeout),
-            reference: self
-                .reference_endpoint()
-                .map(|e| SqlDb::new("reference-replay", e, "sqlsmith_replay", timeout)),
-        };
-        state.reduce(&mut replayer).await;
-        let report = state.finish();
+        let mut reports = Vec::new();
+        for (k, state) in self.states.iter().enumerate() {
+            let mut state = state.lock().await;
+            state.opts.repro_dir = dir.file("repro");
+            let mut replayer = Replayer {
+                sut: SqlDb::new("sut-replay", self.sut.clone(), "sqlsmith_replay", timeout),
+                reference: self
+                    .reference_endpoint()
+                    .map(|e| SqlDb::new("reference-replay", e, "sqlsmith_replay", timeout)),
+            };
+            state.reduce(&mut replayer).await;
+            let mut report = state.finish();
+            for f in &mut report.findings {
+                f.worker = k;
+            }
+            reports.push(report);
+        }
+        let report = super::report::merge(reports);
         let s = &report.stats;
         println!(
-            "{} statements, {:.0}/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP, {} NoREC and {} plan checks",
+            "{} statements, {:.0}/s ({} worker(s)), {:.0} oracle checks/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP, {} NoREC and {} plan checks",
             s.statements,
             s.statements_per_s,
+            self.states.len(),
+            s.oracle_checks_per_s,
             100.0 * s.syntax_error_rate(),
             s.unknown,
             s.tlp_checks,
             s.tlp_agg_checks,
             s.norec_checks,
             s.plan_checks
+        );
+        let never: Vec<&str> = s
+            .coverage
+            .iter()
+            .filter(|(_, c)| c.ok == 0)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        println!(
+            "coverage: {} of {} constructs executed without error at least once (counts in results.json, run.stats.coverage); never: {}",
+            s.coverage.len() - never.len(),
+            s.coverage.len(),
+            if never.is_empty() { "none".to_string() } else { never.join(", ") }
         );
         for f in &report.findings {
             let repro = f
@@ -235,8 +310,8 @@ impl Workload for SqlsmithRun {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             println!(
-                "  {} at statement {}: {} {repro}",
-                f.oracle, f.index, f.what
+                "  {} at statement {} of worker {}: {} {repro}",
+                f.oracle, f.index, f.worker, f.what
             );
             if let Some(n) = &f.reduction_note {
                 println!("    {n}");
@@ -311,9 +386,12 @@ async fn start_reference(opts: &SqlsmithOptions) -> anyhow::Result<Sut> {
         .map_err(|e| anyhow::anyhow!("starting the reference: {e:#}"))
 }
 
-/// Hands out the stream's statements one at a time; stops after `max_failures` findings.
+/// Hands out each stream's statements one at a time, to its own worker; stops after
+/// `max_failures` findings over all workers.
 struct StatementGen {
-    state: Arc<Mutex<LoopState>>,
+    states: Vec<Arc<Mutex<LoopState>>>,
+    /// The workers whose stream has no statement left.
+    exhausted: std::collections::BTreeSet<usize>,
     findings: usize,
     max_failures: usize,
 }
@@ -332,12 +410,17 @@ pub(super) fn found_something(value: &Value) -> usize {
 }
 
 impl Generator<Invocation> for StatementGen {
-    fn next(&mut self, _ctx: &mut Ctx<'_>) -> Next<Invocation> {
+    fn next(&mut self, ctx: &mut Ctx<'_>) -> Next<Invocation> {
         if self.findings >= self.max_failures {
             return Next::Done;
         }
+        // Worker k asks for stream k's statements only.
+        let k = ctx.thread;
+        let Some(state) = self.states.get(k) else {
+            return Next::Done;
+        };
         // The client holds the state while a statement runs: ask again when it completes.
-        let Ok(mut state) = self.state.try_lock() else {
+        let Ok(mut state) = state.try_lock() else {
             return Next::Wait(None);
         };
         if state.pending.is_some() {
@@ -345,11 +428,25 @@ impl Generator<Invocation> for StatementGen {
         }
         match state.next_stmt() {
             Some((i, stmt)) => {
-                let op = Invocation::new(stmt.kind(), json!({ "i": i, "sql": stmt.to_string() }));
+                let mut value = json!({ "i": i, "sql": stmt.to_string() });
+                if self.states.len() > 1 {
+                    value["w"] = json!(k);
+                }
+                let op = Invocation::new(stmt.kind(), value);
                 state.pending = Some((i, stmt));
                 Next::Op(op)
             }
-            None => Next::Done,
+            None => {
+                // Done is the whole generator's end (for every worker): a worker whose stream
+                // ended waits while another's still runs.
+                drop(state);
+                self.exhausted.insert(k);
+                if self.exhausted.len() == self.states.len() {
+                    Next::Done
+                } else {
+                    Next::Wait(None)
+                }
+            }
         }
     }
 
@@ -359,6 +456,8 @@ impl Generator<Invocation> for StatementGen {
 }
 
 struct SqlsmithClient {
+    /// Its stream (and database) number.
+    worker: usize,
     state: Arc<Mutex<LoopState>>,
     sut: SqlDb,
     reference: Option<SqlDb>,
@@ -368,6 +467,14 @@ struct SqlsmithClient {
 impl Client for SqlsmithClient {
     async fn invoke(&mut self, op: &Invocation) -> Completion {
         let mut state = self.state.lock().await;
+        if op
+            .value
+            .get("w")
+            .map_or(0, |w| w.as_u64().unwrap_or(u64::MAX))
+            != self.worker as u64
+        {
+            return Completion::fail(format!("worker {} was handed {}", self.worker, op.value));
+        }
         let Some((i, stmt)) = state.pending.take() else {
             return Completion::fail(format!("no statement is pending for {}", op.value));
         };

@@ -18,3 +18,4 @@ mod sqlsmith_planted;
 mod sqlsmith_reduce_oracle;
 mod sqlsmith_signatures;
 mod sqlsmith_syntax;
+mod sqlsmith_workers;
