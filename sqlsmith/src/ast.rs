@@ -142,6 +142,7 @@ pub enum IndexHint {
 pub enum JoinKind {
     Inner,
     Left,
+    Right,
     Cross,
 }
 
@@ -215,6 +216,23 @@ pub enum BinOp {
     And,
     Or,
     Xor,
+    /// Bitwise `&`, `|`, `^`, `<<`, `>>` (on BIGINT UNSIGNED, as MariaDB computes them).
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
+}
+
+/// The target of `CAST(e AS ...)` / `CONVERT(e, ...)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CastType {
+    Signed,
+    Unsigned,
+    Char,
+    Decimal,
+    Double,
+    Date,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +307,17 @@ pub enum Expr {
         e: Box<Expr>,
         days: i64,
     },
+    /// `CAST(e AS to)`, or `CONVERT(e, to)` when `convert`.
+    Cast {
+        e: Box<Expr>,
+        to: CastType,
+        convert: bool,
+    },
+    /// `(e COLLATE collation)`: an explicit collation on a string.
+    Collate {
+        e: Box<Expr>,
+        collation: String,
+    },
     /// `arg` None is COUNT(*).
     Agg {
         func: AggFunc,
@@ -332,6 +361,7 @@ impl Expr {
             | Expr::IsTrue(e)
             | Expr::Like { e, .. } => vec![e],
             Expr::InSubquery { e, .. } | Expr::DateAdd { e, .. } => vec![e],
+            Expr::Cast { e, .. } | Expr::Collate { e, .. } => vec![e],
             Expr::Binary { l, r, .. } => vec![l, r],
             Expr::Between { e, lo, hi, .. } => vec![e, lo, hi],
             Expr::InList { e, list, .. } => std::iter::once(&**e).chain(list.iter()).collect(),

@@ -8,7 +8,8 @@
 //! ([`metamorphic`]), the query-plan oracle ([`plan`]: the same query under another plan),
 //! and the reducer ([`reduce`]) that writes sqllogictest files ([`slt`]),
 //! with [`reduce_oracle`] shrinking the query of a TLP / NoREC finding, the [`signature`]
-//! that groups findings into one per bug, and the mutable walk over a query ([`visit`]).
+//! that groups findings into one per bug, the mutable walk over a query ([`visit`]), and
+//! which constructs a statement uses ([`coverage`]).
 //!
 //! What does not: no I/O at all, no database driver, no tokio. Generation is deterministic
 //! per seed given the same sequence of statement outcomes. Executing statements, the
@@ -16,6 +17,7 @@
 
 pub mod ast;
 pub mod compare;
+pub mod coverage;
 pub mod gen;
 pub mod metamorphic;
 pub mod plan;

@@ -66,6 +66,24 @@ impl BinOp {
             BinOp::And => "AND",
             BinOp::Or => "OR",
             BinOp::Xor => "XOR",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::ShiftLeft => "<<",
+            BinOp::ShiftRight => ">>",
+        }
+    }
+}
+
+impl CastType {
+    pub fn sql(self) -> &'static str {
+        match self {
+            CastType::Signed => "SIGNED",
+            CastType::Unsigned => "UNSIGNED",
+            CastType::Char => "CHAR",
+            CastType::Decimal => "DECIMAL(12,2)",
+            CastType::Double => "DOUBLE",
+            CastType::Date => "DATE",
         }
     }
 }
@@ -130,6 +148,17 @@ impl Display for Expr {
                 f.write_char(')')
             }
             Expr::DateAdd { e, days } => write!(f, "DATE_ADD({e}, INTERVAL {days} DAY)"),
+            Expr::Cast {
+                e,
+                to,
+                convert: false,
+            } => write!(f, "CAST({e} AS {})", to.sql()),
+            Expr::Cast {
+                e,
+                to,
+                convert: true,
+            } => write!(f, "CONVERT({e}, {})", to.sql()),
+            Expr::Collate { e, collation } => write!(f, "({e} COLLATE {collation})"),
             Expr::Agg {
                 func,
                 distinct,
@@ -176,6 +205,7 @@ impl Display for From {
             let kw = match j.kind {
                 JoinKind::Inner => "JOIN",
                 JoinKind::Left => "LEFT JOIN",
+                JoinKind::Right => "RIGHT JOIN",
                 JoinKind::Cross => "CROSS JOIN",
             };
             write!(f, " {kw} {}", j.table)?;

@@ -347,6 +347,7 @@ pub(crate) fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
             vec![&mut **e]
         }
         Expr::InSubquery { e, .. } | Expr::DateAdd { e, .. } => vec![&mut **e],
+        Expr::Cast { e, .. } | Expr::Collate { e, .. } => vec![&mut **e],
         Expr::Binary { l, r, .. } => vec![&mut **l, &mut **r],
         Expr::Between { e, lo, hi, .. } => vec![&mut **e, &mut **lo, &mut **hi],
         Expr::InList { e, list, .. } => std::iter::once(&mut **e).chain(list.iter_mut()).collect(),

@@ -48,7 +48,7 @@ pub fn expr_mut(e: &mut Expr, v: &mut dyn VisitMut) {
         Expr::Unary { e, .. } | Expr::IsNull { e, .. } | Expr::IsTrue(e) | Expr::Like { e, .. } => {
             expr_mut(e, v)
         }
-        Expr::DateAdd { e, .. } => expr_mut(e, v),
+        Expr::DateAdd { e, .. } | Expr::Cast { e, .. } | Expr::Collate { e, .. } => expr_mut(e, v),
         Expr::InSubquery { e, sub, .. } => {
             expr_mut(e, v);
             select_mut(sub, v);

@@ -7,7 +7,7 @@
 //! [`subquery`](super::subquery).
 
 use super::Smith;
-use crate::ast::{BinOp, Expr, Literal, UnOp};
+use crate::ast::{BinOp, CastType, Expr, Literal, UnOp};
 use crate::schema::{ColType, Kind};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -36,6 +36,18 @@ pub type Scope = Vec<ScopeCol>;
 pub(super) fn lit(l: Literal) -> Expr {
     Expr::Lit(l)
 }
+
+/// The collations an explicit `COLLATE` draws from (utf8mb4, as the connection's strings
+/// are): binary, the general and Unicode ones, and a language-specific one.
+pub const COLLATIONS: &[&str] = &[
+    "utf8mb4_bin",
+    "utf8mb4_general_ci",
+    "utf8mb4_unicode_ci",
+    "utf8mb4_unicode_520_ci",
+    "utf8mb4_german2_ci",
+    "utf8mb4_swedish_ci",
+    "utf8mb4_turkish_ci",
+];
 
 pub(super) fn func(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Func {
@@ -92,7 +104,7 @@ impl Smith {
             };
         }
         match kind {
-            Kind::Int => match self.rng.random_range(0..11) {
+            Kind::Int => match self.rng.random_range(0..13) {
                 0..=2 => {
                     let op = *[BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Mod]
                         .choose(&mut self.rng)
@@ -137,6 +149,31 @@ impl Smith {
                     op: UnOp::Neg,
                     e: Box::new(self.expr(scope, Kind::Int, d)),
                 },
+                11 => {
+                    let op = *[
+                        BinOp::BitAnd,
+                        BinOp::BitOr,
+                        BinOp::BitXor,
+                        BinOp::ShiftLeft,
+                        BinOp::ShiftRight,
+                    ]
+                    .choose(&mut self.rng)
+                    .unwrap();
+                    let r = if matches!(op, BinOp::ShiftLeft | BinOp::ShiftRight) {
+                        lit(Literal::Int(self.rng.random_range(0..8)))
+                    } else {
+                        self.expr(scope, Kind::Int, d)
+                    };
+                    bin(op, self.expr(scope, Kind::Int, d), r)
+                }
+                12 => {
+                    let to = if self.chance(0.7) {
+                        CastType::Signed
+                    } else {
+                        CastType::Unsigned
+                    };
+                    self.cast(scope, &[Kind::Int, Kind::Num, Kind::Str, Kind::Date], to, d)
+                }
                 _ => func(
                     "IF",
                     vec![
@@ -146,7 +183,7 @@ impl Smith {
                     ],
                 ),
             },
-            Kind::Num => match self.rng.random_range(0..7) {
+            Kind::Num => match self.rng.random_range(0..8) {
                 0..=2 => {
                     let op = *[BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]
                         .choose(&mut self.rng)
@@ -173,9 +210,17 @@ impl Smith {
                     ],
                 ),
                 5 => func("ABS", vec![self.expr(scope, Kind::Num, d)]),
+                7 => {
+                    let to = if self.chance(0.5) {
+                        CastType::Decimal
+                    } else {
+                        CastType::Double
+                    };
+                    self.cast(scope, &[Kind::Int, Kind::Num, Kind::Str], to, d)
+                }
                 _ => self.expr(scope, Kind::Int, d),
             },
-            Kind::Str => match self.rng.random_range(0..10) {
+            Kind::Str => match self.rng.random_range(0..11) {
                 0 | 1 => func(
                     "CONCAT",
                     vec![
@@ -235,6 +280,12 @@ impl Smith {
                         self.expr(scope, Kind::Str, d),
                     ],
                 ),
+                9 => self.cast(
+                    scope,
+                    &[Kind::Int, Kind::Num, Kind::Date],
+                    CastType::Char,
+                    d,
+                ),
                 _ => func(
                     "CONCAT",
                     vec![
@@ -243,12 +294,19 @@ impl Smith {
                     ],
                 ),
             },
-            Kind::Date => match self.rng.random_range(0..3) {
+            Kind::Date => match self.rng.random_range(0..4) {
                 0 => Expr::DateAdd {
                     e: Box::new(self.expr(scope, Kind::Date, d)),
                     days: self.rng.random_range(-400..400),
                 },
                 1 => func("LAST_DAY", vec![self.expr(scope, Kind::Date, d)]),
+                // Dates only, never strings: MariaDB 10.11.19 evaluates a comparison with
+                // `CAST(<string that is no date> AS DATE)` (NULL, with a warning) as 0 while
+                // the same comparison `IS NULL` is 1, so a row falls into two TLP partitions:
+                // `SELECT CAST('AB_' AS DATE) = DATE '2013-10-15', (CAST('AB_' AS DATE) =
+                // DATE '2013-10-15') IS NULL` gives 0, 1. A real server bug, found by TLP on
+                // this construct; left out so that every later hunt is not that one finding.
+                2 => self.cast(scope, &[Kind::Date], CastType::Date, d),
                 _ => func(
                     "COALESCE",
                     vec![
@@ -258,6 +316,24 @@ impl Smith {
                 ),
             },
             Kind::Bool => unreachable!("handled above"),
+        }
+    }
+
+    /// `CAST(e AS to)` (or `CONVERT(e, to)`) of an expression of one of `from`.
+    fn cast(&mut self, scope: &Scope, from: &[Kind], to: CastType, d: u32) -> Expr {
+        let k = *from.choose(&mut self.rng).unwrap();
+        Expr::Cast {
+            e: Box::new(self.expr(scope, k, d)),
+            to,
+            convert: self.chance(0.3),
+        }
+    }
+
+    /// `e` with an explicit collation drawn from [`COLLATIONS`].
+    pub(crate) fn collated(&mut self, e: Expr) -> Expr {
+        Expr::Collate {
+            e: Box::new(e),
+            collation: COLLATIONS.choose(&mut self.rng).unwrap().to_string(),
         }
     }
 

@@ -9,6 +9,13 @@ use rand::seq::IndexedRandom;
 use rand::Rng;
 
 const CHARS: &[u8] = b"abcxyzABZ0189_-";
+/// Non-ASCII data, drawn for about one character in eight: letters that collations order
+/// and fold differently (German ß and ü, Turkish dotless and dotted i, a titlecase digraph,
+/// Danish ø), a combining acute accent after a plain letter (e + U+0301 against é), a CJK
+/// character and an emoji (four UTF-8 bytes: utf8mb4 only).
+const NON_ASCII: &[&str] = &[
+    "é", "ß", "ü", "Ü", "ı", "İ", "e\u{301}", "ǅ", "ø", "日", "😀",
+];
 
 impl Smith {
     /// A literal of `kind` (no NULL).
@@ -32,7 +39,15 @@ impl Smith {
             }
             Kind::Str => {
                 let n = r.random_range(0..9);
-                Literal::Str((0..n).map(|_| *CHARS.choose(r).unwrap() as char).collect())
+                let mut text = String::new();
+                for _ in 0..n {
+                    if r.random_bool(0.125) {
+                        text.push_str(NON_ASCII.choose(r).unwrap());
+                    } else {
+                        text.push(*CHARS.choose(r).unwrap() as char);
+                    }
+                }
+                Literal::Str(text)
             }
             Kind::Date => {
                 let (y, m, d) = (

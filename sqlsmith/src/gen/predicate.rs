@@ -45,7 +45,13 @@ impl Smith {
                 ]
                 .choose(&mut self.rng)
                 .unwrap();
-                bin(op, self.expr(scope, k, d), self.expr(scope, k, d))
+                let mut l = self.expr(scope, k, d);
+                // Strings compare under an explicit collation now and then (the left side
+                // only: two explicit ones that differ are an error, not a test).
+                if k == Kind::Str && self.chance(0.2) {
+                    l = self.collated(l);
+                }
+                bin(op, l, self.expr(scope, k, d))
             }
             3 => {
                 let k = self.scope_kind(scope);
@@ -77,8 +83,12 @@ impl Smith {
                 let pat: String = (0..self.rng.random_range(0..4))
                     .map(|_| *b"ab%_xZ0".choose(&mut self.rng).unwrap() as char)
                     .collect();
+                let mut e = self.expr(scope, Kind::Str, d);
+                if self.chance(0.2) {
+                    e = self.collated(e);
+                }
                 Expr::Like {
-                    e: Box::new(self.expr(scope, Kind::Str, d)),
+                    e: Box::new(e),
                     pattern: pat,
                     negated: self.chance(0.3),
                 }

@@ -17,15 +17,16 @@ impl Smith {
         live.choose(&mut self.rng).cloned().expect("a live table")
     }
 
-    /// One table, or two joined (INNER / LEFT on a predicate, rarely CROSS).
+    /// One table, or two joined (INNER / LEFT / RIGHT on a predicate, rarely CROSS).
     pub(crate) fn random_from(&mut self) -> (From, Scope) {
         let (first, mut scope) = self.sub_table(&Vec::new());
         let mut joins = Vec::new();
         if self.chance(0.3) {
             let (table, both) = self.sub_table(&scope);
-            let kind = match self.rng.random_range(0..10) {
+            let kind = match self.rng.random_range(0..12) {
                 0..=5 => JoinKind::Inner,
                 6..=8 => JoinKind::Left,
+                9 | 10 => JoinKind::Right,
                 _ => JoinKind::Cross,
             };
             let on = (kind != JoinKind::Cross).then(|| self.join_condition(&scope, &both));
