@@ -155,11 +155,15 @@ fn clean(namespace: Option<String>, run_id: Option<String>, all: bool, timeout: 
     }
 }
 
-/// `faultline suite render --argo FILE`.
-pub fn suite_render(file: &Path, opts: &ArgoOptions) -> i32 {
+/// `faultline suite render --argo FILE [--once]`.
+pub fn suite_render(file: &Path, opts: &ArgoOptions, once: bool) -> i32 {
     match faultline_nightly::Suite::read(file) {
         Ok(suite) => {
-            let items = vec![workflow_template(&suite, opts), cron_workflow(&suite, opts)];
+            let items = if once {
+                vec![faultline_k8s::argo::workflow(&suite, opts)]
+            } else {
+                vec![workflow_template(&suite, opts), cron_workflow(&suite, opts)]
+            };
             print(&list(items));
             0
         }

@@ -137,6 +137,10 @@ enum SuiteAction {
         /// Keep the Chaos Mesh objects of a failed night (the exit handler skips deleting them).
         #[arg(long)]
         keep_on_failure: bool,
+        /// Print a Workflow that runs the template once, now (`kubectl create -f`), instead of
+        /// the template and its CronWorkflow.
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -238,6 +242,7 @@ fn main() {
                     namespace,
                     schedule,
                     keep_on_failure,
+                    once,
                 },
         } => {
             let opts = faultline_k8s::argo::ArgoOptions {
@@ -246,7 +251,7 @@ fn main() {
                 schedule,
                 keep_on_failure,
             };
-            k8s::suite_render(&file, &opts)
+            k8s::suite_render(&file, &opts, once)
         }
         Command::K8s { action } => k8s::k8s(action),
         Command::Index { store } => match faultline_nightly::index::write_index(&store) {

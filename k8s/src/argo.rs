@@ -7,7 +7,7 @@
 //! Mesh reports it recovered (a step killed mid-fault leaves its objects behind; this is
 //! their clean-up), unless the night failed and `keep-on-failure` is true (the scene is
 //! kept, as `--keep-on-failure` keeps a local cluster). A CronWorkflow runs the template
-//! nightly.
+//! nightly; a Workflow runs it once, now (`kubectl create -f`: its name is generated).
 
 use faultline_nightly::Suite;
 use serde_json::{json, Value};
@@ -128,6 +128,26 @@ pub fn cron_workflow(suite: &Suite, o: &ArgoOptions) -> Value {
             "workflowSpec": {
                 "workflowTemplateRef": { "name": template_name(suite) },
             },
+        },
+    })
+}
+
+/// A Workflow that runs `suite`'s template once (`generateName`: `kubectl create`, not
+/// `apply`).
+pub fn workflow(suite: &Suite, o: &ArgoOptions) -> Value {
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": format!("{}-", dns_name(&format!("faultline-{}", suite.name))),
+            "namespace": o.namespace,
+            "labels": { "app.kubernetes.io/managed-by": "faultline" },
+        },
+        "spec": {
+            "workflowTemplateRef": { "name": template_name(suite) },
+            "arguments": { "parameters": [
+                { "name": "keep-on-failure", "value": o.keep_on_failure.to_string() },
+            ]},
         },
     })
 }

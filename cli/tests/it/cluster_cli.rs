@@ -25,6 +25,17 @@ fn cluster(name: &str, args: &[&str]) -> String {
     out
 }
 
+/// Stops the named cluster when dropped: a failed assertion must not leave it running.
+struct StopOnDrop(String);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = faultline(&["cluster", "--name", &self.0, "stop"]);
+        }
+    }
+}
+
 fn node_line<'a>(status: &'a str, node: &str) -> &'a str {
     status
         .lines()
@@ -116,6 +127,7 @@ fn mangle_rules(lab: &str, k: usize) -> usize {
 fn a_detached_cluster_obeys_commands_and_stops_clean() {
     let _slot = faultline_cluster::test_slots::exclusive();
     let name = format!("it{}", std::process::id());
+    let _stop = StopOnDrop(name.clone());
     let out = cluster(&name, &["start", "--detach"]);
     assert_eq!(
         out.lines().filter(|l| l.contains(" ready ")).count(),
@@ -269,6 +281,7 @@ fn kill_9_of_the_daemon_then_clean_leaves_nothing() {
 fn a_detached_etcd_cluster_obeys_the_same_commands() {
     let _slot = faultline_cluster::test_slots::exclusive();
     let name = format!("etcd{}", std::process::id());
+    let _stop = StopOnDrop(name.clone());
     let out = cluster(&name, &["start", "--db", "etcd", "--detach"]);
     assert!(
         out.starts_with("etcd lab ") || out.contains("\netcd lab "),

@@ -101,6 +101,16 @@ fn suite_render_argo_prints_a_template_and_a_nightly() {
         items[0]["spec"]["arguments"]["parameters"][0]["value"],
         "true"
     );
+    let (code, out, err) = faultline(&["suite", "render", "--argo", suite, "--once"]);
+    assert_eq!(code, 0, "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "Workflow");
+    assert_eq!(
+        items[0]["spec"]["workflowTemplateRef"]["name"],
+        "faultline-smoke"
+    );
     let (code, _, err) = faultline(&["suite", "render", "--argo", "/nonexistent.toml"]);
     assert_ne!(code, 0);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

@@ -344,7 +344,7 @@ impl Db for LocalGalera {
             .stop_delays()
             .map_err(|e| faultline_core::db::DbError(e.to_string()))?;
         let mut lines = Vec::new();
-        for (k, node) in self.nodes.lock().unwrap().iter_mut().enumerate() {
+        for node in self.nodes.lock().unwrap().iter_mut() {
             let pid = node.process.take().map(Supervised::detach);
             lines.push(format!(
                 "  {}: {}:{} (pid {}), as root: mysql --socket={}",
@@ -352,7 +352,7 @@ impl Db for LocalGalera {
                 node.address,
                 config::MYSQL_PORT,
                 pid.map_or("none: not running".into(), |p| p.to_string()),
-                self.socket(k + 1).display()
+                node.dir.join("mysqld.sock").display()
             ));
         }
         self.lab.lock().unwrap().detach();

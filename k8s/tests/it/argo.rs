@@ -3,7 +3,7 @@
 //! that runs the template.
 
 use crate::schemas::errors;
-use faultline_k8s::argo::{cron_workflow, template_name, workflow_template, ArgoOptions};
+use faultline_k8s::argo::{cron_workflow, template_name, workflow, workflow_template, ArgoOptions};
 use faultline_nightly::Suite;
 use std::path::Path;
 
@@ -27,10 +27,16 @@ fn the_suites_render_to_workflows_the_argo_schemas_accept() {
         };
         let wt = workflow_template(&s, &o);
         let cron = cron_workflow(&s, &o);
-        for obj in [&wt, &cron] {
+        let once = workflow(&s, &o);
+        for obj in [&wt, &cron, &once] {
             let errs = errors(obj);
             assert!(errs.is_empty(), "{file}: {errs:#?}");
         }
+        assert_eq!(
+            once["spec"]["workflowTemplateRef"]["name"],
+            template_name(&s)
+        );
+        assert_eq!(once["spec"]["arguments"]["parameters"][0]["value"], "true");
         assert_eq!(
             cron["spec"]["workflowSpec"]["workflowTemplateRef"]["name"],
             template_name(&s)
