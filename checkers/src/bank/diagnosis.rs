@@ -4,8 +4,12 @@
 //! it read before writing both accounts back (older histories lack it; then nothing is
 //! diagnosed). Two committed transfers that ran concurrently (each invoked before the other
 //! completed) and read the same balance of one account both wrote that account from the
-//! same old value: neither saw the other's write, so one of the two writes is lost. The pair
-//! is the evidence; a bad read that completed after some pair is "explained" by it. A bad
+//! same old value: neither saw the other's write, so one of the two writes is lost. The same
+//! balance is the same version only if nothing wrote that value back meanwhile (23 -> 22 ->
+//! 23: ABA): a pair is kept only when no other transfer that may have written the account
+//! back to that balance (an ok transfer whose write of it was that balance, or one that
+//! never completed ok or fail) could sit between the two. The pair is the evidence; a bad
+//! read that completed after some pair is "explained" by it. A bad
 //! read that no earlier pair explains is money created or destroyed some other way (e.g. a
 //! commit lost in a crash) and is reported as such.
 
@@ -41,6 +45,7 @@ pub fn lost_updates(history: &History) -> Vec<LostUpdate> {
     let pairs = history.pairs();
     // (invoked, completed, op) for every ok transfer that recorded what it read.
     let mut transfers: Vec<(u64, u64, &Op)> = Vec::new();
+    let writers = Writers::of(history, &pairs);
     for (i, op) in history.ops.iter().enumerate() {
         if op.is_ok() && op.f == "transfer" && op.value.get("read").is_some() {
             let invoked = pairs[i].map_or(op.time, |j| history.ops[j].time.min(op.time));
@@ -51,7 +56,7 @@ pub fn lost_updates(history: &History) -> Vec<LostUpdate> {
     // was invoked after `a` completed, so the scan for `a`'s partners stops there.
     let longest = transfers.iter().map(|(i, d, _)| d - i).max().unwrap_or(0);
     let mut found = Vec::new();
-    for (n, &(_, done_a, a)) in transfers.iter().enumerate() {
+    for (n, &(inv_a, done_a, a)) in transfers.iter().enumerate() {
         for &(inv_b, done_b, b) in &transfers[n + 1..] {
             if done_b > done_a + longest {
                 break;
@@ -68,7 +73,9 @@ pub fn lost_updates(history: &History) -> Vec<LostUpdate> {
             for (account, va) in ra {
                 if let (Some(va), Some(vb)) = (va.as_i64(), rb.get(account).and_then(Value::as_i64))
                 {
-                    if va == vb {
+                    let span = (inv_a.min(inv_b), done_a.max(done_b));
+                    if va == vb && !writers.may_have_restored(account, va, span, [a.index, b.index])
+                    {
                         found.push(LostUpdate {
                             account: account.clone(),
                             balance: va,
@@ -83,6 +90,90 @@ pub fn lost_updates(history: &History) -> Vec<LostUpdate> {
     }
     found.sort_by_key(|l| l.completed);
     found
+}
+
+/// Who may have written each account, for the ABA rule.
+struct Writers {
+    /// (account, balance written) -> (invoked, completed, completion index) of the ok
+    /// transfers whose write of the account was that balance.
+    wrote: std::collections::HashMap<(String, i64), Vec<(u64, u64, u64)>>,
+    /// account -> invocation times of the transfers of it that never completed ok or fail
+    /// (info, or still open): they may have written anything, at any later time.
+    unknown: std::collections::HashMap<String, Vec<u64>>,
+}
+
+impl Writers {
+    fn of(history: &History, pairs: &[Option<usize>]) -> Writers {
+        let mut w = Writers {
+            wrote: Default::default(),
+            unknown: Default::default(),
+        };
+        let account = |v: &Value, k: &str| {
+            v.get(k)
+                .map(|a| a.to_string().trim_matches('"').to_string())
+        };
+        for (i, op) in history.ops.iter().enumerate() {
+            if op.f != "transfer" || !op.is_client() {
+                continue;
+            }
+            let (from, to) = (account(&op.value, "from"), account(&op.value, "to"));
+            let amount = op.value.get("amount").and_then(Value::as_i64);
+            if op.is_invoke() {
+                // Still open at the end of the history: indeterminate.
+                if pairs[i].is_none() {
+                    for a in [&from, &to].into_iter().flatten() {
+                        w.unknown.entry(a.clone()).or_default().push(op.time);
+                    }
+                }
+                continue;
+            }
+            let invoked = pairs[i].map_or(op.time, |j| history.ops[j].time.min(op.time));
+            if op.is_ok() {
+                let read = op.value.get("read").and_then(Value::as_object);
+                for (a, sign) in [(&from, -1), (&to, 1)] {
+                    let (Some(a), Some(amount)) = (a, amount) else {
+                        continue;
+                    };
+                    if let Some(old) = read.and_then(|r| r.get(a)).and_then(Value::as_i64) {
+                        w.wrote
+                            .entry((a.clone(), old + sign * amount))
+                            .or_default()
+                            .push((invoked, op.time, op.index));
+                    } else {
+                        w.unknown.entry(a.clone()).or_default().push(invoked);
+                    }
+                }
+            } else if !op.is_fail() {
+                for a in [&from, &to].into_iter().flatten() {
+                    w.unknown.entry(a.clone()).or_default().push(invoked);
+                }
+            }
+        }
+        w
+    }
+
+    /// Whether a transfer other than `pair` may have written `account` = `balance` while
+    /// the pair ran (`span`: the earlier invocation to the later completion): then the
+    /// second read of that balance may be a newer version of it.
+    fn may_have_restored(
+        &self,
+        account: &str,
+        balance: i64,
+        span: (u64, u64),
+        pair: [u64; 2],
+    ) -> bool {
+        let overlaps = |inv: u64, done: u64| inv < span.1 && done > span.0;
+        self.wrote
+            .get(&(account.to_string(), balance))
+            .is_some_and(|ws| {
+                ws.iter()
+                    .any(|&(inv, done, i)| !pair.contains(&i) && overlaps(inv, done))
+            })
+            || self
+                .unknown
+                .get(account)
+                .is_some_and(|ts| ts.iter().any(|&inv| inv < span.1))
+    }
 }
 
 /// The diagnosis of a bank history's bad reads: `(cause, hint, details)`.
@@ -234,6 +325,50 @@ mod tests {
             (5, 2, "invoke", "read", Value::Null),
             (6, 2, "ok", "read", read(8, 13)),
         ]
+    }
+
+    #[test]
+    fn a_balance_written_back_is_not_a_lost_update() {
+        // 0 -> 1 reads 0 = 10 and writes 9; 1 -> 0 then reads 9 and writes 10 back; a third
+        // transfer, overlapping the first, reads 0 = 10: the newer 10 (ABA), not a lost
+        // update, and the bank adds up.
+        let rows = vec![
+            (
+                1,
+                0,
+                "invoke",
+                "transfer",
+                json!({"from": 0, "to": 1, "amount": 1}),
+            ),
+            (
+                2,
+                2,
+                "invoke",
+                "transfer",
+                json!({"from": 0, "to": 1, "amount": 2}),
+            ),
+            (3, 0, "ok", "transfer", transfer(0, 1, 1, [10, 10])),
+            (
+                4,
+                1,
+                "invoke",
+                "transfer",
+                json!({"from": 1, "to": 0, "amount": 1}),
+            ),
+            (5, 1, "ok", "transfer", transfer(1, 0, 1, [11, 9])),
+            (6, 2, "ok", "transfer", transfer(0, 1, 2, [10, 10])),
+            (7, 3, "invoke", "read", Value::Null),
+            (8, 3, "ok", "read", read(8, 12)),
+        ];
+        let r = checker().check(&history(&rows));
+        assert_eq!(r.valid, Validity::Valid, "{:#}", r.details);
+        assert_eq!(r.details["diagnosis"]["lost_updates"], 0, "{:#}", r.details);
+        // Without the write back both accounts' reads are lost updates.
+        let mut lost = rows.clone();
+        lost.remove(4);
+        lost.remove(3);
+        let r = checker().check(&history(&lost));
+        assert_eq!(r.details["diagnosis"]["lost_updates"], 2, "{:#}", r.details);
     }
 
     #[test]
