@@ -92,11 +92,14 @@ pub fn lost_updates(history: &History) -> Vec<LostUpdate> {
     found
 }
 
+/// An ok transfer's time span and completion index: (invoked, completed, index).
+type Span = (u64, u64, u64);
+
 /// Who may have written each account, for the ABA rule.
 struct Writers {
-    /// (account, balance written) -> (invoked, completed, completion index) of the ok
-    /// transfers whose write of the account was that balance.
-    wrote: std::collections::HashMap<(String, i64), Vec<(u64, u64, u64)>>,
+    /// (account, balance written) -> the ok transfers whose write of the account was that
+    /// balance.
+    wrote: std::collections::HashMap<(String, i64), Vec<Span>>,
     /// account -> invocation times of the transfers of it that never completed ok or fail
     /// (info, or still open): they may have written anything, at any later time.
     unknown: std::collections::HashMap<String, Vec<u64>>,
