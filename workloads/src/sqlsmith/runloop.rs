@@ -50,6 +50,9 @@ pub struct LoopState {
     /// So does the plan oracle's choice of a plan change.
     plan_rng: ChaCha8Rng,
     started: Instant,
+    /// When the last statement (with its checks) completed: the rates count the stream,
+    /// not the reduction after it.
+    last_step: Option<Instant>,
     next: usize,
     /// The statement handed out and not yet run.
     pub pending: Option<(usize, Stmt)>,
@@ -68,6 +71,7 @@ impl LoopState {
             done: Vec::new(),
             report: LoopReport::default(),
             started: Instant::now(),
+            last_step: None,
             next: 0,
             pending: None,
             failures: Vec::new(),
@@ -215,6 +219,7 @@ impl LoopState {
         if !checks.is_empty() {
             value["checks"] = Value::Array(checks);
         }
+        self.last_step = Some(Instant::now());
         Step { kind, value, error }
     }
 
@@ -244,9 +249,12 @@ impl LoopState {
 
     /// The statistics and findings so far, with the elapsed time and the rate.
     pub fn finish(&mut self) -> LoopReport {
-        self.report
-            .stats
-            .set_rates(self.started.elapsed().as_secs_f64());
+        self.report.stats.set_rates(
+            self.last_step
+                .unwrap_or_else(Instant::now)
+                .duration_since(self.started)
+                .as_secs_f64(),
+        );
         self.report.clone()
     }
 }
