@@ -117,18 +117,25 @@ impl Browser {
         let mut bytes = serde_json::to_vec(&msg).unwrap();
         bytes.push(0);
         self.to.write_all(&bytes).expect("chromium reads its pipe");
+        let v = self.receive_until(&format!("an answer to {method}"), |v| v["id"] == id);
+        assert!(v["error"].is_null(), "{method}: {}", v["error"]);
+        v["result"].clone()
+    }
+
+    /// Receives messages, keeping each as an event, until `done` holds for one (returned,
+    /// and kept too); panics after 60 s without it.
+    fn receive_until(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let v = self
                 .from
                 .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("chromium did not answer {method} within 60 s"));
-            if v["id"] == id {
-                assert!(v["error"].is_null(), "{method}: {}", v["error"]);
-                return v["result"].clone();
+                .unwrap_or_else(|_| panic!("no {what} from chromium within 60 s"));
+            self.events.push(v.clone());
+            if done(&v) {
+                return v;
             }
-            self.events.push(v);
         }
     }
 
@@ -137,19 +144,7 @@ impl Browser {
         if self.events.iter().any(|e| e["method"] == method) {
             return;
         }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let v = self
-                .from
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no {method} from chromium within 60 s"));
-            let done = v["method"] == method;
-            self.events.push(v);
-            if done {
-                return;
-            }
-        }
+        self.receive_until(method, |v| v["method"] == method);
     }
 }
 
