@@ -2,11 +2,12 @@
 //! the metamorphic oracles TLP and NoREC, with reduced sqllogictest reproducers.
 //!
 //! A workload of the runner like any other ([`workload`]): the same run options, nemesis,
-//! schedule, seed, store layout, recovery checker and report as `bank`. Its one client runs
-//! the statement stream ([`runloop`]: one statement per op, executed on the system under
-//! test and on the reference, compared, with the periodic snapshot and oracle checks), and
-//! its after-run hook reduces the findings on the live servers. History values: invoke
-//! `{"i", "sql"}`, completion `{"i", "sql", "sut", "ref", "divergence", "checks"}`.
+//! schedule, seed, store layout, recovery checker and report as `bank`. Each worker's client
+//! (`--workers N`, one by default) runs its own statement stream ([`runloop`]: one
+//! statement per op, executed on the system under test and on the reference, compared,
+//! with the periodic snapshot and oracle checks), and the after-run hook reduces the
+//! findings on the live servers. History values: invoke `{"i", "sql"}` (and `"w"`, the
+//! worker, with more than one), completion `{"i", "sql", "sut", "ref", "divergence", "checks"}`.
 //! Modules: [`workload`] (options, reference server, client, generator, after-run hook),
 //! [`runloop`] (the statement stream), `options` (loop options, statistics, findings),
 //! `bookkeeping` (the unknown-outcome rule, retired tables, snapshots), `findings`
