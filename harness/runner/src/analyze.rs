@@ -63,6 +63,7 @@ pub fn check_run_dir(
     let _line = crate::progress::steps(&format!("reading {}", dir.join("history.jsonl").display()));
     let history: History = History::read(dir)?;
     let mut results = check_all(&history, checkers);
+    crate::explain::annotate(&history, &mut results);
     crate::progress::step("scanning node logs, writing results.json and report.html");
     if history.truncated_tail {
         tracing::warn!(
@@ -193,7 +194,7 @@ pub fn print_verdict(verdict: Validity, results: &[CheckResult], seed: Option<u6
             r.summary
         );
         // A checker's diagnosis, when it has one: the likely cause and what to try.
-        for key in ["cause", "hint"] {
+        for key in ["cause", "faults", "hint"] {
             if let Some(line) = r.details.get(key).and_then(serde_json::Value::as_str) {
                 println!("  {:<14} {key}: {line}", "");
             }

@@ -10,7 +10,7 @@
 //! windows), the self-contained HTML [`report`], the orchestration of a whole run ([`run`]:
 //! start the system, run, heal, final phase, check, tear down, on every exit path),
 //! [`analyze`] (check a history: results.json, report.html, junit.xml via [`junit`],
-//! graphs/*.dot), [`control`] (the daemon behind `faultline cluster`: a running system
+//! graphs/*.dot; each invalid checker's cause and fault context via [`explain`]), [`control`] (the daemon behind `faultline cluster`: a running system
 //! driven over a unix socket) and [`testkit`] (an in-process system and clients for tests
 //! that need no server).
 //!
@@ -21,6 +21,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod control;
+pub mod explain;
 pub mod interpreter;
 pub mod junit;
 pub mod logging;

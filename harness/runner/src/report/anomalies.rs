@@ -183,6 +183,45 @@ fn elle(d: &Value) -> Vec<Found> {
     out
 }
 
+/// The anomalies a checker's details explain, by the shape of the details.
+fn found(d: &Value) -> Vec<Found> {
+    if d.get("counterexample").is_some_and(|v| !v.is_null()) {
+        linearizable(d)
+    } else if d.get("anomalies").is_some_and(Value::is_object) {
+        elle(d)
+    } else if d.get("first_violation").is_some() {
+        bank(d)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The first anomaly a checker's details explain: its title, its sentences and the history
+/// indexes of the ops involved.
+/// An Elle result's first anomaly of a class its model forbids comes first; of a
+/// counterexample, the ops that cannot follow.
+pub fn first(details: &Value) -> Option<(String, Vec<String>, Vec<u64>)> {
+    let all = found(details);
+    let forbidden = strings(&details["forbidden"]);
+    let pick = all
+        .iter()
+        .position(|f| forbidden.contains(&f.title))
+        .unwrap_or(0);
+    let f = all.into_iter().nth(pick)?;
+    let stuck: Vec<u64> = f
+        .focus
+        .iter()
+        .filter(|x| x.label == "cannot follow")
+        .map(|x| x.index)
+        .collect();
+    let ops = if stuck.is_empty() {
+        f.focus.iter().map(|x| x.index).collect()
+    } else {
+        stuck
+    };
+    Some((f.title, f.sentences, ops))
+}
+
 /// The anomalies of every non-valid result, drawn.
 pub fn anomalies(history: &History, checks: &[CheckResult]) -> Vec<AnomalyView> {
     let pairs = history.pairs();
@@ -191,17 +230,7 @@ pub fn anomalies(history: &History, checks: &[CheckResult]) -> Vec<AnomalyView> 
         .iter()
         .filter(|c| c.valid != faultline_core::Validity::Valid)
     {
-        let d = &c.details;
-        let found = if d.get("counterexample").is_some_and(|v| !v.is_null()) {
-            linearizable(d)
-        } else if d.get("anomalies").is_some_and(Value::is_object) {
-            elle(d)
-        } else if d.get("first_violation").is_some() {
-            bank(d)
-        } else {
-            Vec::new()
-        };
-        for f in found {
+        for f in found(&c.details) {
             let drawn_already = out
                 .iter()
                 .filter(|a: &&AnomalyView| a.timeline.is_some())

@@ -38,6 +38,7 @@ struct Cause {
     valid: String,
     summary: String,
     cause: Option<String>,
+    faults: Option<String>,
     hint: Option<String>,
 }
 
@@ -298,6 +299,7 @@ pub fn render(
             valid: c.valid.to_string(),
             summary: c.summary.clone(),
             cause: c.details["cause"].as_str().map(str::to_string),
+            faults: c.details["faults"].as_str().map(str::to_string),
             hint: c.details["hint"].as_str().map(str::to_string),
         })
         .collect();
