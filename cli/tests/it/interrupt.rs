@@ -182,15 +182,7 @@ fn kill_9_during_then_clean(fault: &str) {
         "the servers outlive a harness killed with -9: {before:?}"
     );
 
-    let clean = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["cluster", "clean"])
-        .output()
-        .unwrap();
-    assert!(
-        clean.status.success(),
-        "{}",
-        String::from_utf8_lossy(&clean.stderr)
-    );
+    crate::cluster_clean();
     let left = faultline_cluster::leftovers::leftovers(&prefix, &temp);
     assert!(left.is_empty(), "left after kill -9 and clean: {left:?}");
     // The history written before the kill is still readable by analyze.

@@ -79,15 +79,7 @@ fn a_failed_run_keeps_its_cluster_until_clean_and_a_valid_one_does_not() {
         );
     }
 
-    let clean = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["cluster", "clean"])
-        .output()
-        .unwrap();
-    assert!(
-        clean.status.success(),
-        "{}",
-        String::from_utf8_lossy(&clean.stderr)
-    );
+    crate::cluster_clean();
     let left = leftovers(&test);
     assert!(left.is_empty(), "left after clean: {left:?}");
 

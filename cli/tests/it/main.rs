@@ -12,3 +12,16 @@ mod k8s_clean;
 mod k8s_render;
 mod keep;
 mod notify_run;
+
+/// Runs `faultline cluster clean` and asserts it succeeded.
+pub fn cluster_clean() {
+    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["cluster", "clean"])
+        .output()
+        .unwrap();
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+}

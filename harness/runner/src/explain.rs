@@ -8,6 +8,7 @@
 //!
 //! [`report::anomalies::first`]: crate::report::anomalies::first
 
+use crate::report::timeline;
 use faultline_core::{fault_windows, CheckResult, FaultWindow, History, Validity};
 use serde_json::{json, Value};
 
@@ -28,79 +29,100 @@ fn secs(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1e9)
 }
 
+/// What placing ops against the faults needs of a history, computed once per check.
+struct Placer<'a> {
+    history: &'a History,
+    pairs: Vec<Option<usize>>,
+    /// The fault windows whose start succeeded.
+    windows: Vec<FaultWindow>,
+}
+
+impl<'a> Placer<'a> {
+    fn new(history: &'a History) -> Self {
+        Placer {
+            history,
+            pairs: history.pairs(),
+            windows: fault_windows(history)
+                .into_iter()
+                .filter(|w| w.error.is_none())
+                .collect(),
+        }
+    }
+
+    /// Where the ops `indexes` (history indexes of either end of each op) ran against the
+    /// fault windows, in one line.
+    fn place(&self, indexes: &[u64]) -> Option<String> {
+        let history = self.history;
+        let spans: Vec<(u64, u64)> = indexes
+            .iter()
+            .filter_map(|&i| timeline::position(history, i))
+            .map(|p| timeline::op_span(history, &self.pairs, p))
+            .collect();
+        let (t0, t1) = (
+            spans.iter().map(|s| s.0).min()?,
+            spans.iter().map(|s| s.1).max()?,
+        );
+        let shown: Vec<String> = indexes.iter().take(6).map(u64::to_string).collect();
+        let ops = format!(
+            "op{} {}{}",
+            if indexes.len() > 1 { "s" } else { "" },
+            shown.join(", "),
+            if indexes.len() > 6 { ", ..." } else { "" }
+        );
+        let during: Vec<String> = self
+            .windows
+            .iter()
+            .filter(|w| {
+                spans
+                    .iter()
+                    .any(|&(a, b)| w.start < b && w.end.is_none_or(|e| e > a))
+            })
+            .take(3)
+            .map(|w| {
+                format!(
+                    "{} {} ({}–{} s)",
+                    w.fault,
+                    nodes(w),
+                    secs(w.start),
+                    w.end.map_or("end".into(), secs)
+                )
+            })
+            .collect();
+        if !during.is_empty() {
+            return Some(format!("{ops} ran during {}", during.join("; ")));
+        }
+        let before = self
+            .windows
+            .iter()
+            .filter_map(|w| Some((w, w.end.filter(|&e| e <= t0)?)))
+            .max_by_key(|(_, e)| *e);
+        Some(match before {
+            Some((w, e)) => format!(
+                "{ops} ran with no fault active, {} s after {} {} ended",
+                secs(t0 - e),
+                w.fault,
+                nodes(w)
+            ),
+            None if self.windows.iter().any(|w| w.start >= t1) => {
+                format!("{ops} ran with no fault active, before the first fault")
+            }
+            None => format!("{ops} ran with no fault active (the run had none)"),
+        })
+    }
+}
+
 /// Where the ops `indexes` (history indexes of either end of each op) ran against the
 /// history's fault windows, in one line.
 pub fn fault_context(history: &History, indexes: &[u64]) -> Option<String> {
-    let pairs = history.pairs();
-    let end = history.ops.last().map_or(0, |o| o.time);
-    let spans: Vec<(u64, u64)> = indexes
-        .iter()
-        .filter_map(|&i| crate::report::timeline::position(history, i))
-        .map(|p| {
-            let q = pairs[p];
-            let (a, b) = match q {
-                Some(q) => (history.ops[p].time, history.ops[q].time),
-                None => (history.ops[p].time, end),
-            };
-            (a.min(b), a.max(b))
-        })
-        .collect();
-    let (t0, t1) = (
-        spans.iter().map(|s| s.0).min()?,
-        spans.iter().map(|s| s.1).max()?,
-    );
-    let shown: Vec<String> = indexes.iter().take(6).map(u64::to_string).collect();
-    let ops = format!(
-        "op{} {}{}",
-        if indexes.len() > 1 { "s" } else { "" },
-        shown.join(", "),
-        if indexes.len() > 6 { ", ..." } else { "" }
-    );
-    let windows: Vec<FaultWindow> = fault_windows(history)
-        .into_iter()
-        .filter(|w| w.error.is_none())
-        .collect();
-    let during: Vec<String> = windows
-        .iter()
-        .filter(|w| {
-            spans
-                .iter()
-                .any(|&(a, b)| w.start < b && w.end.is_none_or(|e| e > a))
-        })
-        .take(3)
-        .map(|w| {
-            format!(
-                "{} {} ({}–{} s)",
-                w.fault,
-                nodes(w),
-                secs(w.start),
-                w.end.map_or("end".into(), secs)
-            )
-        })
-        .collect();
-    if !during.is_empty() {
-        return Some(format!("{ops} ran during {}", during.join("; ")));
-    }
-    let before = windows
-        .iter()
-        .filter_map(|w| Some((w, w.end.filter(|&e| e <= t0)?)))
-        .max_by_key(|(_, e)| *e);
-    Some(match before {
-        Some((w, e)) => format!(
-            "{ops} ran with no fault active, {} s after {} {} ended",
-            secs(t0 - e),
-            w.fault,
-            nodes(w)
-        ),
-        None if windows.iter().any(|w| w.start >= t1) => {
-            format!("{ops} ran with no fault active, before the first fault")
-        }
-        None => format!("{ops} ran with no fault active (the run had none)"),
-    })
+    Placer::new(history).place(indexes)
 }
 
 /// Adds `cause` (when missing) and `faults` to the details of every invalid result.
 pub fn annotate(history: &History, results: &mut [CheckResult]) {
+    if results.iter().all(|r| r.valid != Validity::Invalid) {
+        return;
+    }
+    let placer = Placer::new(history);
     for r in results.iter_mut().filter(|r| r.valid == Validity::Invalid) {
         let Some((title, sentences, ops)) = crate::report::anomalies::first(&r.details) else {
             continue;
@@ -121,7 +143,7 @@ pub fn annotate(history: &History, results: &mut [CheckResult]) {
                 d.insert("cause".into(), json!(cause));
             }
         }
-        if let Some(f) = fault_context(history, &ops) {
+        if let Some(f) = placer.place(&ops) {
             d.insert("faults".into(), json!(f));
         }
     }

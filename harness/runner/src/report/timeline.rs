@@ -51,6 +51,15 @@ pub struct Bar {
 
 /// The position of the op with history index `index` (positions and indexes agree in the
 /// histories faultline writes; others are searched).
+/// When the op at position `p` (either end) ran: its invocation to its completion, or to
+/// the end of the history when it never completed.
+pub fn op_span(history: &History, pairs: &[Option<usize>], p: usize) -> (u64, u64) {
+    let end = history.ops.last().map_or(0, |o| o.time);
+    let here = history.ops[p].time;
+    let there = pairs[p].map_or(end, |q| history.ops[q].time);
+    (here.min(there), here.max(there))
+}
+
 pub fn position(history: &History, index: u64) -> Option<usize> {
     let i = index as usize;
     if history.ops.get(i).is_some_and(|o| o.index == index) {
@@ -121,11 +130,7 @@ pub fn bars(history: &History, pairs: &[Option<usize>], focus: &[Focus]) -> Opti
     if wanted.is_empty() {
         return None;
     }
-    let end = history.ops.last().map_or(0, |o| o.time);
-    let span = |inv: usize| {
-        let done = pairs[inv].map_or(end, |j| history.ops[j].time);
-        (history.ops[inv].time, done.max(history.ops[inv].time))
-    };
+    let span = |inv: usize| op_span(history, pairs, inv);
     let (mut t0, mut t1) = (u64::MAX, 0);
     for &inv in wanted.keys() {
         let (a, b) = span(inv);
