@@ -13,6 +13,16 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// A DEFAULT literal (used when a NOT NULL column is added to a table with rows).
     pub default: Option<Literal>,
+    /// A generated column: its value is this expression over the row's other columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+}
+
+/// `AS (expr) VIRTUAL` (computed when read) or `AS (expr) STORED` (computed when written).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expr: Expr,
+    pub stored: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +71,11 @@ pub enum Stmt {
         filter: Option<Expr>,
     },
     Select(Select),
+    /// `CREATE VIEW name AS query`: the query's select items carry their aliases.
+    CreateView {
+        name: String,
+        query: Box<Derived>,
+    },
     Begin,
     Commit,
     Rollback,
@@ -71,6 +86,7 @@ impl Stmt {
         matches!(
             self,
             Stmt::CreateTable(_)
+                | Stmt::CreateView { .. }
                 | Stmt::CreateIndex { .. }
                 | Stmt::AddColumn { .. }
                 | Stmt::DropColumn { .. }
@@ -89,6 +105,7 @@ impl Stmt {
     pub fn written_table(&self) -> Option<&str> {
         match self {
             Stmt::CreateTable(c) => Some(&c.name),
+            Stmt::CreateView { name, .. } => Some(name),
             Stmt::CreateIndex { table, .. }
             | Stmt::AddColumn { table, .. }
             | Stmt::DropColumn { table, .. }
@@ -103,6 +120,7 @@ impl Stmt {
     pub fn kind(&self) -> &'static str {
         match self {
             Stmt::CreateTable(_) => "create-table",
+            Stmt::CreateView { .. } => "create-view",
             Stmt::CreateIndex { .. } => "create-index",
             Stmt::AddColumn { .. } => "add-column",
             Stmt::DropColumn { .. } => "drop-column",
@@ -122,11 +140,65 @@ impl Stmt {
 pub struct TableRef {
     pub table: String,
     pub alias: String,
-    /// An index hint after the alias; the generator never sets one (the plan oracle does).
+    /// An index hint after the alias (on base tables only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<Box<IndexHint>>,
+    /// A derived table or CTE read in place of a named table: printed `(query) AS alias`,
+    /// or, for a CTE, `WITH table AS (query)` before its SELECT and `table AS alias` here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<Box<Derived>>,
 }
 
+impl TableRef {
+    pub fn named(table: &str, alias: &str) -> TableRef {
+        TableRef {
+            table: table.to_string(),
+            alias: alias.to_string(),
+            hint: None,
+            derived: None,
+        }
+    }
+
+    /// Whether this reads a base table (index hints apply): not a derived table or CTE,
+    /// and not a view (views are named `v`N by the schema model, tables `t`N).
+    pub fn is_base_table(&self) -> bool {
+        self.derived.is_none() && !self.table.starts_with('v')
+    }
+}
+
+/// A query whose rows a FROM clause reads: a SELECT, or SELECTs combined by set
+/// operations (left to right, as SQL combines them). The first SELECT's items carry the
+/// column aliases the outer query reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    pub body: Select,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_ops: Vec<(SetOp, Select)>,
+    /// Printed as a CTE (`WITH name AS (...)`) rather than inline.
+    #[serde(default)]
+    pub cte: bool,
+    /// The output columns (the body's aliases) and the type the generator gave each.
+    pub columns: Vec<(String, ColType)>,
+}
+
+impl Derived {
+    /// Every SELECT of the query, body first.
+    pub fn selects(&self) -> impl Iterator<Item = &Select> {
+        std::iter::once(&self.body).chain(self.set_ops.iter().map(|(_, s)| s))
+    }
+
+    pub fn selects_mut(&mut self) -> impl Iterator<Item = &mut Select> {
+        std::iter::once(&mut self.body).chain(self.set_ops.iter_mut().map(|(_, s)| s))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetOp {
+    Union,
+    UnionAll,
+    Intersect,
+    Except,
+}
 /// How a table is read, as MariaDB's index hints say it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IndexHint {
@@ -144,6 +216,12 @@ pub enum JoinKind {
     Left,
     Right,
     Cross,
+    /// `NATURAL JOIN`: on every column name both sides have, no ON.
+    Natural,
+    /// `NATURAL LEFT JOIN`.
+    NaturalLeft,
+    /// `STRAIGHT_JOIN ... ON`: an inner join read left table first.
+    Straight,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -163,6 +241,9 @@ pub struct From {
 pub struct Select {
     pub distinct: bool,
     pub items: Vec<Expr>,
+    /// Output column names (`item AS name`), one per item, or none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub from: Option<From>,
     pub filter: Option<Expr>,
     pub group_by: Vec<Expr>,
@@ -250,6 +331,20 @@ pub enum AggFunc {
     Avg,
 }
 
+/// Window functions whose result is a function of the data: RANK and DENSE_RANK give
+/// tied rows the same number, and aggregates over the default frame (RANGE ... CURRENT
+/// ROW) include every peer. ROW_NUMBER, LAG / LEAD and FIRST_VALUE are left out: under
+/// ties they may legally differ between two plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WinFunc {
+    Rank,
+    DenseRank,
+    Count,
+    Sum,
+    Min,
+    Max,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Expr {
     Lit(Literal),
@@ -328,6 +423,13 @@ pub enum Expr {
         whens: Vec<(Expr, Expr)>,
         otherwise: Option<Box<Expr>>,
     },
+    /// `func(arg) OVER (PARTITION BY .. ORDER BY ..)`; only in derived tables and views.
+    Window {
+        func: WinFunc,
+        arg: Option<Box<Expr>>,
+        partition_by: Vec<Expr>,
+        order_by: Vec<Expr>,
+    },
 }
 
 impl Expr {
@@ -367,6 +469,17 @@ impl Expr {
             Expr::InList { e, list, .. } => std::iter::once(&**e).chain(list.iter()).collect(),
             Expr::Func { args, .. } => args.iter().collect(),
             Expr::Agg { arg, .. } => arg.iter().map(|a| &**a).collect(),
+            Expr::Window {
+                arg,
+                partition_by,
+                order_by,
+                ..
+            } => arg
+                .iter()
+                .map(|a| &**a)
+                .chain(partition_by.iter())
+                .chain(order_by.iter())
+                .collect(),
             Expr::Case { whens, otherwise } => whens
                 .iter()
                 .flat_map(|(w, t)| [w, t])

@@ -129,6 +129,15 @@ fn has_type(s: &str, name: &str) -> bool {
     })
 }
 
+/// Whether a query reads a view: the schema model names views `V`N (` V3 AS R1`).
+fn reads_view(s: &str) -> bool {
+    s.match_indices(" V").any(|(i, _)| {
+        let rest = &s[i + 2..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with(" AS ")
+    })
+}
+
 /// The constructs `sql` uses, each once, in [`CONSTRUCTS`] order.
 pub fn constructs(sql: &str) -> Vec<&'static str> {
     let (m, non_ascii) = masked(sql);
@@ -169,7 +178,7 @@ pub fn constructs(sql: &str) -> Vec<&'static str> {
         "cte",
         t.starts_with("WITH ") || s.contains(" WITH RECURSIVE "),
     );
-    add("view", s.contains(" VIEW "));
+    add("view", s.contains(" VIEW ") || reads_view(&s));
     add("union", s.contains(" UNION "));
     add("intersect", s.contains(" INTERSECT "));
     add("except", s.contains(" EXCEPT "));
@@ -398,6 +407,13 @@ mod tests {
         for not in ["union", "subquery", "join:inner", "window-function"] {
             assert!(!c.contains(&not), "{not} in {c:?}");
         }
+    }
+
+    #[test]
+    fn a_view_counts_where_it_is_created_or_read() {
+        assert!(constructs("CREATE VIEW v0 AS SELECT r0.c0 AS a0 FROM t0 AS r0").contains(&"view"));
+        assert!(constructs("SELECT r1.a0 FROM t0 AS r0 JOIN v12 AS r1 ON TRUE").contains(&"view"));
+        assert!(!constructs("SELECT r0.c0 FROM t0 AS r0 WHERE r0.c1 = 'v1 AS x'").contains(&"view"));
     }
 
     #[test]

@@ -170,6 +170,7 @@ pub fn tlp_aggregate(
         having: None,
         order_by: vec![],
         limit: None,
+        aliases: vec![],
         for_update: false,
     };
     TlpCase::build(original, p, Combine::Aggregate(func), Partitioning::Ternary)
@@ -309,6 +310,7 @@ pub fn norec(from: &From, p: &Expr) -> NorecCase {
         having: None,
         order_by: vec![],
         limit: None,
+        aliases: vec![],
         for_update: false,
     };
     NorecCase {

@@ -154,12 +154,13 @@ impl PlanCase {
     }
 }
 
-/// `USE INDEX ()` on every table reference of the FROM clause (subqueries keep theirs).
+/// `USE INDEX ()` on every base table of the FROM clause (subqueries, views and derived
+/// tables keep their plans).
 fn no_indexes(q: &mut Select) {
     if let Some(f) = q.from.as_mut() {
-        f.first.hint = Some(Box::new(IndexHint::NoIndex));
-        for j in &mut f.joins {
-            j.table.hint = Some(Box::new(IndexHint::NoIndex));
+        let refs = std::iter::once(&mut f.first).chain(f.joins.iter_mut().map(|j| &mut j.table));
+        for t in refs.filter(|t| t.is_base_table()) {
+            t.hint = Some(Box::new(IndexHint::NoIndex));
         }
     }
 }
@@ -175,7 +176,7 @@ pub fn plan_changes(query: &Select, schema: &Schema) -> Option<Vec<PlanChange>> 
     let mut out = vec![PlanChange::NoIndexes];
     let tables = std::iter::once(&from.first).chain(from.joins.iter().map(|j| &j.table));
     for (i, t) in tables.enumerate() {
-        let Some(table) = schema.table(&t.table) else {
+        let Some(table) = schema.table(&t.table).filter(|_| t.is_base_table()) else {
             continue;
         };
         if !table.primary_key.is_empty() {
@@ -235,6 +236,7 @@ mod tests {
             table: t.into(),
             alias: a.into(),
             hint: None,
+            derived: None,
         }
     }
 
@@ -263,6 +265,7 @@ mod tests {
             having: None,
             order_by: vec![],
             limit,
+            aliases: vec![],
             for_update: false,
         }
     }
@@ -277,6 +280,7 @@ mod tests {
                     ty: ColType::Int,
                     nullable: true,
                     default: None,
+                    generated: None,
                 }],
                 primary_key: vec![],
                 indexes: if indexed {

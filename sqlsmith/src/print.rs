@@ -88,6 +88,41 @@ impl CastType {
     }
 }
 
+impl WinFunc {
+    pub fn sql(self) -> &'static str {
+        match self {
+            WinFunc::Rank => "RANK",
+            WinFunc::DenseRank => "DENSE_RANK",
+            WinFunc::Count => "COUNT",
+            WinFunc::Sum => "SUM",
+            WinFunc::Min => "MIN",
+            WinFunc::Max => "MAX",
+        }
+    }
+}
+
+impl SetOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            SetOp::Union => "UNION",
+            SetOp::UnionAll => "UNION ALL",
+            SetOp::Intersect => "INTERSECT",
+            SetOp::Except => "EXCEPT",
+        }
+    }
+}
+
+/// A derived query: its SELECTs joined by their set operations.
+impl Display for Derived {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.body)?;
+        for (op, s) in &self.set_ops {
+            write!(f, " {} {s}", op.sql())?;
+        }
+        Ok(())
+    }
+}
+
 impl AggFunc {
     pub fn sql(self) -> &'static str {
         match self {
@@ -172,6 +207,31 @@ impl Display for Expr {
                     if *distinct { "DISTINCT " } else { "" }
                 ),
             },
+            Expr::Window {
+                func,
+                arg,
+                partition_by,
+                order_by,
+            } => {
+                match arg {
+                    Some(a) => write!(f, "{}({a})", func.sql())?,
+                    None if *func == WinFunc::Count => f.write_str("COUNT(*)")?,
+                    None => write!(f, "{}()", func.sql())?,
+                }
+                f.write_str(" OVER (")?;
+                if !partition_by.is_empty() {
+                    f.write_str("PARTITION BY ")?;
+                    list(f, partition_by)?;
+                }
+                if !order_by.is_empty() {
+                    if !partition_by.is_empty() {
+                        f.write_char(' ')?;
+                    }
+                    f.write_str("ORDER BY ")?;
+                    list(f, order_by)?;
+                }
+                f.write_char(')')
+            }
             Expr::Case { whens, otherwise } => {
                 f.write_str("(CASE")?;
                 for (w, t) in whens {
@@ -188,7 +248,10 @@ impl Display for Expr {
 
 impl Display for TableRef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} AS {}", self.table, self.alias)?;
+        match self.derived.as_deref() {
+            Some(d) if !d.cte => write!(f, "({d}) AS {}", self.alias)?,
+            _ => write!(f, "{} AS {}", self.table, self.alias)?,
+        }
         match self.hint.as_deref() {
             None => Ok(()),
             Some(IndexHint::NoIndex) => f.write_str(" USE INDEX ()"),
@@ -207,6 +270,9 @@ impl Display for From {
                 JoinKind::Left => "LEFT JOIN",
                 JoinKind::Right => "RIGHT JOIN",
                 JoinKind::Cross => "CROSS JOIN",
+                JoinKind::Natural => "NATURAL JOIN",
+                JoinKind::NaturalLeft => "NATURAL LEFT JOIN",
+                JoinKind::Straight => "STRAIGHT_JOIN",
             };
             write!(f, " {kw} {}", j.table)?;
             if let Some(on) = &j.on {
@@ -219,11 +285,31 @@ impl Display for From {
 
 impl Display for Select {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        // The CTEs this SELECT's own FROM clause reads come first, in FROM order.
+        let ctes: Vec<&TableRef> = self
+            .from
+            .iter()
+            .flat_map(|from| std::iter::once(&from.first).chain(from.joins.iter().map(|j| &j.table)))
+            .filter(|t| t.derived.as_ref().is_some_and(|d| d.cte))
+            .collect();
+        for (i, t) in ctes.iter().enumerate() {
+            let d = t.derived.as_deref().expect("a CTE");
+            let sep = if i == 0 { "WITH" } else { "," };
+            write!(f, "{sep} {} AS ({d}) ", t.table)?;
+        }
         f.write_str("SELECT ")?;
         if self.distinct {
             f.write_str("DISTINCT ")?;
         }
-        list(f, &self.items)?;
+        for (i, x) in self.items.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{x}")?;
+            if let Some(a) = self.aliases.get(i) {
+                write!(f, " AS {a}")?;
+            }
+        }
         if let Some(from) = &self.from {
             write!(f, " FROM {from}")?;
         }
@@ -258,6 +344,11 @@ impl Display for Select {
 
 fn column_def(f: &mut Formatter<'_>, c: &ColumnDef) -> fmt::Result {
     write!(f, "{} {}", c.name, c.ty.sql())?;
+    if let Some(g) = &c.generated {
+        // MariaDB takes no NULL / NOT NULL on a generated column.
+        let how = if g.stored { "STORED" } else { "VIRTUAL" };
+        return write!(f, " AS ({}) {how}", g.expr);
+    }
     f.write_str(if c.nullable { " NULL" } else { " NOT NULL" })?;
     if let Some(d) = &c.default {
         write!(f, " DEFAULT {d}")?;
@@ -361,6 +452,7 @@ impl Display for Stmt {
                 Ok(())
             }
             Stmt::Select(s) => write!(f, "{s}"),
+            Stmt::CreateView { name, query } => write!(f, "CREATE VIEW {name} AS {query}"),
             Stmt::Begin => f.write_str("BEGIN"),
             Stmt::Commit => f.write_str("COMMIT"),
             Stmt::Rollback => f.write_str("ROLLBACK"),

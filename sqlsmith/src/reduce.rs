@@ -353,6 +353,17 @@ pub(crate) fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
         Expr::InList { e, list, .. } => std::iter::once(&mut **e).chain(list.iter_mut()).collect(),
         Expr::Func { args, .. } => args.iter_mut().collect(),
         Expr::Agg { arg, .. } => arg.iter_mut().map(|a| &mut **a).collect(),
+        Expr::Window {
+            arg,
+            partition_by,
+            order_by,
+            ..
+        } => arg
+            .iter_mut()
+            .map(|a| &mut **a)
+            .chain(partition_by.iter_mut())
+            .chain(order_by.iter_mut())
+            .collect(),
         Expr::Case { whens, otherwise } => whens
             .iter_mut()
             .flat_map(|(w, t)| [w, t])

@@ -31,12 +31,24 @@ pub fn simpler_literals(l: &Literal) -> Vec<Literal> {
 pub fn simpler_types(t: ColType) -> Vec<ColType> {
     match t {
         ColType::Int => vec![],
-        ColType::BigInt | ColType::Decimal | ColType::Double | ColType::Varchar(_) => {
-            vec![ColType::Int]
+        ColType::TinyInt
+        | ColType::SmallInt
+        | ColType::MediumInt
+        | ColType::IntUnsigned
+        | ColType::BigInt
+        | ColType::BigIntUnsigned
+        | ColType::Year
+        | ColType::Decimal
+        | ColType::Double
+        | ColType::Varchar(_) => vec![ColType::Int],
+        ColType::Float => vec![ColType::Double, ColType::Int],
+        ColType::Char(_) | ColType::Time | ColType::Enum | ColType::Set => {
+            vec![ColType::Varchar(16), ColType::Int]
         }
-        ColType::Text => vec![ColType::Varchar(16)],
+        ColType::Text | ColType::Blob | ColType::Json => vec![ColType::Varchar(16)],
         ColType::Date => vec![],
         ColType::DateTime => vec![ColType::Date],
+        ColType::Timestamp => vec![ColType::DateTime, ColType::Date],
     }
 }
 
@@ -97,6 +109,7 @@ pub fn expr_literal_candidates(e: &Expr) -> Vec<Expr> {
         having: None,
         order_by: vec![],
         limit: None,
+        aliases: vec![],
         for_update: false,
     };
     select_literal_candidates(&q)

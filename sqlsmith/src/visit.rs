@@ -16,9 +16,9 @@ pub trait VisitMut {
 /// ON conditions, WHERE, GROUP BY, HAVING.
 pub fn select_mut(q: &mut Select, v: &mut dyn VisitMut) {
     if let Some(f) = q.from.as_mut() {
-        v.table(&mut f.first);
+        table_mut(&mut f.first, v);
         for j in &mut f.joins {
-            v.table(&mut j.table);
+            table_mut(&mut j.table, v);
         }
     }
     for e in &mut q.items {
@@ -36,6 +36,16 @@ pub fn select_mut(q: &mut Select, v: &mut dyn VisitMut) {
     }
     if let Some(h) = q.having.as_mut() {
         expr_mut(h, v);
+    }
+}
+
+/// A table reference, then the SELECTs of its derived table or CTE.
+fn table_mut(t: &mut TableRef, v: &mut dyn VisitMut) {
+    v.table(t);
+    if let Some(d) = t.derived.as_mut() {
+        for s in d.selects_mut() {
+            select_mut(s, v);
+        }
     }
 }
 
@@ -79,6 +89,19 @@ pub fn expr_mut(e: &mut Expr, v: &mut dyn VisitMut) {
                 expr_mut(a, v);
             }
         }
+        Expr::Window {
+            arg,
+            partition_by,
+            order_by,
+            ..
+        } => {
+            if let Some(a) = arg {
+                expr_mut(a, v);
+            }
+            for x in partition_by.iter_mut().chain(order_by.iter_mut()) {
+                expr_mut(x, v);
+            }
+        }
         Expr::Case { whens, otherwise } => {
             for (w, t) in whens {
                 expr_mut(w, v);
@@ -96,6 +119,11 @@ pub fn expr_mut(e: &mut Expr, v: &mut dyn VisitMut) {
 pub fn stmt_mut(s: &mut Stmt, v: &mut dyn VisitMut) {
     match s {
         Stmt::Select(q) => select_mut(q, v),
+        Stmt::CreateView { query, .. } => {
+            for s in query.selects_mut() {
+                select_mut(s, v);
+            }
+        }
         Stmt::Insert { rows, .. } => {
             for e in rows.iter_mut().flatten() {
                 expr_mut(e, v);
@@ -115,6 +143,14 @@ pub fn stmt_mut(s: &mut Stmt, v: &mut dyn VisitMut) {
         Stmt::AddColumn { column, .. } => {
             if let Some(l) = column.default.as_mut() {
                 v.literal(l);
+            }
+            if let Some(g) = column.generated.as_mut() {
+                expr_mut(&mut g.expr, v);
+            }
+        }
+        Stmt::CreateTable(ct) => {
+            for g in ct.columns.iter_mut().filter_map(|c| c.generated.as_mut()) {
+                expr_mut(&mut g.expr, v);
             }
         }
         _ => {}

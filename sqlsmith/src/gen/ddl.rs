@@ -1,22 +1,81 @@
-//! DDL generation: CREATE TABLE (types, NULL / NOT NULL, primary keys, secondary indexes),
-//! CREATE INDEX, ALTER TABLE ADD / DROP COLUMN. Names come from counters in the schema model
+//! DDL generation: CREATE TABLE (types, NULL / NOT NULL, generated columns, primary keys,
+//! secondary indexes: unique, composite, prefix), CREATE INDEX, ALTER TABLE ADD / DROP
+//! COLUMN, CREATE VIEW. Names come from counters in the schema model
 //! and are never reused, so a failed or unknown DDL cannot make a later name collide.
 
+use super::expr::{Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{ColumnDef, CreateTable, IndexDef, Literal, Stmt};
+use crate::ast::{ColumnDef, CreateTable, Expr, Generated, IndexDef, Literal, Stmt};
 use crate::schema::{ColType, Kind, Table};
 use rand::seq::IndexedRandom;
 use rand::Rng;
+
+/// The column names an expression reads.
+fn columns_of(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    e.visit_shallow(&mut |x| {
+        if let Expr::Col { name, .. } = x {
+            out.push(name.clone());
+        }
+    });
+    out
+}
 
 impl Smith {
     fn col_type(&mut self) -> ColType {
         match *ColType::ALL.choose(&mut self.rng).unwrap() {
             ColType::Varchar(_) => ColType::Varchar(*[8u16, 16, 32].choose(&mut self.rng).unwrap()),
+            ColType::Char(_) => ColType::Char(*[1u16, 4, 10].choose(&mut self.rng).unwrap()),
             t => t,
         }
     }
 
+    /// A generated column over the plain (not generated) columns of `cols`: an expression
+    /// of a random kind, no subquery, stored or virtual. Its type is the kind's widest.
+    fn generated_column(&mut self, name: String, cols: &[ColumnDef]) -> Option<ColumnDef> {
+        let scope: Scope = cols
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .map(|c| ScopeCol {
+                qual: None,
+                name: c.name.clone(),
+                ty: c.ty,
+                nullable: c.nullable,
+            })
+            .collect();
+        if scope.is_empty() {
+            return None;
+        }
+        let kind = scope.choose(&mut self.rng).unwrap().ty.kind();
+        let subqueries = std::mem::replace(&mut self.cfg.subqueries, false);
+        let expr = self.expr(&scope, kind, 2);
+        self.cfg.subqueries = subqueries;
+        Some(ColumnDef {
+            name,
+            ty: ColType::of_kind(kind),
+            nullable: true,
+            default: None,
+            generated: Some(Generated {
+                expr,
+                stored: self.chance(0.4),
+            }),
+        })
+    }
+
+    /// `CREATE VIEW vN AS query`: a derived query over the live tables and views.
+    pub(crate) fn create_view(&mut self) -> Stmt {
+        let name = self.schema.new_view_name();
+        let query = self.derived_query();
+        Stmt::CreateView {
+            name,
+            query: Box::new(query),
+        }
+    }
+
     fn default_for(&mut self, ty: ColType) -> Literal {
+        if let Some(l) = self.typed_value(ty) {
+            return l;
+        }
         match ty.kind() {
             Kind::Date => Literal::Str("2020-01-01".into()),
             Kind::Str => Literal::Str("d".into()),
@@ -43,13 +102,20 @@ impl Smith {
                     ty,
                     nullable: self.chance(0.6),
                     default: None,
+                    generated: None,
                 }
             })
             .collect();
+        if self.chance(0.25) {
+            let name = format!("c{}", columns.len());
+            if let Some(g) = self.generated_column(name, &columns) {
+                columns.push(g);
+            }
+        }
         let mut primary_key = Vec::new();
         if self.chance(0.85) {
             let keyable: Vec<usize> = (0..columns.len())
-                .filter(|i| !columns[*i].ty.needs_prefix())
+                .filter(|i| !columns[*i].ty.needs_prefix() && columns[*i].generated.is_none())
                 .collect();
             let k = self.rng.random_range(1..3).min(keyable.len());
             for &i in keyable.choose_multiple(&mut self.rng, k) {
@@ -83,10 +149,17 @@ impl Smith {
 
     pub(crate) fn alter_table(&mut self) -> Stmt {
         let t = self.live_table_def();
+        // A column a generated column reads cannot be dropped.
+        let read_by_generated: Vec<String> = t
+            .columns
+            .iter()
+            .filter_map(|c| c.generated.as_ref())
+            .flat_map(|g| columns_of(&g.expr))
+            .collect();
         let droppable: Vec<&ColumnDef> = t
             .columns
             .iter()
-            .filter(|c| !t.is_indexed(&c.name))
+            .filter(|c| !t.is_indexed(&c.name) && !read_by_generated.contains(&c.name))
             .collect();
         if t.columns.len() > 1 && !droppable.is_empty() && self.chance(0.4) {
             let column = droppable.choose(&mut self.rng).unwrap().name.clone();
@@ -96,6 +169,14 @@ impl Smith {
             };
         }
         let name = self.schema.new_column_name(&t.name);
+        if self.chance(0.2) {
+            if let Some(column) = self.generated_column(name.clone(), &t.columns) {
+                return Stmt::AddColumn {
+                    table: t.name,
+                    column,
+                };
+            }
+        }
         let ty = self.col_type();
         let nullable = self.chance(0.7);
         let default = (!nullable).then(|| self.default_for(ty));
@@ -106,6 +187,7 @@ impl Smith {
                 ty,
                 nullable,
                 default,
+                generated: None,
             },
         }
     }

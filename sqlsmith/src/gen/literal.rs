@@ -4,7 +4,7 @@
 use super::expr::lit;
 use super::Smith;
 use crate::ast::{Expr, Literal};
-use crate::schema::{ColType, Kind};
+use crate::schema::{ColType, Kind, ENUM_MEMBERS};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
@@ -70,10 +70,15 @@ impl Smith {
         }
     }
 
-    /// A value for a column of type `ty` in an INSERT or UPDATE: mostly a literal.
+    /// A value for a column of type `ty` in an INSERT or UPDATE: mostly a literal that
+    /// fits the type (its range, its members, its syntax), sometimes a boundary value, and
+    /// now and then one that does not fit (strict mode refuses it: an error, not a bug).
     pub(crate) fn value_for(&mut self, ty: ColType, nullable: bool) -> Expr {
         if self.chance(if nullable { 0.1 } else { 0.005 }) {
             return lit(Literal::Null);
+        }
+        if let Some(l) = self.typed_value(ty) {
+            return lit(l);
         }
         let kind = ty.kind();
         let l = self.literal(kind);
@@ -82,5 +87,72 @@ impl Smith {
             (ColType::Date, Literal::DateTime(s)) => lit(Literal::Date(s[..10].to_string())),
             (_, l) => lit(l),
         }
+    }
+
+    /// A value shaped for `ty` where the kind's literals would mostly not fit; None where
+    /// they do.
+    pub(crate) fn typed_value(&mut self, ty: ColType) -> Option<Literal> {
+        let r = &mut self.rng;
+        let int_in = |r: &mut rand_chacha::ChaCha8Rng, lo: i64, hi: i64| {
+            Literal::Int(match r.random_range(0..6) {
+                0 => lo,
+                1 => hi,
+                _ => r.random_range(lo.max(-50)..=hi.min(200)),
+            })
+        };
+        Some(match ty {
+            ColType::TinyInt => int_in(r, -128, 127),
+            ColType::SmallInt => int_in(r, -32768, 32767),
+            ColType::MediumInt => int_in(r, -8388608, 8388607),
+            ColType::IntUnsigned => int_in(r, 0, 4294967295),
+            ColType::BigIntUnsigned if r.random_bool(0.1) => {
+                Literal::Num("18446744073709551615".into())
+            }
+            ColType::BigIntUnsigned => int_in(r, 0, i64::MAX),
+            ColType::Year => Literal::Int(*[1901i64, 2155, 0, 1999, 2024, 2000]
+                .choose(r)
+                .unwrap()),
+            ColType::Char(n) => match self.literal(Kind::Str) {
+                Literal::Str(s) => Literal::Str(s.chars().take(n as usize).collect()),
+                l => l,
+            },
+            ColType::Time => {
+                let h: i64 = if r.random_bool(0.1) {
+                    *[838i64, -838, 100].choose(r).unwrap()
+                } else {
+                    r.random_range(0..24)
+                };
+                let (m, s) = (r.random_range(0..60), r.random_range(0..60));
+                Literal::Str(format!("{h:02}:{m:02}:{s:02}"))
+            }
+            ColType::Enum => Literal::Str(ENUM_MEMBERS.choose(r).unwrap().to_string()),
+            ColType::Set => {
+                let n = r.random_range(0..3);
+                let picked: Vec<&str> = ENUM_MEMBERS.choose_multiple(r, n).copied().collect();
+                Literal::Str(picked.join(","))
+            }
+            ColType::Json => Literal::Str(
+                (*[
+                    "1",
+                    "-2.5",
+                    "\"a\"",
+                    "\"é\"",
+                    "null",
+                    "true",
+                    "[]",
+                    "[1, 2, \"x\"]",
+                    "{\"k\": 1}",
+                    "{\"k\": [1, {\"a\": null}], \"z\": \"ü\"}",
+                ]
+                .choose(r)
+                .unwrap())
+                .to_string(),
+            ),
+            ColType::Timestamp => match self.literal(Kind::Date) {
+                Literal::Date(d) => Literal::DateTime(format!("{d} 12:00:00")),
+                l => l,
+            },
+            _ => return None,
+        })
     }
 }

@@ -7,12 +7,15 @@
 //! ROLLBACK only inside a transaction, BEGIN only outside, CREATE TABLE while there is room,
 //! a CREATE TABLE first when no table is live.
 //!
-//! Where the parts live: `ddl` (CREATE TABLE / INDEX, ALTER TABLE), `query` (SELECT, FROM
-//! and joins, aggregates, INSERT / UPDATE / DELETE), `expr` (value expressions and the
-//! [`Scope`]), `literal` (literals, column values), `predicate` (three-valued predicates),
-//! `subquery` (scalar, IN and EXISTS subqueries).
+//! Where the parts live: `ddl` (CREATE TABLE / INDEX / VIEW, ALTER TABLE, generated
+//! columns), `query` (SELECT, FROM and joins, aggregates, INSERT / UPDATE / DELETE),
+//! `derived` (derived tables, CTEs and view bodies: set operations, window functions),
+//! `expr` (value expressions and the [`Scope`]), `literal` (literals, column values),
+//! `predicate` (three-valued predicates), `subquery` (table references; scalar, IN and
+//! EXISTS subqueries).
 
 mod ddl;
+mod derived;
 mod expr;
 mod literal;
 mod predicate;
@@ -41,6 +44,20 @@ pub struct Weights {
     pub delete: u32,
     pub update: u32,
     pub insert: u32,
+    #[serde(default = "default_create_view")]
+    pub create_view: u32,
+}
+
+fn default_create_view() -> u32 {
+    2
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_views() -> usize {
+    3
 }
 
 impl Default for Weights {
@@ -57,6 +74,7 @@ impl Default for Weights {
             delete: 10,
             update: 120,
             insert: 120,
+            create_view: default_create_view(),
         }
     }
 }
@@ -75,6 +93,12 @@ pub struct Config {
     pub max_depth: u32,
     /// Subqueries (scalar, IN, EXISTS) in predicates and expressions.
     pub subqueries: bool,
+    /// Derived tables and CTEs in FROM clauses.
+    #[serde(default = "yes")]
+    pub derived_tables: bool,
+    /// At most this many live views.
+    #[serde(default = "default_max_views")]
+    pub max_views: usize,
 }
 
 impl Default for Config {
@@ -86,6 +110,8 @@ impl Default for Config {
             max_indexes: 5,
             max_depth: 3,
             subqueries: true,
+            derived_tables: true,
+            max_views: default_max_views(),
         }
     }
 }
@@ -98,6 +124,8 @@ pub struct Smith {
     in_txn: bool,
     /// Alias counter of the statement being generated (`r0`, `r1`, ...).
     pub(crate) next_alias: u32,
+    /// How many derived queries enclose the one being generated (they do not nest).
+    pub(crate) derived_depth: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +134,7 @@ enum Kind {
     Commit,
     Rollback,
     CreateTable,
+    CreateView,
     Alter,
     CreateIndex,
     Select,
@@ -123,6 +152,7 @@ impl Smith {
             cfg,
             in_txn: false,
             next_alias: 0,
+            derived_depth: 0,
         }
     }
 
@@ -182,6 +212,9 @@ impl Smith {
         if live < self.cfg.max_tables {
             options.push((Kind::CreateTable, w.create_table));
         }
+        if self.schema.live_views().count() < self.cfg.max_views {
+            options.push((Kind::CreateView, w.create_view));
+        }
         if self.in_txn {
             options.push((Kind::Commit, w.commit));
             options.push((Kind::Rollback, w.rollback));
@@ -210,6 +243,7 @@ impl Smith {
             Kind::Commit => Stmt::Commit,
             Kind::Rollback => Stmt::Rollback,
             Kind::CreateTable => Stmt::CreateTable(self.create_table()),
+            Kind::CreateView => self.create_view(),
             Kind::Alter => self.alter_table(),
             Kind::CreateIndex => self.create_index(),
             Kind::Select => Stmt::Select(self.top_select(false)),

@@ -51,7 +51,15 @@ impl Smith {
                 if k == Kind::Str && self.chance(0.2) {
                     l = self.collated(l);
                 }
-                bin(op, l, self.expr(scope, k, d))
+                // Now and then a literal of another kind: an integer column against a
+                // decimal or string literal, a date against a number.
+                let r = if self.chance(0.1) {
+                    let other = self.any_kind();
+                    lit(self.literal(other))
+                } else {
+                    self.expr(scope, k, d)
+                };
+                bin(op, l, r)
             }
             3 => {
                 let k = self.scope_kind(scope);

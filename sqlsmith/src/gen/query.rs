@@ -6,7 +6,7 @@
 
 use super::expr::{Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{AggFunc, BinOp, Expr, From, Join, JoinKind, Literal, Select, Stmt};
+use crate::ast::{AggFunc, BinOp, Expr, From, Join, JoinKind, Literal, Select, Stmt, TableRef};
 use crate::schema::Kind;
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -17,19 +17,30 @@ impl Smith {
         live.choose(&mut self.rng).cloned().expect("a live table")
     }
 
-    /// One table, or two joined (INNER / LEFT / RIGHT on a predicate, rarely CROSS).
+    /// One table reference, or two joined (INNER / LEFT / RIGHT / STRAIGHT_JOIN on a
+    /// predicate; rarely CROSS, NATURAL or NATURAL LEFT, which take no ON).
     pub(crate) fn random_from(&mut self) -> (From, Scope) {
         let (first, mut scope) = self.sub_table(&Vec::new());
         let mut joins = Vec::new();
         if self.chance(0.3) {
-            let (table, both) = self.sub_table(&scope);
-            let kind = match self.rng.random_range(0..12) {
-                0..=5 => JoinKind::Inner,
-                6..=8 => JoinKind::Left,
-                9 | 10 => JoinKind::Right,
-                _ => JoinKind::Cross,
+            // The right side never correlates with the left (no LATERAL): its own scope.
+            let (table, right) = self.sub_table(&Vec::new());
+            let mut both = scope.clone();
+            both.extend(right);
+            let kind = match self.rng.random_range(0..16) {
+                0..=6 => JoinKind::Inner,
+                7..=9 => JoinKind::Left,
+                10 | 11 => JoinKind::Right,
+                12 => JoinKind::Cross,
+                13 => JoinKind::Natural,
+                14 => JoinKind::NaturalLeft,
+                _ => JoinKind::Straight,
             };
-            let on = (kind != JoinKind::Cross).then(|| self.join_condition(&scope, &both));
+            let on = (!matches!(
+                kind,
+                JoinKind::Cross | JoinKind::Natural | JoinKind::NaturalLeft
+            ))
+            .then(|| self.join_condition(&scope, &both));
             joins.push(Join { kind, table, on });
             scope = both;
         }
@@ -92,6 +103,7 @@ impl Smith {
         let select = Select {
             distinct: self.chance(0.15),
             items,
+            aliases: vec![],
             from: Some(from),
             filter,
             group_by: vec![],
@@ -103,7 +115,7 @@ impl Smith {
         (select, scope)
     }
 
-    fn aggregate(&mut self, scope: &Scope) -> Expr {
+    pub(crate) fn aggregate(&mut self, scope: &Scope) -> Expr {
         let func = *[
             AggFunc::Count,
             AggFunc::Sum,
@@ -138,11 +150,21 @@ impl Smith {
     pub(crate) fn top_select(&mut self, for_update: bool) -> Select {
         let (mut s, scope) = self.plain_select();
         if for_update {
-            if let Some(from) = s.from.as_mut() {
-                from.joins.clear();
-            }
-            let first = s.from.as_ref().map(|f| f.first.alias.clone());
-            let scope: Scope = scope.into_iter().filter(|c| c.qual == first).collect();
+            // A locking read of one base table (not a view or a derived table).
+            let table = self.live_table();
+            let alias = self.alias();
+            s.from = Some(From {
+                first: TableRef::named(&table, &alias),
+                joins: vec![],
+            });
+            let scope: Scope = self
+                .table_scope(&table)
+                .into_iter()
+                .map(|c| ScopeCol {
+                    qual: Some(alias.clone()),
+                    ..c
+                })
+                .collect();
             s.items = (0..self.rng.random_range(1..4))
                 .map(|_| self.item(&scope))
                 .collect();
@@ -219,17 +241,19 @@ impl Smith {
     pub(crate) fn insert(&mut self) -> Stmt {
         let table = self.live_table();
         let t = self.schema.table(&table).expect("live").clone();
-        let cols: Vec<_> = t
+        // Generated columns are never written.
+        let writable: Vec<_> = t
             .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .cloned()
+            .collect();
+        let cols: Vec<_> = writable
             .iter()
             .filter(|c| !c.nullable && c.default.is_none() || self.rng.random_bool(0.7))
             .cloned()
             .collect();
-        let cols = if cols.is_empty() {
-            t.columns.clone()
-        } else {
-            cols
-        };
+        let cols = if cols.is_empty() { writable } else { cols };
         let rows = (0..self.rng.random_range(1..4))
             .map(|_| {
                 cols.iter()
@@ -247,9 +271,31 @@ impl Smith {
     pub(crate) fn update(&mut self) -> Stmt {
         let table = self.live_table();
         let scope = self.table_scope(&table);
-        let n = self.rng.random_range(1..3).min(scope.len());
+        let generated: Vec<String> = self
+            .schema
+            .table(&table)
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .filter(|c| c.generated.is_some())
+                    .map(|c| c.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let writable: Scope = scope
+            .iter()
+            .filter(|c| !generated.contains(&c.name))
+            .cloned()
+            .collect();
+        let n = self.rng.random_range(1..3).min(writable.len());
         let mut sets = Vec::new();
-        let picked: Vec<ScopeCol> = scope.choose_multiple(&mut self.rng, n).cloned().collect();
+        let picked: Vec<ScopeCol> = writable
+            .choose_multiple(&mut self.rng, n)
+            .cloned()
+            .collect();
+        if picked.is_empty() {
+            return self.insert();
+        }
         for c in &picked {
             let e = if self.chance(0.5) {
                 self.value_for(c.ty, c.nullable)

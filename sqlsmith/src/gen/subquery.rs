@@ -1,38 +1,75 @@
-//! Subqueries inside expressions and predicates: scalar (one aggregate, at most one row),
-//! column (for IN) and EXISTS, each over one live table, correlated with the outer scope.
+//! Table references (tables, views, derived tables and CTEs, index hints) and the
+//! subqueries inside expressions and predicates: scalar (one aggregate, at most one row),
+//! column (for IN) and EXISTS, each over one table reference, correlated with the outer
+//! scope.
 
 use super::expr::{lit, Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{AggFunc, Expr, Literal, Select};
+use crate::ast::{AggFunc, Expr, IndexHint, Literal, Select, TableRef};
 use crate::schema::Kind;
 use rand::seq::IndexedRandom;
+use rand::Rng;
 
 impl Smith {
-    /// One live table as `t AS rN`, its columns added to `outer` (correlation allowed).
-    pub(crate) fn sub_table(&mut self, outer: &Scope) -> (crate::ast::TableRef, Scope) {
-        let live: Vec<String> = self.schema.live().map(|t| t.name.clone()).collect();
-        let name = live
+    /// A table reference `... AS rN` and `outer` with its columns added (correlation
+    /// allowed for tables; derived tables never correlate). Mostly a live table or view;
+    /// outside a derived query, sometimes a derived table or CTE. A table with an index
+    /// now and then carries an index hint.
+    pub(crate) fn sub_table(&mut self, outer: &Scope) -> (TableRef, Scope) {
+        let mut scope = outer.clone();
+        if self.cfg.derived_tables && self.derived_depth == 0 && self.chance(0.12) {
+            let derived = self.derived_query();
+            let alias = self.alias();
+            scope.extend(derived.columns.iter().map(|(name, ty)| ScopeCol {
+                qual: Some(alias.clone()),
+                name: name.clone(),
+                ty: *ty,
+                nullable: true,
+            }));
+            let table = if derived.cte {
+                format!("cte_{alias}")
+            } else {
+                String::new()
+            };
+            let tr = TableRef {
+                table,
+                alias,
+                hint: None,
+                derived: Some(Box::new(derived)),
+            };
+            return (tr, scope);
+        }
+        let readable: Vec<String> = self.schema.readable().map(|t| t.name.clone()).collect();
+        let name = readable
             .choose(&mut self.rng)
             .cloned()
             .unwrap_or_else(|| "t0".into());
         let alias = self.alias();
-        let mut scope = outer.clone();
-        if let Some(t) = self.schema.table(&name) {
+        let mut tr = TableRef::named(&name, &alias);
+        if let Some(t) = self.schema.table(&name).cloned() {
             scope.extend(t.columns.iter().map(|c| ScopeCol {
                 qual: Some(alias.clone()),
                 name: c.name.clone(),
                 ty: c.ty,
                 nullable: c.nullable,
             }));
+            if !t.view && self.chance(0.05) {
+                let names: Vec<String> = t
+                    .indexes
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .chain((!t.primary_key.is_empty()).then(|| "PRIMARY".to_string()))
+                    .collect();
+                tr.hint = match (names.choose(&mut self.rng), self.rng.random_range(0..3)) {
+                    (_, 0) => Some(IndexHint::NoIndex),
+                    (Some(i), 1) => Some(IndexHint::Force(i.clone())),
+                    (Some(i), _) => Some(IndexHint::Ignore(i.clone())),
+                    (None, _) => None,
+                }
+                .map(Box::new);
+            }
         }
-        (
-            crate::ast::TableRef {
-                table: name,
-                alias,
-                hint: None,
-            },
-            scope,
-        )
+        (tr, scope)
     }
 
     fn simple_sub(
@@ -46,6 +83,7 @@ impl Smith {
         Select {
             distinct: false,
             items: vec![item],
+            aliases: vec![],
             from: Some(crate::ast::From {
                 first: tr,
                 joins: vec![],

@@ -97,13 +97,16 @@ fn norec_counts_true_rows() {
     let (from, scope) = s.from_clause().unwrap();
     let p = s.predicate(&scope);
     let c = norec(&from, &p);
-    assert_eq!(
-        c.optimized.to_string(),
-        format!("SELECT COUNT(*) FROM {from} WHERE {p}")
+    // (A CTE in the FROM clause is printed before the SELECT.)
+    let optimized = c.optimized.to_string();
+    assert!(
+        optimized.ends_with(&format!("SELECT COUNT(*) FROM {from} WHERE {p}")),
+        "{optimized}"
     );
-    assert_eq!(
-        c.unoptimized.to_string(),
-        format!("SELECT ({p} IS TRUE) FROM {from}")
+    let unoptimized = c.unoptimized.to_string();
+    assert!(
+        unoptimized.ends_with(&format!("SELECT ({p} IS TRUE) FROM {from}")),
+        "{unoptimized}"
     );
     assert!(norec_check(&r(&["2"]), &r(&["1", "0", "1", "NULL"])).is_ok());
     assert!(norec_check(&r(&["3"]), &r(&["1", "0", "1"])).is_err());
@@ -277,7 +280,15 @@ fn tlp_candidates_shrink_query_and_predicate() {
         c.original.to_string().len() + c.predicate.to_string().len()
     };
     for c in tlp_candidates(&case) {
-        assert!(size(&c) < size(&case), "{} not smaller", c.original);
+        // Never larger, never the same (a simpler literal may print as long).
+        assert!(
+            size(&c) <= size(&case) && c.original.to_string() + &c.predicate.to_string()
+                != case.original.to_string() + &case.predicate.to_string(),
+            "{} not smaller than {} / {}",
+            c.original,
+            case.original,
+            case.predicate
+        );
         assert_eq!(
             c.partitions[0].filter.as_ref().unwrap().to_string(),
             match &c.original.filter {
