@@ -12,7 +12,8 @@
 //! [`runloop`] (the statement stream), `options` (loop options, statistics, findings),
 //! `bookkeeping` (the unknown-outcome rule, retired tables, snapshots), `findings`
 //! (metamorphic checks, reduction of findings), [`exec`] (one statement on one server),
-//! [`replay`] (replays, the reducer's checks, reproducer files), `report` (findings grouped
+//! [`replay`] (replays, the reducer's checks, reproducer files), `snapshot` (a long
+//! prefix replaced by the state it built), `report` (findings grouped
 //! by signature, one `repro/<signature>.md` per bug). Generation, comparison and
 //! reduction logic live in faultline-sqlsmith.
 
@@ -23,6 +24,7 @@ pub mod options;
 pub mod replay;
 mod report;
 pub mod runloop;
+mod snapshot;
 pub mod workload;
 
 use faultline_harness::{BadArgs, Defaults, RunSpec, Sut, Workload, WorkloadDef};

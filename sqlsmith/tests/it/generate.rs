@@ -176,17 +176,3 @@ fn every_counted_construct_is_generated() {
     let missing: Vec<&&str> = CONSTRUCTS.iter().filter(|c| !seen.contains_key(**c)).collect();
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }
-
-#[test]
-#[ignore]
-fn sample_print() {
-    let mut s = Smith::new(5, Config::default());
-    for _ in 0..20_000 {
-        let st = s.next_stmt();
-        s.record(&st, true);
-        let t = st.to_string();
-        if ["OVER (", "WITH ", "VIEW", " AS (", "INTERSECT", "NATURAL", "FORCE INDEX"].iter().any(|n| t.contains(n)) {
-            println!("{t}");
-        }
-    }
-}

@@ -6,6 +6,7 @@
 //! the system under test gives a fault-like outcome does not count as reproducing.
 
 use super::exec::{fault_like, SqlDb};
+use super::snapshot::snapshot;
 use faultline_sqlsmith::ast::TableRef;
 use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
 use faultline_sqlsmith::plan::{plan_check, PlanCase};
@@ -106,12 +107,35 @@ impl Replayer {
 
     /// Replays `stmts` and says whether `failure` shows: Ok when it does, else why not.
     pub async fn check(&mut self, stmts: &[Stmt], failure: &Failure) -> Result<(), String> {
+        self.check_outcomes(stmts, failure).await.0
+    }
+
+    /// [`check`](Self::check), and the outcomes of the statements on the system under test.
+    async fn check_outcomes(
+        &mut self,
+        stmts: &[Stmt],
+        failure: &Failure,
+    ) -> (Result<(), String>, Vec<Outcome>) {
         let Some((a, b)) = self.replay(stmts).await else {
-            return Err("the replay database could not be recreated".into());
+            return (
+                Err("the replay database could not be recreated".into()),
+                vec![],
+            );
         };
-        let faulty = a.iter().chain(&b).position(fault_like);
+        let verdict = self.verdict(stmts, failure, &a, &b).await;
+        (verdict, a)
+    }
+
+    async fn verdict(
+        &mut self,
+        stmts: &[Stmt],
+        failure: &Failure,
+        a: &[Outcome],
+        b: &[Outcome],
+    ) -> Result<(), String> {
+        let faulty = a.iter().chain(b).position(fault_like);
         if let Some(k) = faulty {
-            let (k, o) = (k % stmts.len().max(1), a.iter().chain(&b).nth(k));
+            let (k, o) = (k % stmts.len().max(1), a.iter().chain(b).nth(k));
             return Err(format!(
                 "statement {k} of the replay got a fault-like answer ({}), so it says nothing",
                 o.map(|o| o.brief()).unwrap_or_default()
@@ -121,7 +145,7 @@ impl Replayer {
             Failure::Diff => {
                 let diverged = stmts
                     .iter()
-                    .zip(a.iter().zip(&b))
+                    .zip(a.iter().zip(b))
                     .any(|(s, (x, y))| compare(x, y, ordered(s)).is_some());
                 if diverged {
                     Ok(())
@@ -233,11 +257,27 @@ impl Replayer {
         let mut failure = failure.clone();
         let mut header = header;
         let started = Instant::now();
-        let whole = self.check(&stmts, &failure).await;
+        let (whole, outcomes) = self.check_outcomes(&stmts, &failure).await;
         let replay_s = started.elapsed().as_secs_f64();
         let mut tests = 1;
         let mut note = None;
         let mut cur = stmts;
+        if whole.is_ok() {
+            // The state the whole prefix built, in a few statements, when it still fails.
+            if let Some(wanted) = wanted_tables(&cur, &failure) {
+                if let Some(snap) = snapshot(&mut self.sut, &cur, &outcomes, &wanted).await {
+                    tests += 1;
+                    if snap.len() < cur.len() && self.fails(&snap, &failure).await {
+                        tracing::info!(
+                            "replaced {} statement(s) by a snapshot of {}",
+                            cur.len(),
+                            snap.len()
+                        );
+                        cur = snap;
+                    }
+                }
+            }
+        }
         match whole {
             Err(why) => {
                 note = Some(format!(
@@ -416,10 +456,9 @@ fn tables_of(s: &Stmt) -> BTreeSet<String> {
     v.0
 }
 
-/// The statements that can matter to an oracle failure: no reads, and only writes to the
-/// tables its queries use (and the tables those writes read, transitively); transaction
-/// control kept. None for a differential failure (any statement may be the divergence).
-fn slice(stmts: &[Stmt], failure: &Failure) -> Option<Vec<Stmt>> {
+/// The tables an oracle failure's query reads and, transitively, the tables the writes to
+/// them read; None for a differential failure.
+fn wanted_tables(stmts: &[Stmt], failure: &Failure) -> Option<BTreeSet<String>> {
     let queries: Vec<Select> = match failure {
         Failure::Diff => return None,
         Failure::Tlp(c) => vec![c.original.clone()],
@@ -441,6 +480,14 @@ fn slice(stmts: &[Stmt], failure: &Failure) -> Option<Vec<Stmt>> {
             break;
         }
     }
+    Some(wanted)
+}
+
+/// The statements that can matter to an oracle failure: no reads, and only writes to the
+/// tables its queries use (and the tables those writes read, transitively); transaction
+/// control kept. None for a differential failure (any statement may be the divergence).
+fn slice(stmts: &[Stmt], failure: &Failure) -> Option<Vec<Stmt>> {
+    let wanted = wanted_tables(stmts, failure)?;
     Some(
         stmts
             .iter()
