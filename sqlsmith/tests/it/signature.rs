@@ -58,11 +58,27 @@ fn one_shape_one_signature_whatever_the_tables_literals_and_aliases() {
     assert!(s1.shape.contains("IN (SELECT a0.c"), "{}", s1.shape);
     // Another oracle, another predicate shape, or NULL for a literal: other signatures.
     assert_ne!(of_query("norec", &q1, Some(&p1), "", &[]).id, s1.id);
-    let not_in = Expr::Unary {
+    // NOT p and x NOT IN (..) partition the rows as p does: the same bug.
+    let not_p = Expr::Unary {
         op: faultline_sqlsmith::ast::UnOp::Not,
         e: Box::new(p1.clone()),
     };
-    assert_ne!(of_query("tlp", &q1, Some(&not_in), "", &[]).id, s1.id);
+    assert_eq!(of_query("tlp", &q1, Some(&not_p), "", &[]).id, s1.id);
+    let Expr::InSubquery { e, sub, .. } = p1.clone() else {
+        unreachable!()
+    };
+    let not_in = Expr::InSubquery {
+        e,
+        sub,
+        negated: true,
+    };
+    assert_eq!(of_query("tlp", &q1, Some(&not_in), "", &[]).id, s1.id);
+    // ... but p IS NULL is another shape.
+    let is_null = Expr::IsNull {
+        e: Box::new(p1.clone()),
+        negated: false,
+    };
+    assert_ne!(of_query("tlp", &q1, Some(&is_null), "", &[]).id, s1.id);
     let (q3, p3) = known_bug("t3", "t0", "r0", Literal::Null, true);
     assert_ne!(of_query("tlp", &q3, Some(&p3), "", &[]).id, s1.id);
     // a = b and b = a are one shape.
