@@ -413,7 +413,9 @@ mod tests {
     fn a_view_counts_where_it_is_created_or_read() {
         assert!(constructs("CREATE VIEW v0 AS SELECT r0.c0 AS a0 FROM t0 AS r0").contains(&"view"));
         assert!(constructs("SELECT r1.a0 FROM t0 AS r0 JOIN v12 AS r1 ON TRUE").contains(&"view"));
-        assert!(!constructs("SELECT r0.c0 FROM t0 AS r0 WHERE r0.c1 = 'v1 AS x'").contains(&"view"));
+        assert!(
+            !constructs("SELECT r0.c0 FROM t0 AS r0 WHERE r0.c1 = 'v1 AS x'").contains(&"view")
+        );
     }
 
     #[test]

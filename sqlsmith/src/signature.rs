@@ -157,10 +157,7 @@ fn finish(oracle: &str, body: String, setup: &[Stmt]) -> Signature {
 /// and `NOT EXISTS`, ...) are one partitioning and one bug.
 fn without_negation(p: Expr) -> Expr {
     match p {
-        Expr::Unary {
-            op: UnOp::Not,
-            e,
-        } => without_negation(*e),
+        Expr::Unary { op: UnOp::Not, e } => without_negation(*e),
         Expr::InSubquery { e, sub, .. } => Expr::InSubquery {
             e,
             sub,

@@ -161,7 +161,13 @@ impl Smith {
             .iter()
             .filter(|c| !t.is_indexed(&c.name) && !read_by_generated.contains(&c.name))
             .collect();
-        if t.columns.len() > 1 && !droppable.is_empty() && self.chance(0.4) {
+        // Nor a column of a table a view reads (the view would stop working: 1356).
+        let read_by_view = self
+            .schema
+            .tables
+            .iter()
+            .any(|v| v.view && v.reads.contains(&t.name));
+        if t.columns.len() > 1 && !droppable.is_empty() && !read_by_view && self.chance(0.4) {
             let column = droppable.choose(&mut self.rng).unwrap().name.clone();
             return Stmt::DropColumn {
                 table: t.name,

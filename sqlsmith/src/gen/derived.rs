@@ -180,9 +180,14 @@ impl Smith {
         body.items = typed.into_iter().map(|(e, _)| e).collect();
         let mut set_ops = Vec::new();
         if self.chance(0.3) {
-            let op = *[SetOp::Union, SetOp::UnionAll, SetOp::Intersect, SetOp::Except]
-                .choose(&mut self.rng)
-                .unwrap();
+            let op = *[
+                SetOp::Union,
+                SetOp::UnionAll,
+                SetOp::Intersect,
+                SetOp::Except,
+            ]
+            .choose(&mut self.rng)
+            .unwrap();
             let (from, scope) = self.random_from();
             let mut other = Smith::empty_select(from);
             other.items = columns

@@ -329,8 +329,21 @@ impl Smith {
         }
     }
 
-    /// `e` with an explicit collation drawn from [`COLLATIONS`].
-    pub(crate) fn collated(&mut self, e: Expr) -> Expr {
+    /// `e` with an explicit collation drawn from [`COLLATIONS`]; `e` itself when it reads
+    /// a BLOB column (binary: a character-set collation on it is an error, 1253, not a
+    /// test).
+    pub(crate) fn collated(&mut self, scope: &Scope, e: Expr) -> Expr {
+        let mut binary = false;
+        e.visit_shallow(&mut |x| {
+            if let Expr::Col { qual, name } = x {
+                binary |= scope
+                    .iter()
+                    .any(|c| &c.qual == qual && &c.name == name && c.ty == ColType::Blob);
+            }
+        });
+        if binary {
+            return e;
+        }
         Expr::Collate {
             e: Box::new(e),
             collation: COLLATIONS.choose(&mut self.rng).unwrap().to_string(),

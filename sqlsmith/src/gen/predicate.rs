@@ -49,7 +49,7 @@ impl Smith {
                 // Strings compare under an explicit collation now and then (the left side
                 // only: two explicit ones that differ are an error, not a test).
                 if k == Kind::Str && self.chance(0.2) {
-                    l = self.collated(l);
+                    l = self.collated(scope, l);
                 }
                 // Now and then a literal of another kind: an integer column against a
                 // decimal or string literal, a date against a number.
@@ -93,7 +93,7 @@ impl Smith {
                     .collect();
                 let mut e = self.expr(scope, Kind::Str, d);
                 if self.chance(0.2) {
-                    e = self.collated(e);
+                    e = self.collated(scope, e);
                 }
                 Expr::Like {
                     e: Box::new(e),

@@ -173,6 +173,9 @@ fn every_counted_construct_is_generated() {
         }
     }
     println!("{seen:?}");
-    let missing: Vec<&&str> = CONSTRUCTS.iter().filter(|c| !seen.contains_key(**c)).collect();
+    let missing: Vec<&&str> = CONSTRUCTS
+        .iter()
+        .filter(|c| !seen.contains_key(**c))
+        .collect();
     assert!(missing.is_empty(), "never generated: {missing:?}");
 }

@@ -282,8 +282,9 @@ fn tlp_candidates_shrink_query_and_predicate() {
     for c in tlp_candidates(&case) {
         // Never larger, never the same (a simpler literal may print as long).
         assert!(
-            size(&c) <= size(&case) && c.original.to_string() + &c.predicate.to_string()
-                != case.original.to_string() + &case.predicate.to_string(),
+            size(&c) <= size(&case)
+                && c.original.to_string() + &c.predicate.to_string()
+                    != case.original.to_string() + &case.predicate.to_string(),
             "{} not smaller than {} / {}",
             c.original,
             case.original,
