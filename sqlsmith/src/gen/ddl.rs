@@ -10,6 +10,9 @@ use crate::schema::{ColType, Kind, Table};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
+/// ALTER TABLE ADD COLUMN stops adding at this many columns.
+const MAX_COLUMNS: usize = 12;
+
 /// The column names an expression reads.
 fn columns_of(e: &Expr) -> Vec<String> {
     let mut out = Vec::new();
@@ -173,6 +176,10 @@ impl Smith {
                 table: t.name,
                 column,
             };
+        }
+        // Tables stay narrow (a reproducer's CREATE TABLE should read at a glance).
+        if t.columns.len() >= MAX_COLUMNS {
+            return self.insert();
         }
         let name = self.schema.new_column_name(&t.name);
         if self.chance(0.2) {

@@ -10,7 +10,7 @@
 
 use super::expr::{Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{AggFunc, Derived, Expr, Select, SetOp, WinFunc};
+use crate::ast::{Derived, Expr, Select, SetOp, WinFunc};
 use crate::schema::{ColType, Kind};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -94,33 +94,8 @@ impl Smith {
 
     /// An aggregate and the type of its value.
     fn typed_aggregate(&mut self, scope: &Scope) -> (Expr, ColType) {
-        let e = self.aggregate(scope);
-        let ty = match &e {
-            Expr::Agg {
-                func: AggFunc::Count,
-                ..
-            } => ColType::BigInt,
-            Expr::Agg {
-                func: AggFunc::Sum | AggFunc::Avg,
-                ..
-            } => ColType::Double,
-            _ => ColType::of_kind(self.kind_of(&e, scope)),
-        };
-        (e, ty)
-    }
-
-    /// The kind of MIN / MAX: that of its argument's first column, else a string.
-    fn kind_of(&self, e: &Expr, scope: &Scope) -> Kind {
-        let mut kind = None;
-        e.visit_shallow(&mut |x| {
-            if let (None, Expr::Col { qual, name }) = (kind, x) {
-                kind = scope
-                    .iter()
-                    .find(|c| &c.qual == qual && &c.name == name)
-                    .map(|c| c.ty.kind());
-            }
-        });
-        kind.unwrap_or(Kind::Str)
+        let (e, kind) = self.aggregate_typed(scope);
+        (e, ColType::of_kind(kind))
     }
 
     fn empty_select(from: crate::ast::From) -> Select {

@@ -116,6 +116,12 @@ impl Smith {
     }
 
     pub(crate) fn aggregate(&mut self, scope: &Scope) -> Expr {
+        self.aggregate_typed(scope).0
+    }
+
+    /// An aggregate and the kind of its value: COUNT an integer, SUM and AVG a number,
+    /// MIN and MAX their argument's kind.
+    pub(crate) fn aggregate_typed(&mut self, scope: &Scope) -> (Expr, Kind) {
         let func = *[
             AggFunc::Count,
             AggFunc::Sum,
@@ -126,11 +132,12 @@ impl Smith {
         .choose(&mut self.rng)
         .unwrap();
         if func == AggFunc::Count && self.chance(0.4) {
-            return Expr::Agg {
+            let count = Expr::Agg {
                 func,
                 distinct: false,
                 arg: None,
             };
+            return (count, Kind::Int);
         }
         let kind = match func {
             AggFunc::Sum | AggFunc::Avg => *[Kind::Int, Kind::Num].choose(&mut self.rng).unwrap(),
@@ -139,11 +146,17 @@ impl Smith {
                 .unwrap(),
         };
         let arg = self.expr(scope, kind, 1);
-        Expr::Agg {
+        let agg = Expr::Agg {
             func,
             distinct: self.chance(0.2),
             arg: Some(Box::new(arg)),
-        }
+        };
+        let value = match func {
+            AggFunc::Count => Kind::Int,
+            AggFunc::Sum | AggFunc::Avg => Kind::Num,
+            AggFunc::Min | AggFunc::Max => kind,
+        };
+        (agg, value)
     }
 
     /// A top-level query; `for_update` makes it a locking read of one table.
