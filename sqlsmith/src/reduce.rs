@@ -279,6 +279,29 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
                 c.primary_key.clear();
                 out.push(Stmt::CreateTable(c));
             }
+            // A column nothing in the table needs (no key, index or generated column
+            // reads it); the replay shows whether another statement does.
+            let mut generated_reads = std::collections::BTreeSet::new();
+            for g in ct.columns.iter().filter_map(|c| c.generated.as_ref()) {
+                g.expr.visit_shallow(&mut |e| {
+                    if let Expr::Col { name, .. } = e {
+                        generated_reads.insert(name.clone());
+                    }
+                });
+            }
+            for (i, col) in ct.columns.iter().enumerate() {
+                let needed = ct.primary_key.contains(&col.name)
+                    || ct
+                        .indexes
+                        .iter()
+                        .any(|x| x.columns.iter().any(|(c, _)| *c == col.name))
+                    || generated_reads.contains(&col.name);
+                if ct.columns.len() > 1 && !needed {
+                    let mut c = ct.clone();
+                    c.columns.remove(i);
+                    out.push(Stmt::CreateTable(c));
+                }
+            }
         }
         _ => {}
     }

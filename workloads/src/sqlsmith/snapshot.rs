@@ -7,7 +7,7 @@
 //! a FLOAT printed with fewer digits, makes it fail to), then shrinks it row by row.
 
 use super::exec::SqlDb;
-use faultline_sqlsmith::ast::{CreateTable, Expr, Literal};
+use faultline_sqlsmith::ast::{ColumnDef, CreateTable, Expr, Literal};
 use faultline_sqlsmith::schema::Schema;
 use faultline_sqlsmith::{Outcome, Stmt};
 use std::collections::BTreeSet;
@@ -68,27 +68,30 @@ pub(super) async fn snapshot(
         }
     }
     for t in &tables {
-        let columns: Vec<String> = t
-            .columns
-            .iter()
-            .filter(|c| c.generated.is_none())
-            .map(|c| c.name.clone())
-            .collect();
+        let columns: Vec<&ColumnDef> = t.columns.iter().filter(|c| c.generated.is_none()).collect();
         if columns.is_empty() {
             continue;
         }
-        let sql = format!("SELECT {} FROM {}", columns.join(", "), t.name);
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let sql = format!("SELECT {} FROM {}", names.join(", "), t.name);
         let Outcome::Rows { rows } = db.run(&sql).await else {
             return None;
         };
         for row in rows {
-            let values = row
-                .into_iter()
-                .map(|v| Expr::Lit(v.map_or(Literal::Null, Literal::Str)))
-                .collect();
+            // A NULL goes without saying where NULL is the column's default: the INSERT
+            // names only the columns it gives a value, so the reducer can drop the rest.
+            let (cols, values): (Vec<String>, Vec<Expr>) = columns
+                .iter()
+                .zip(row)
+                .filter(|(c, v)| v.is_some() || !c.nullable || c.default.is_some())
+                .map(|(c, v)| {
+                    let value = Expr::Lit(v.map_or(Literal::Null, Literal::Str));
+                    (c.name.clone(), value)
+                })
+                .unzip();
             out.push(Stmt::Insert {
                 table: t.name.clone(),
-                columns: columns.clone(),
+                columns: cols,
                 rows: vec![values],
             });
         }
