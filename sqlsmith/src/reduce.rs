@@ -308,6 +308,16 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
     out
 }
 
+/// The `i`-th table reference of `q`'s FROM clause (0: the first).
+fn table_at(q: &mut Select, i: usize) -> Option<&mut crate::ast::TableRef> {
+    let f = q.from.as_mut()?;
+    if i == 0 {
+        Some(&mut f.first)
+    } else {
+        f.joins.get_mut(i - 1).map(|j| &mut j.table)
+    }
+}
+
 /// Smaller variants of a query (clauses, joins, items dropped; expressions simplified).
 pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
     let mut out = Vec::new();
@@ -330,6 +340,44 @@ pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
     push(&|c| {
         if let Some(f) = c.from.as_mut() {
             f.joins.clear();
+        }
+    });
+    // One joined table alone (the first one, or a derived table, may be what is not
+    // needed).
+    let joins = q.from.as_ref().map_or(0, |f| f.joins.len());
+    for i in 0..joins {
+        push(&move |c| {
+            if let Some(f) = c.from.as_mut() {
+                f.first = f.joins.remove(i).table;
+                f.joins.clear();
+            }
+        });
+    }
+    // A derived table or CTE: without its set operation, or replaced by the first table
+    // it reads (under its own alias).
+    let refs = q.from.as_ref().map_or(0, |f| 1 + f.joins.len());
+    for i in 0..refs {
+        push(&move |c| {
+            if let Some(d) = table_at(c, i).and_then(|t| t.derived.as_mut()) {
+                d.set_ops.clear();
+            }
+        });
+        push(&move |c| {
+            if let Some(t) = table_at(c, i) {
+                let inner = t.derived.as_ref().and_then(|d| d.body.from.as_ref());
+                if let Some(first) = inner.map(|f| f.first.clone()) {
+                    let alias = std::mem::take(&mut t.alias);
+                    *t = first;
+                    t.alias = alias;
+                }
+            }
+        });
+    }
+    // Index hints off (a hint naming an index keeps that index in the setup).
+    push(&|c| {
+        if let Some(f) = c.from.as_mut() {
+            f.first.hint = None;
+            f.joins.iter_mut().for_each(|j| j.table.hint = None);
         }
     });
     for i in 0..q.items.len() {

@@ -63,8 +63,12 @@ pub fn stmt_literal_candidates(s: &Stmt) -> Vec<Stmt> {
         }
     }
     match s {
+        // A generated column's type goes with its expression: it is not simplified.
         Stmt::CreateTable(ct) => {
             for (i, c) in ct.columns.iter().enumerate() {
+                if c.generated.is_some() {
+                    continue;
+                }
                 for t in simpler_types(c.ty) {
                     let mut x = ct.clone();
                     x.columns[i].ty = t;
@@ -72,7 +76,7 @@ pub fn stmt_literal_candidates(s: &Stmt) -> Vec<Stmt> {
                 }
             }
         }
-        Stmt::AddColumn { table, column } => {
+        Stmt::AddColumn { table, column } if column.generated.is_none() => {
             for t in simpler_types(column.ty) {
                 let mut column = column.clone();
                 column.ty = t;
