@@ -109,7 +109,10 @@ impl Smith {
                 Literal::Num("18446744073709551615".into())
             }
             ColType::BigIntUnsigned => int_in(r, 0, i64::MAX),
-            ColType::Year => Literal::Int(*[1901i64, 2155, 0, 1999, 2024, 2000].choose(r).unwrap()),
+            ColType::Year if r.random_bool(0.3) => {
+                Literal::Int(*[1901i64, 2155, 0, 1999, 2000].choose(r).unwrap())
+            }
+            ColType::Year => Literal::Int(r.random_range(1901..=2155)),
             ColType::Char(n) => match self.literal(Kind::Str) {
                 Literal::Str(s) => Literal::Str(s.chars().take(n as usize).collect()),
                 l => l,
