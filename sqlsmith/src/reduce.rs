@@ -461,5 +461,21 @@ pub fn expr_candidates(e: &Expr) -> Vec<Expr> {
             out.push(copy);
         }
     }
+    // Inside a subquery: each smaller variant of its SELECT (its WHERE dropped or
+    // simplified, its joins dropped, ...), so that two sightings of one bug through
+    // subqueries that differ in what does not matter reduce to one shape.
+    let sub = match e {
+        Expr::InSubquery { sub, .. } | Expr::Exists { sub, .. } | Expr::Subquery(sub) => Some(sub),
+        _ => None,
+    };
+    for smaller in sub.iter().flat_map(|s| select_candidates(s)) {
+        let mut copy = e.clone();
+        if let Expr::InSubquery { sub, .. } | Expr::Exists { sub, .. } | Expr::Subquery(sub) =
+            &mut copy
+        {
+            **sub = smaller;
+        }
+        out.push(copy);
+    }
     out
 }

@@ -178,3 +178,31 @@ fn the_reducer_stops_on_time_and_does_not_count_refused_replays() {
     let out = reduce_within(stmts[..10].to_vec(), 100_000, None, &mut never);
     assert_eq!(out.stop, Stop::Fixpoint);
 }
+
+/// The reducer reaches inside a subquery: one candidate of `x IN (SELECT .. WHERE w)` drops
+/// `w`, so two sightings that differ only there can reduce to one shape.
+#[test]
+fn subqueries_are_reduced_too() {
+    let (_, p) = known_bug("t3", "t0", "r0", Literal::Int(1), false);
+    let Expr::InSubquery {
+        e,
+        mut sub,
+        negated,
+    } = p
+    else {
+        unreachable!()
+    };
+    sub.filter = Some(Expr::Lit(Literal::Bool(true)));
+    let with_filter = Expr::InSubquery {
+        e,
+        sub: sub.clone(),
+        negated,
+    };
+    let cands = faultline_sqlsmith::reduce::expr_candidates(&with_filter);
+    assert!(
+        cands
+            .iter()
+            .any(|c| matches!(c, Expr::InSubquery { sub, .. } if sub.filter.is_none())),
+        "no candidate drops the subquery's WHERE"
+    );
+}
