@@ -1,6 +1,6 @@
 //! faultline-sqlsmith: random SQL for MySQL / MariaDB and the pure logic that judges it.
 //!
-//! What lives here: the [`schema`] model (tables, columns, types, indexes created so far), the
+//! What lives here: the [`schema`] model (tables and views, columns, types, indexes created so far), the
 //! [`ast`] and its MySQL-dialect printer ([`print`]), the seeded statement generator
 //! ([`gen::Smith`], configurable [`gen::Weights`], a stable mode without nondeterministic
 //! functions), result comparison ([`compare`]: errors by number, affected rows, ordered lists
