@@ -237,6 +237,22 @@ pub struct From {
     pub joins: Vec<Join>,
 }
 
+impl From {
+    /// Every table reference, the first one first.
+    pub fn tables(&self) -> impl Iterator<Item = &TableRef> {
+        std::iter::once(&self.first).chain(self.joins.iter().map(|j| &j.table))
+    }
+
+    pub fn tables_mut(&mut self) -> impl Iterator<Item = &mut TableRef> {
+        std::iter::once(&mut self.first).chain(self.joins.iter_mut().map(|j| &mut j.table))
+    }
+
+    /// The `i`-th table reference (0: the first).
+    pub fn table_mut(&mut self, i: usize) -> Option<&mut TableRef> {
+        self.tables_mut().nth(i)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Select {
     pub distinct: bool,
@@ -255,6 +271,22 @@ pub struct Select {
 }
 
 impl Select {
+    /// `SELECT FROM from` with nothing else yet (no items, no clauses).
+    pub fn over(from: From) -> Select {
+        Select {
+            distinct: false,
+            items: vec![],
+            aliases: vec![],
+            from: Some(from),
+            filter: None,
+            group_by: vec![],
+            having: None,
+            order_by: vec![],
+            limit: None,
+            for_update: false,
+        }
+    }
+
     /// ORDER BY names every output column: with binary collations the output list is then
     /// fully determined (tied rows are identical), so results compare as ordered lists.
     pub fn order_is_total(&self) -> bool {
@@ -438,6 +470,17 @@ impl Expr {
             qual: Some(qual.to_string()),
             name: name.to_string(),
         }
+    }
+
+    /// The names of the columns this expression reads (not inside subqueries).
+    pub fn column_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.visit_shallow(&mut |e| {
+            if let Expr::Col { name, .. } = e {
+                out.push(name.clone());
+            }
+        });
+        out
     }
 
     pub fn has_aggregate(&self) -> bool {

@@ -113,15 +113,8 @@ impl PlanCase {
             }
             PlanChange::Hint { table, hint } => {
                 let mut q = self.query.clone();
-                if let Some(f) = q.from.as_mut() {
-                    let t = if *table == 0 {
-                        Some(&mut f.first)
-                    } else {
-                        f.joins.get_mut(table - 1).map(|j| &mut j.table)
-                    };
-                    if let Some(t) = t {
-                        t.hint = Some(Box::new(hint.clone()));
-                    }
+                if let Some(t) = q.from.as_mut().and_then(|f| f.table_mut(*table)) {
+                    t.hint = Some(Box::new(hint.clone()));
                 }
                 q.to_string()
             }
@@ -157,9 +150,8 @@ impl PlanCase {
 /// `USE INDEX ()` on every base table of the FROM clause (subqueries, views and derived
 /// tables keep their plans).
 fn no_indexes(q: &mut Select) {
-    if let Some(f) = q.from.as_mut() {
-        let refs = std::iter::once(&mut f.first).chain(f.joins.iter_mut().map(|j| &mut j.table));
-        for t in refs.filter(|t| t.is_base_table()) {
+    for t in q.from.iter_mut().flat_map(|f| f.tables_mut()) {
+        if t.is_base_table() {
             t.hint = Some(Box::new(IndexHint::NoIndex));
         }
     }
@@ -174,8 +166,7 @@ pub fn plan_changes(query: &Select, schema: &Schema) -> Option<Vec<PlanChange>> 
         return None;
     }
     let mut out = vec![PlanChange::NoIndexes];
-    let tables = std::iter::once(&from.first).chain(from.joins.iter().map(|j| &j.table));
-    for (i, t) in tables.enumerate() {
+    for (i, t) in from.tables().enumerate() {
         let Some(table) = schema.table(&t.table).filter(|_| t.is_base_table()) else {
             continue;
         };

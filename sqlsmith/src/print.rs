@@ -289,9 +289,7 @@ impl Display for Select {
         let ctes: Vec<&TableRef> = self
             .from
             .iter()
-            .flat_map(|from| {
-                std::iter::once(&from.first).chain(from.joins.iter().map(|j| &j.table))
-            })
+            .flat_map(From::tables)
             .filter(|t| t.derived.as_ref().is_some_and(|d| d.cte))
             .collect();
         for (i, t) in ctes.iter().enumerate() {

@@ -281,14 +281,12 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
             }
             // A column nothing in the table needs (no key, index or generated column
             // reads it); the replay shows whether another statement does.
-            let mut generated_reads = std::collections::BTreeSet::new();
-            for g in ct.columns.iter().filter_map(|c| c.generated.as_ref()) {
-                g.expr.visit_shallow(&mut |e| {
-                    if let Expr::Col { name, .. } = e {
-                        generated_reads.insert(name.clone());
-                    }
-                });
-            }
+            let generated_reads: Vec<String> = ct
+                .columns
+                .iter()
+                .filter_map(|c| c.generated.as_ref())
+                .flat_map(|g| g.expr.column_names())
+                .collect();
             for (i, col) in ct.columns.iter().enumerate() {
                 let needed = ct.primary_key.contains(&col.name)
                     || ct
@@ -310,12 +308,7 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
 
 /// The `i`-th table reference of `q`'s FROM clause (0: the first).
 fn table_at(q: &mut Select, i: usize) -> Option<&mut crate::ast::TableRef> {
-    let f = q.from.as_mut()?;
-    if i == 0 {
-        Some(&mut f.first)
-    } else {
-        f.joins.get_mut(i - 1).map(|j| &mut j.table)
-    }
+    q.from.as_mut()?.table_mut(i)
 }
 
 /// Smaller variants of a query (clauses, joins, items dropped; expressions simplified).
@@ -375,9 +368,8 @@ pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
     }
     // Index hints off (a hint naming an index keeps that index in the setup).
     push(&|c| {
-        if let Some(f) = c.from.as_mut() {
-            f.first.hint = None;
-            f.joins.iter_mut().for_each(|j| j.table.hint = None);
+        for t in c.from.iter_mut().flat_map(|f| f.tables_mut()) {
+            t.hint = None;
         }
     });
     for i in 0..q.items.len() {

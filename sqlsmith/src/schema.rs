@@ -185,6 +185,11 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// The columns a write may set: all but the generated ones.
+    pub fn writable(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns.iter().filter(|c| c.generated.is_none())
+    }
+
     /// Whether a column is part of the primary key or of an index.
     pub fn is_indexed(&self, name: &str) -> bool {
         self.primary_key.iter().any(|c| c == name)

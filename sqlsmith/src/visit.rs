@@ -1,7 +1,7 @@
 //! A mutable walk over every node of a query or statement, subqueries included: the
 //! signature's normalisation and the reducer's literal pass use it.
 
-use crate::ast::{Expr, Literal, Select, Stmt, TableRef};
+use crate::ast::{Expr, From, Literal, Select, Stmt, TableRef};
 
 /// What a walk does at each kind of node; every method defaults to nothing.
 pub trait VisitMut {
@@ -15,11 +15,8 @@ pub trait VisitMut {
 /// Walks `q`: its FROM clause first (so aliases are met before their uses), then items,
 /// ON conditions, WHERE, GROUP BY, HAVING.
 pub fn select_mut(q: &mut Select, v: &mut dyn VisitMut) {
-    if let Some(f) = q.from.as_mut() {
-        table_mut(&mut f.first, v);
-        for j in &mut f.joins {
-            table_mut(&mut j.table, v);
-        }
+    for t in q.from.iter_mut().flat_map(From::tables_mut) {
+        table_mut(t, v);
     }
     for e in &mut q.items {
         expr_mut(e, v);

@@ -5,24 +5,13 @@
 
 use super::expr::{Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{ColumnDef, CreateTable, Expr, Generated, IndexDef, Literal, Stmt};
+use crate::ast::{ColumnDef, CreateTable, Generated, IndexDef, Literal, Stmt};
 use crate::schema::{ColType, Kind, Table};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
 /// ALTER TABLE ADD COLUMN stops adding at this many columns.
 const MAX_COLUMNS: usize = 12;
-
-/// The column names an expression reads.
-fn columns_of(e: &Expr) -> Vec<String> {
-    let mut out = Vec::new();
-    e.visit_shallow(&mut |x| {
-        if let Expr::Col { name, .. } = x {
-            out.push(name.clone());
-        }
-    });
-    out
-}
 
 impl Smith {
     fn col_type(&mut self) -> ColType {
@@ -173,7 +162,7 @@ impl Smith {
             .columns
             .iter()
             .filter_map(|c| c.generated.as_ref())
-            .flat_map(|g| columns_of(&g.expr))
+            .flat_map(|g| g.expr.column_names())
             .collect();
         let droppable: Vec<&ColumnDef> = t
             .columns

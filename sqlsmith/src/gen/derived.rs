@@ -98,26 +98,11 @@ impl Smith {
         (e, ColType::of_kind(kind))
     }
 
-    fn empty_select(from: crate::ast::From) -> Select {
-        Select {
-            distinct: false,
-            items: vec![],
-            aliases: vec![],
-            from: Some(from),
-            filter: None,
-            group_by: vec![],
-            having: None,
-            order_by: vec![],
-            limit: None,
-            for_update: false,
-        }
-    }
-
     /// A derived query (for a derived table, a CTE or a view) with named, typed columns.
     pub(crate) fn derived_query(&mut self) -> Derived {
         self.derived_depth += 1;
         let (from, scope) = self.random_from();
-        let mut body = Smith::empty_select(from);
+        let mut body = Select::over(from);
         let mut typed: Vec<(Expr, ColType)> = Vec::new();
         match self.rng.random_range(0..10) {
             0 | 1 => {
@@ -164,7 +149,7 @@ impl Smith {
             .choose(&mut self.rng)
             .unwrap();
             let (from, scope) = self.random_from();
-            let mut other = Smith::empty_select(from);
+            let mut other = Select::over(from);
             other.items = columns
                 .iter()
                 .map(|(_, ty)| self.item_of_kind(&scope, ty.kind()))

@@ -254,13 +254,7 @@ impl Smith {
     pub(crate) fn insert(&mut self) -> Stmt {
         let table = self.live_table();
         let t = self.schema.table(&table).expect("live").clone();
-        // Generated columns are never written.
-        let writable: Vec<_> = t
-            .columns
-            .iter()
-            .filter(|c| c.generated.is_none())
-            .cloned()
-            .collect();
+        let writable: Vec<_> = t.writable().cloned().collect();
         let cols: Vec<_> = writable
             .iter()
             .filter(|c| !c.nullable && c.default.is_none() || self.rng.random_bool(0.7))
@@ -284,22 +278,14 @@ impl Smith {
     pub(crate) fn update(&mut self) -> Stmt {
         let table = self.live_table();
         let scope = self.table_scope(&table);
-        let generated: Vec<String> = self
-            .schema
-            .table(&table)
-            .map(|t| {
-                t.columns
-                    .iter()
-                    .filter(|c| c.generated.is_some())
-                    .map(|c| c.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let writable: Scope = scope
-            .iter()
-            .filter(|c| !generated.contains(&c.name))
-            .cloned()
-            .collect();
+        let writable: Scope = match self.schema.table(&table) {
+            Some(t) => scope
+                .iter()
+                .filter(|c| t.writable().any(|w| w.name == c.name))
+                .cloned()
+                .collect(),
+            None => vec![],
+        };
         let n = self.rng.random_range(1..3).min(writable.len());
         let mut sets = Vec::new();
         let picked: Vec<ScopeCol> = writable

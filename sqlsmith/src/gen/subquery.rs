@@ -46,28 +46,32 @@ impl Smith {
             .unwrap_or_else(|| "t0".into());
         let alias = self.alias();
         let mut tr = TableRef::named(&name, &alias);
-        if let Some(t) = self.schema.table(&name).cloned() {
+        // The indexes a hint may name: Some for a base table, None for a view.
+        let mut hintable: Option<Vec<String>> = None;
+        if let Some(t) = self.schema.table(&name) {
             scope.extend(t.columns.iter().map(|c| ScopeCol {
                 qual: Some(alias.clone()),
                 name: c.name.clone(),
                 ty: c.ty,
                 nullable: c.nullable,
             }));
-            if !t.view && self.chance(0.05) {
-                let names: Vec<String> = t
-                    .indexes
+            hintable = (!t.view).then(|| {
+                let primary = (!t.primary_key.is_empty()).then(|| "PRIMARY".to_string());
+                t.indexes
                     .iter()
                     .map(|i| i.name.clone())
-                    .chain((!t.primary_key.is_empty()).then(|| "PRIMARY".to_string()))
-                    .collect();
-                tr.hint = match (names.choose(&mut self.rng), self.rng.random_range(0..3)) {
-                    (_, 0) => Some(IndexHint::NoIndex),
-                    (Some(i), 1) => Some(IndexHint::Force(i.clone())),
-                    (Some(i), _) => Some(IndexHint::Ignore(i.clone())),
-                    (None, _) => None,
-                }
-                .map(Box::new);
+                    .chain(primary)
+                    .collect()
+            });
+        }
+        if let Some(names) = hintable.filter(|_| self.chance(0.05)) {
+            tr.hint = match (names.choose(&mut self.rng), self.rng.random_range(0..3)) {
+                (_, 0) => Some(IndexHint::NoIndex),
+                (Some(i), 1) => Some(IndexHint::Force(i.clone())),
+                (Some(i), _) => Some(IndexHint::Ignore(i.clone())),
+                (None, _) => None,
             }
+            .map(Box::new);
         }
         (tr, scope)
     }
@@ -81,19 +85,12 @@ impl Smith {
         let item = item(self, &scope);
         let filter = self.chance(0.7).then(|| self.bool_expr(&scope, 1));
         Select {
-            distinct: false,
             items: vec![item],
-            aliases: vec![],
-            from: Some(crate::ast::From {
+            filter,
+            ..Select::over(crate::ast::From {
                 first: tr,
                 joins: vec![],
-            }),
-            filter,
-            group_by: vec![],
-            having: None,
-            order_by: vec![],
-            limit: None,
-            for_update: false,
+            })
         }
     }
 

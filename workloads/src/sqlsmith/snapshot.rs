@@ -68,7 +68,7 @@ pub(super) async fn snapshot(
         }
     }
     for t in &tables {
-        let columns: Vec<&ColumnDef> = t.columns.iter().filter(|c| c.generated.is_none()).collect();
+        let columns: Vec<&ColumnDef> = t.writable().collect();
         if columns.is_empty() {
             continue;
         }
