@@ -18,6 +18,16 @@ pub struct ColumnDef {
     pub generated: Option<Generated>,
 }
 
+/// The columns that the generated columns among `columns` read (such a column cannot be
+/// dropped).
+pub fn read_by_generated(columns: &[ColumnDef]) -> Vec<String> {
+    columns
+        .iter()
+        .filter_map(|c| c.generated.as_ref())
+        .flat_map(|g| g.expr.column_names())
+        .collect()
+}
+
 /// `AS (expr) VIRTUAL` (computed when read) or `AS (expr) STORED` (computed when written).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Generated {

@@ -281,12 +281,7 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
             }
             // A column nothing in the table needs (no key, index or generated column
             // reads it); the replay shows whether another statement does.
-            let generated_reads: Vec<String> = ct
-                .columns
-                .iter()
-                .filter_map(|c| c.generated.as_ref())
-                .flat_map(|g| g.expr.column_names())
-                .collect();
+            let generated_reads = crate::ast::read_by_generated(&ct.columns);
             for (i, col) in ct.columns.iter().enumerate() {
                 let needed = ct.primary_key.contains(&col.name)
                     || ct

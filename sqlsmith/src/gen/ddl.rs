@@ -5,7 +5,7 @@
 
 use super::expr::{Scope, ScopeCol};
 use super::Smith;
-use crate::ast::{ColumnDef, CreateTable, Generated, IndexDef, Literal, Stmt};
+use crate::ast::{read_by_generated, ColumnDef, CreateTable, Generated, IndexDef, Literal, Stmt};
 use crate::schema::{ColType, Kind, Table};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -158,12 +158,7 @@ impl Smith {
     pub(crate) fn alter_table(&mut self) -> Stmt {
         let t = self.live_table_def();
         // A column a generated column reads cannot be dropped.
-        let read_by_generated: Vec<String> = t
-            .columns
-            .iter()
-            .filter_map(|c| c.generated.as_ref())
-            .flat_map(|g| g.expr.column_names())
-            .collect();
+        let read_by_generated = read_by_generated(&t.columns);
         let droppable: Vec<&ColumnDef> = t
             .columns
             .iter()
