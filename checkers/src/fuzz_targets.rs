@@ -11,7 +11,7 @@ use crate::linearizable::import as lin_import;
 use faultline_core::{History, Op};
 
 /// `fuzz_edn`: the EDN reader, Elle's Jepsen importer for both workloads (EDN and the JSON
-/// form), the Jepsen bank importer.
+/// form), the Jepsen bank importer, the Jepsen set importer and both set checkers.
 pub fn edn(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -22,6 +22,11 @@ pub fn edn(data: &[u8]) {
         let _ = import::jepsen_history(text, w);
     }
     let _ = jepsen_bank(text, &JepsenBankOptions::default());
+    if let Ok(h) = crate::set::jepsen_set_history(text) {
+        use faultline_core::Checker;
+        let _ = crate::set::SetChecker.check(&h);
+        let _ = crate::set::SetFullChecker { linearizable: true }.check(&h);
+    }
 }
 
 /// `fuzz_porcupine`: both Porcupine importers (etcd log lines, kv EDN) and the Knossos

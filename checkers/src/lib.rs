@@ -4,7 +4,8 @@
 //! ([`bank_import`]), the linearizability checker with its models
 //! and Porcupine imports ([`linearizable`]), the Elle-style transactional isolation checker
 //! for list-append and rw-register ([`elle`]), recovery times after faults ([`recovery`]:
-//! availability, kept apart from safety), and a reader for Jepsen's EDN histories
+//! availability, kept apart from safety), Jepsen's set and set-full checkers with their import
+//! ([`set`]), and a reader for Jepsen's EDN histories
 //! ([`edn`]). Every checker depends on faultline-core alone, so it runs offline on a stored
 //! or imported history.
 //!
@@ -19,3 +20,4 @@ pub mod fuzz_targets;
 mod jepsen_op;
 pub mod linearizable;
 pub mod recovery;
+pub mod set;

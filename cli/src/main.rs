@@ -45,7 +45,7 @@ enum Command {
         /// (either of the last two reads EDN and elle-cli's JSON).
         #[arg(long, default_value = "native")]
         format: String,
-        /// For jepsen-edn: register, cas-register, append, rw-register or bank.
+        /// For jepsen-edn: register, cas-register, append, rw-register, bank, set or set-full.
         #[arg(long)]
         workload: Option<String>,
         /// For append / rw-register: the consistency model (serializable, snapshot-isolation, ...).
@@ -60,6 +60,9 @@ enum Command {
         /// For a Jepsen bank history: negative balances are allowed.
         #[arg(long)]
         negative_balances: bool,
+        /// For a Jepsen set history checked by set-full: a stale element is invalid.
+        #[arg(long)]
+        linearizable: bool,
     },
     /// Suites of cases for nightly jobs: `faultline suite run suites/smoke.toml`.
     Suite {
@@ -208,6 +211,7 @@ fn main() {
             check_timeout,
             initial_value,
             negative_balances,
+            linearizable,
         } => {
             if format == "native" {
                 analyze(&registry, &run)
@@ -219,6 +223,7 @@ fn main() {
                     check_timeout: check_timeout.map(std::time::Duration::from_secs_f64),
                     initial_value: initial_value.as_deref(),
                     negative_balances,
+                    linearizable,
                 };
                 analyze_file(&run, &args)
             }

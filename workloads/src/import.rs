@@ -7,12 +7,14 @@
 //! | `jepsen-edn --workload register\|cas-register` | Jepsen / Knossos EDN ops | linearizable |
 //! | `jepsen-edn --workload append\|rw-register` | Jepsen / Elle txns, EDN or elle-cli JSON (told apart by their first character); ops without `:process` are one nil process | elle, `--model` |
 //! | `jepsen-edn --workload bank [--negative-balances]` | Jepsen bank histories (`:transfer` / `:read`), EDN or JSON; accounts and total from the first ok read, as Jepsen does | bank |
+//! | `jepsen-edn --workload set` | Jepsen set histories (`:add` / `:read`), EDN or JSON | Jepsen's `set` (the final read) |
+//! | `jepsen-edn --workload set-full [--linearizable]` | the same | Jepsen's `set-full` (every read; stale elements invalid with `--linearizable`) |
 //!
 //! `jepsen-json` is the same as `jepsen-edn`. A malformed file is reported with its line
 //! number.
 
 use anyhow::{bail, Context};
-use faultline_checkers::{bank_import, elle, linearizable};
+use faultline_checkers::{bank_import, elle, linearizable, set};
 use faultline_core::{CheckResult, Checker, History};
 use std::path::Path;
 use std::time::Duration;
@@ -27,6 +29,9 @@ pub struct ImportArgs<'a> {
     /// For Jepsen bank histories: negative balances are allowed (Jepsen's
     /// `:negative-balances?`).
     pub negative_balances: bool,
+    /// For Jepsen set histories checked by set-full: a stale element is invalid (Jepsen's
+    /// `:linearizable?`).
+    pub linearizable: bool,
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -75,11 +80,23 @@ pub fn check_file(path: &Path, args: &ImportArgs) -> anyhow::Result<Vec<CheckRes
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Ok(vec![bank.check()])
         }
+        ("jepsen-edn" | "jepsen-json", Some(w @ ("set" | "set-full"))) => {
+            let history = set::jepsen_set_history(&read(path)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(vec![if w == "set" {
+                set::SetChecker.check(&history)
+            } else {
+                set::SetFullChecker {
+                    linearizable: args.linearizable,
+                }
+                .check(&history)
+            }])
+        }
         ("jepsen-edn" | "jepsen-json", Some(other)) => {
-            bail!("--workload {other:?}: use register, cas-register, append, rw-register or bank")
+            bail!("--workload {other:?}: use register, cas-register, append, rw-register, bank, set or set-full")
         }
         ("jepsen-edn" | "jepsen-json", None) => {
-            bail!("--format jepsen-edn needs --workload register|cas-register|append|rw-register|bank")
+            bail!("--format jepsen-edn needs --workload register|cas-register|append|rw-register|bank|set|set-full")
         }
         (other, _) => {
             bail!("--format {other:?}: use native, porcupine-etcd, porcupine-kv, jepsen-edn or jepsen-json")

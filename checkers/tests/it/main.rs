@@ -1,7 +1,7 @@
 //! faultline-checkers' integration tests, one binary, one module per topic: Elle's own test
 //! suite and histories, hand-written anomalies, EDN and elle-cli imports, property tests,
 //! the linearizability checker on hand-made, generated and Porcupine's published
-//! histories, and Jepsen's bank histories.
+//! histories, and Jepsen's bank and set histories.
 
 mod common;
 
@@ -18,3 +18,4 @@ mod linearizable_checker;
 mod linearizable_kv;
 mod linearizable_porcupine;
 mod linearizable_props;
+mod set_jepsen;

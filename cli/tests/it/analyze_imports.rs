@@ -146,12 +146,66 @@ fn malformed_input_names_the_line_and_exits_254() {
     assert!(err.contains("porcupine-etcd"), "{err}");
 }
 
-fn bank_fixture(name: &str) -> String {
+fn fixture(dir: &str, name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../checkers/tests/fixtures/jepsen-bank")
+        .join("../checkers/tests/fixtures")
+        .join(dir)
         .join(name)
         .display()
         .to_string()
+}
+
+fn bank_fixture(name: &str) -> String {
+    fixture("jepsen-bank", name)
+}
+
+#[test]
+fn jepsen_set_histories_get_jepsens_verdicts() {
+    // elle-cli's test.sh: set.edn valid; set_full.edn and .json invalid (the adds carry
+    // [0 k] tuples and the final read bare integers: every acknowledged add is lost).
+    let set = fixture("jepsen-set", "set.edn");
+    let (code, out, err) = analyze(&["--format", "jepsen-edn", "--workload", "set", &set]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("3 acknowledged adds all in the final read"),
+        "{out}"
+    );
+    for name in ["set_full.edn", "set_full.json"] {
+        let full = fixture("jepsen-set", name);
+        let (code, out, err) =
+            analyze(&["--format", "jepsen-edn", "--workload", "set-full", &full]);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        assert!(out.contains("293 element(s) lost"), "{name}: {out}");
+    }
+    // The same history with tuples read back is valid for set-full.
+    let ok = temp_file(
+        "set-full-ok.edn",
+        "{:type :invoke, :f :add, :value 1}\n{:type :ok, :f :add, :value 1}\n\
+         {:type :invoke, :f :read}\n{:type :ok, :f :read, :value #{1}}\n",
+    );
+    let (code, out, err) = analyze(&[
+        "--format",
+        "jepsen-edn",
+        "--workload",
+        "set-full",
+        "--linearizable",
+        ok.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // A read whose value is not a collection is refused with its line.
+    let bad = temp_file(
+        "set-bad.edn",
+        "{:type :invoke, :f :read}\n{:type :ok, :f :read, :value 3}\n",
+    );
+    let (code, _, err) = analyze(&[
+        "--format",
+        "jepsen-edn",
+        "--workload",
+        "set",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 254, "{err}");
+    assert!(err.contains("line 2"), "{err}");
 }
 
 #[test]

@@ -4,19 +4,22 @@
 //! - add: `INSERT INTO set_elements (element) VALUES (v)`, `v` unique in the run;
 //! - read (final phase only): `SELECT element FROM set_elements`.
 //!
-//! The checker, after Jepsen's `checker/set`: an element whose add was `ok` but is missing
-//! from the final read is **lost** (invalid: the database acknowledged a write it did not
-//! keep); an element in the read that no add ever attempted is **unexpected** (invalid); an
-//! element whose add was `info` (unknown outcome) and is present was **recovered** (fine:
-//! it happened). No ok read at all is unknown.
+//! The checker is Jepsen's `checker/set`, from faultline's checkers (`faultline analyze
+//! --format jepsen-edn --workload set` runs the same one on Jepsen's own set histories): an
+//! element whose add was `ok` but is missing from the final read is **lost** (invalid: the
+//! database acknowledged a write it did not keep); an element in the read that no add ever
+//! attempted is **unexpected** (invalid); an element whose add was not acknowledged and is
+//! present was **recovered** (fine: it happened). No ok read at all is unknown. A workload
+//! with a checker of its own implements `Checker` (`name`, `check(&History) -> CheckResult`)
+//! in this file and returns it from `checkers`.
 //!
 //! Everything a workload is lives here: its options (a clap `Args`, stored in test.json),
-//! the client, the generators and the checker. `main.rs` registers it with one line.
+//! the client and the generators. `main.rs` registers it with one line.
 
+use faultline::checkers::set::SetChecker;
 use faultline::prelude::*;
 use faultline::sql::mysql_async::prelude::Queryable;
 use faultline::sql::{conn::setup_connection, SqlConn, Stage};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -136,148 +139,5 @@ impl Client for SetClient {
 
     fn is_read_only(&self, op: &Invocation) -> bool {
         op.f == "read"
-    }
-}
-
-/// Jepsen's set checker over the last ok read (see the module doc).
-pub struct SetChecker;
-
-fn elements(v: &Value) -> BTreeSet<i64> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_i64)
-        .collect()
-}
-
-/// At most this many elements are listed per kind in the details.
-const SHOWN: usize = 20;
-
-impl Checker for SetChecker {
-    fn name(&self) -> &str {
-        "set"
-    }
-
-    fn check(&self, history: &History) -> CheckResult {
-        let client = || history.ops.iter().filter(|o| o.is_client());
-        let adds = |kind: OpType| -> BTreeSet<i64> {
-            client()
-                .filter(|o| o.f == "add" && o.kind == kind)
-                .filter_map(|o| o.value.as_i64())
-                .collect()
-        };
-        let (ok, info) = (adds(OpType::Ok), adds(OpType::Info));
-        let attempted: BTreeSet<i64> = client()
-            .filter(|o| o.f == "add" && o.is_invoke())
-            .filter_map(|o| o.value.as_i64())
-            .collect();
-        let Some(read) = client().rfind(|o| o.f == "read" && o.is_ok()) else {
-            return CheckResult::new(
-                "set",
-                Validity::Unknown,
-                "no final read succeeded: nothing to compare the adds with",
-                Value::Null,
-            );
-        };
-        let read = elements(&read.value);
-        let lost: Vec<i64> = ok.difference(&read).copied().collect();
-        let unexpected: Vec<i64> = read.difference(&attempted).copied().collect();
-        let recovered: Vec<i64> = info.intersection(&read).copied().collect();
-        let valid = if lost.is_empty() && unexpected.is_empty() {
-            Validity::Valid
-        } else {
-            Validity::Invalid
-        };
-        let summary = match valid {
-            Validity::Valid => format!(
-                "{} acknowledged adds all read back; {} of {} unknown adds recovered",
-                ok.len(),
-                recovered.len(),
-                info.len()
-            ),
-            _ => format!(
-                "{} acknowledged add(s) lost, {} unexpected element(s): the database lost \
-                 committed writes or returned values nobody wrote",
-                lost.len(),
-                unexpected.len()
-            ),
-        };
-        let head = |v: &[i64]| v.iter().take(SHOWN).copied().collect::<Vec<_>>();
-        CheckResult::new(
-            "set",
-            valid,
-            summary,
-            json!({
-                "attempted": attempted.len(), "acknowledged": ok.len(), "unknown": info.len(),
-                "read": read.len(), "lost_count": lost.len(), "lost": head(&lost),
-                "unexpected_count": unexpected.len(), "unexpected": head(&unexpected),
-                "recovered_count": recovered.len(), "recovered": head(&recovered),
-            }),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    //! The checker on hand-written histories: each verdict it can reach.
-    use super::*;
-
-    fn op(index: u64, process: u64, kind: OpType, f: &str, value: Value) -> Op {
-        Op {
-            index,
-            time: index * 1000,
-            process: Process::Client(process),
-            kind,
-            f: f.into(),
-            value,
-            node: None,
-            error: None,
-        }
-    }
-
-    /// Adds 1 (ok), 2 (info), 3 (ok), then a read of `read`.
-    fn history(read: Option<Value>) -> History {
-        let mut ops = vec![
-            op(0, 0, OpType::Invoke, "add", json!(1)),
-            op(1, 0, OpType::Ok, "add", json!(1)),
-            op(2, 1, OpType::Invoke, "add", json!(2)),
-            op(3, 1, OpType::Info, "add", json!(2)),
-            op(4, 2, OpType::Invoke, "add", json!(3)),
-            op(5, 2, OpType::Ok, "add", json!(3)),
-        ];
-        if let Some(r) = read {
-            ops.push(op(6, 3, OpType::Invoke, "read", Value::Null));
-            ops.push(op(7, 3, OpType::Ok, "read", r));
-        }
-        History::new(ops)
-    }
-
-    #[test]
-    fn every_acknowledged_add_read_back_is_valid_and_unknown_ones_are_recovered() {
-        let r = SetChecker.check(&history(Some(json!([1, 2, 3]))));
-        assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
-        assert_eq!(r.details["recovered"], json!([2]));
-        let r = SetChecker.check(&history(Some(json!([1, 3]))));
-        assert_eq!(r.valid, Validity::Valid, "an unknown add may have failed");
-    }
-
-    #[test]
-    fn a_missing_acknowledged_add_is_lost() {
-        let r = SetChecker.check(&history(Some(json!([1, 2]))));
-        assert_eq!(r.valid, Validity::Invalid);
-        assert_eq!(r.details["lost"], json!([3]));
-        assert!(r.summary.contains("lost"), "{}", r.summary);
-    }
-
-    #[test]
-    fn an_element_nobody_added_is_unexpected() {
-        let r = SetChecker.check(&history(Some(json!([1, 3, 99]))));
-        assert_eq!(r.valid, Validity::Invalid);
-        assert_eq!(r.details["unexpected"], json!([99]));
-    }
-
-    #[test]
-    fn without_a_final_read_nothing_is_decided() {
-        assert_eq!(SetChecker.check(&history(None)).valid, Validity::Unknown);
     }
 }

@@ -70,7 +70,7 @@ async fn acknowledged_adds_survive_kills_and_partitions_on_galera() {
         );
     }
     assert_eq!(
-        set["details"]["read"].as_u64().map(|n| n > 0),
+        set["details"]["read_count"].as_u64().map(|n| n > 0),
         Some(true),
         "{set}"
     );
