@@ -5,8 +5,14 @@
 //! `cargo bench -p faultline-checkers --bench elle`; `ELLE_BENCH_SIZES=100000,1000000`
 //! picks sizes; `ELLE_BENCH_ADYA_1M=1` also times adya on the 1M history;
 //! `ELLE_BENCH_OURS_ONLY=1` times only our checker on the valid histories (for profiling
-//! and `/usr/bin/time -v`). Timings are
-//! printed, never asserted.
+//! and `/usr/bin/time -v`). Timings are printed, never asserted.
+//!
+//! Each history file is generated once, in the temp dir (`faultline-elle-bench-<n>-*.jsonl`,
+//! about 36 MB per 100K transactions), and reused by later runs; delete it to regenerate.
+//! The ten-million-transaction case (issue 14's streamed target) is
+//! `ELLE_BENCH_OURS_ONLY=1 ELLE_BENCH_SIZES=10000000 cargo bench -p faultline-checkers --bench elle`:
+//! its file is 4.3 GB (check `df -h /tmp` first; generating it takes about 25 s) and is
+//! read as a stream of 4 MB blocks, never whole.
 
 use faultline_checkers::elle::gen::{self, GenOptions, Plant};
 use faultline_checkers::elle::{ElleChecker, Workload};

@@ -70,16 +70,17 @@ pub enum Status {
     Fail,
 }
 
-/// One transaction: an invocation and its completion.
+/// One transaction: an invocation and its completion. There is one per transaction of a
+/// history, so it is kept small (56 bytes, micro-ops in a boxed slice of their exact
+/// length): at ten million transactions every byte here is ten megabytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Txn {
     /// Index of the completion op (of the invocation when it never completed): the name
     /// `T<index>` used in explanations.
     pub index: u64,
-    pub invoke_index: u64,
     pub process: Process,
     pub status: Status,
-    pub mops: Vec<Mop>,
+    pub mops: Box<[Mop]>,
     /// Position of the invocation and completion in the history (realtime order).
     pub invoke_pos: u32,
     pub complete_pos: Option<u32>,
@@ -138,7 +139,7 @@ impl TxnBuilder {
             }
             return;
         }
-        let Some((invoke_index, invoke_pos, invoke_mops)) = self.open.remove(&process) else {
+        let Some((_, invoke_pos, invoke_mops)) = self.open.remove(&process) else {
             self.out
                 .problems
                 .push(format!("op {index}: completion without an invocation"));
@@ -157,10 +158,9 @@ impl TxnBuilder {
         };
         self.out.txns.push(Txn {
             index,
-            invoke_index,
             process,
             status,
-            mops,
+            mops: mops.into_boxed_slice(),
             invoke_pos: invoke_pos as u32,
             complete_pos: Some(pos as u32),
         });
@@ -170,10 +170,9 @@ impl TxnBuilder {
         if let Some(mops) = mops {
             self.out.txns.push(Txn {
                 index,
-                invoke_index: index,
                 process,
                 status: Status::Info,
-                mops,
+                mops: mops.into_boxed_slice(),
                 invoke_pos: pos as u32,
                 complete_pos: None,
             });

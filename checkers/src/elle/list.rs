@@ -8,16 +8,23 @@
 //! block, and points every read that is a prefix of it there; only reads that are not (an
 //! anomaly the checker will report) get buffers of their own. What a read holds never
 //! changes, only where it is stored.
+//!
+//! A [`List`] is 16 bytes (a thin pointer and a length: every read is a prefix of its
+//! buffer), so a read micro-op is 32 bytes, not the 40 of a slice range; over millions of
+//! micro-ops that is a large part of a check's memory.
 
 use super::fx::FxMap;
 use super::history::{Mop, ReadValue};
 use std::sync::Arc;
 
-/// The elements of a list read, oldest first (derefs to `[i64]`).
+/// A shared buffer of list elements: a thin pointer (the slice's length lives in the box).
+type Buf = Arc<Box<[i64]>>;
+
+/// The elements of a list read, oldest first (derefs to `[i64]`): the first `len`
+/// elements of a shared buffer.
 #[derive(Clone)]
 pub struct List {
-    buf: Arc<[i64]>,
-    start: u32,
+    buf: Buf,
     len: u32,
 }
 
@@ -25,8 +32,7 @@ impl List {
     /// A list with a buffer of its own.
     pub fn new(xs: &[i64]) -> List {
         List {
-            buf: Arc::from(xs),
-            start: 0,
+            buf: Arc::new(xs.into()),
             len: xs.len() as u32,
         }
     }
@@ -35,7 +41,7 @@ impl List {
 impl std::ops::Deref for List {
     type Target = [i64];
     fn deref(&self) -> &[i64] {
-        &self.buf[self.start as usize..(self.start + self.len) as usize]
+        &self.buf[..self.len as usize]
     }
 }
 
@@ -60,18 +66,21 @@ impl std::fmt::Debug for List {
 }
 
 /// The elements of a block's list reads while the block is parsed. Lists made by
-/// [`Pool::list`] are pending: they must go through [`Pool::share`] before anything reads
-/// them.
+/// [`Pool::list`] are pending (their buffer is the pool's empty marker and their `len` the
+/// number of their range in `ranges`): they must go through [`Pool::share`] before
+/// anything reads them.
 pub struct Pool {
     ints: Vec<i64>,
-    pending: Arc<[i64]>,
+    ranges: Vec<(u32, u32)>,
+    pending: Buf,
 }
 
 impl Default for Pool {
     fn default() -> Pool {
         Pool {
             ints: Vec::new(),
-            pending: Arc::from(Vec::new()),
+            ranges: Vec::new(),
+            pending: Arc::new(Box::new([])),
         }
     }
 }
@@ -87,17 +96,19 @@ impl Pool {
     }
 
     /// The pending list of the elements pushed since `start`.
-    pub fn list(&self, start: usize) -> List {
+    pub fn list(&mut self, start: usize) -> List {
+        self.ranges.push((start as u32, self.ints.len() as u32));
         List {
             buf: Arc::clone(&self.pending),
-            start: start as u32,
-            len: (self.ints.len() - start) as u32,
+            len: (self.ranges.len() - 1) as u32,
         }
     }
 
-    fn content<'a>(ints: &'a [i64], pending: &Arc<[i64]>, l: &'a List) -> &'a [i64] {
-        if Arc::ptr_eq(&l.buf, pending) {
-            &ints[l.start as usize..(l.start + l.len) as usize]
+    /// What `l` holds, pending or not.
+    fn content<'a>(&'a self, l: &'a List) -> &'a [i64] {
+        if Arc::ptr_eq(&l.buf, &self.pending) {
+            let (s, e) = self.ranges[l.len as usize];
+            &self.ints[s as usize..e as usize]
         } else {
             l
         }
@@ -106,7 +117,7 @@ impl Pool {
     /// Resolves the pending lists of `batch` and shares buffers per key (see the module
     /// docs); empties the pool.
     pub fn share(&mut self, batch: &mut [&mut Vec<Mop>]) {
-        let (ints, pending) = (&self.ints, &self.pending);
+        let pool = &*self;
         // Per key, where its longest read is: (batch entry, micro-op).
         let mut longest: FxMap<i64, (usize, usize)> = FxMap::default();
         for (bi, ms) in batch.iter().enumerate() {
@@ -118,7 +129,7 @@ impl Pool {
                 else {
                     continue;
                 };
-                let c = Pool::content(ints, pending, l);
+                let c = pool.content(l);
                 match longest.get_mut(key) {
                     Some(best) => {
                         let Mop::Read {
@@ -128,7 +139,7 @@ impl Pool {
                         else {
                             unreachable!("longest points at a list read")
                         };
-                        let b = Pool::content(ints, pending, b);
+                        let b = pool.content(b);
                         if c.len() > b.len() && c.starts_with(b) {
                             *best = (bi, mi);
                         }
@@ -149,8 +160,8 @@ impl Pool {
                 else {
                     unreachable!("longest points at a list read")
                 };
-                let shared = if Arc::ptr_eq(&l.buf, pending) {
-                    List::new(Pool::content(ints, pending, l))
+                let shared = if Arc::ptr_eq(&l.buf, &pool.pending) {
+                    List::new(pool.content(l))
                 } else {
                     l.clone()
                 };
@@ -167,20 +178,20 @@ impl Pool {
                     continue;
                 };
                 let best = &bufs[key];
-                let c = Pool::content(ints, pending, l);
+                let c = pool.content(l);
                 if best.starts_with(c) {
                     let len = c.len() as u32;
                     *l = List {
                         buf: Arc::clone(&best.buf),
-                        start: best.start,
                         len,
                     };
-                } else if Arc::ptr_eq(&l.buf, pending) {
+                } else if Arc::ptr_eq(&l.buf, &pool.pending) {
                     *l = List::new(c);
                 }
             }
         }
         self.ints.clear();
+        self.ranges.clear();
     }
 }
 
@@ -235,6 +246,8 @@ mod tests {
         );
         assert!(Arc::ptr_eq(&lists[4].buf, &lists[2].buf));
         assert!(!Arc::ptr_eq(&lists[3].buf, &lists[2].buf), "[1 5] is not");
-        assert!(pool.ints.is_empty());
+        assert!(pool.ints.is_empty() && pool.ranges.is_empty());
+        assert_eq!(std::mem::size_of::<List>(), 16);
+        assert_eq!(std::mem::size_of::<Mop>(), 32);
     }
 }
