@@ -100,7 +100,11 @@ pub async fn run_test(
     let needs = faultline_nemesis::needs(&faults);
     let sut = tokio::select! {
         c = system.start(&needs) => c?,
-        _ = cancel.wait_for(|c| *c) => anyhow::bail!("cancelled while the cluster was starting"),
+        // Dropping the start future removes whatever of the system had started.
+        _ = cancel.wait_for(|c| *c) => {
+            let checked = interrupted_while_starting(&spec, entry, &options, &checkers, dir)?;
+            return Ok(Outcome { checked, cancelled: true });
+        }
     };
     // From here on every path tears the system down (a panic drops it: its Drop cleans up).
     let result = run_started(&spec, entry, &options, &sut, &faults, dir, cancel).await;
@@ -144,6 +148,37 @@ pub async fn run_test(
         checked: checked?,
         cancelled,
     })
+}
+
+/// A run stopped (Ctrl-C, SIGTERM) while its system was starting: no op ran. Its folder
+/// still says what it was and that nothing was checked: test.json (no system facts), an
+/// empty history and results.json (unknown: no client op), so that `faultline analyze` of
+/// it agrees with the run.
+fn interrupted_while_starting(
+    spec: &RunSpec,
+    entry: &dyn WorkloadEntry,
+    options: &Value,
+    checkers: &[Box<dyn Checker>],
+    dir: &RunDir,
+) -> anyhow::Result<Checked> {
+    tracing::warn!("interrupted while the system was starting: no op ran");
+    dir.write_json(
+        "test.json",
+        &json!({
+            "spec": spec,
+            "started": chrono::Utc::now().to_rfc3339(),
+            "interrupted": "while the system was starting",
+            "workload": { "name": entry.name(), "options": options },
+            "endpoints": [],
+            "faultline_version": env!("CARGO_PKG_VERSION"),
+        }),
+    )?;
+    faultline_core::HistoryWriter::create(&dir.file("history.jsonl"))?.sync()?;
+    check_run_dir(
+        &dir.path,
+        checkers,
+        json!({ "cancelled": true, "interrupted": "while the system was starting" }),
+    )
 }
 
 async fn teardown(sut: Sut) {

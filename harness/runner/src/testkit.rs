@@ -55,6 +55,7 @@ pub struct AtomDb {
     state: Mutex<State>,
     counts: Mutex<Counts>,
     stale_reads: bool,
+    start_delay: Duration,
 }
 
 impl AtomDb {
@@ -64,7 +65,14 @@ impl AtomDb {
             state: Mutex::new(State::default()),
             counts: Mutex::new(Counts::default()),
             stale_reads: false,
+            start_delay: Duration::ZERO,
         }
+    }
+
+    /// Starting the system takes `d` (a cluster that starts slowly: a signal can come first).
+    pub fn start_delay(mut self, d: Duration) -> Self {
+        self.start_delay = d;
+        self
     }
 
     /// A cut-off node serves reads from its old copy: a planted linearizability bug.
@@ -307,6 +315,7 @@ impl Plan for AtomPlan {
         json!({ "stale_reads": self.0.stale_reads })
     }
     async fn start(&self, needs: &BTreeSet<Capability>) -> anyhow::Result<Sut> {
+        tokio::time::sleep(self.0.start_delay).await;
         let missing: Vec<&str> = needs
             .difference(&self.0.capabilities())
             .map(|c| c.name())

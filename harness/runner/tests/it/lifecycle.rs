@@ -1,8 +1,11 @@
 //! The run lifecycle without a server: bad arguments are refused before anything starts,
-//! a cancel (Ctrl-C, SIGTERM) stops the run, heals and still checks what was recorded, a
+//! a cancel (Ctrl-C, SIGTERM) stops the run, heals and still checks what was recorded (a
+//! cancel before the system is up leaves an empty run that analyze agrees with), a
 //! failing workload set-up still tears the system down.
 
 use crate::common::{self, run_with};
+use faultline_core::Validity;
+use faultline_harness::analyze::check_run_dir;
 use faultline_harness::testkit::AtomDb;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +48,37 @@ fn bad_arguments_are_one_line_that_says_what_to_do() {
         0,
         "nothing may start on bad arguments"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_the_system_starts_leaves_a_checkable_empty_run() {
+    let db = Arc::new(AtomDb::new(3).start_delay(Duration::from_secs(30)));
+    let registry = common::registry(&db);
+    let (tx, cancel) = tokio::sync::watch::channel(false);
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = tx.send(true);
+        tx
+    });
+    let started = std::time::Instant::now();
+    let r = run_with(&registry, "atom-register", &["--seed", "3"], cancel).await;
+    let _tx = canceller.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited for the start"
+    );
+    assert!(r.outcome.cancelled);
+    assert!(r.history.ops.is_empty(), "{:?}", r.history.ops);
+    assert_eq!(r.outcome.checked.verdict, Validity::Unknown);
+    assert_eq!(r.results["valid"], "unknown");
+    assert_eq!(r.test["interrupted"], "while the system was starting");
+    assert_eq!(r.test["workload"]["name"], "atom-register");
+    // `faultline analyze` rebuilds the same checkers from test.json and agrees.
+    let checkers = registry.checkers_for(&r.test).unwrap();
+    let again = check_run_dir(&r.dir.path, &checkers, serde_json::Value::Null).unwrap();
+    assert_eq!(again.verdict, Validity::Unknown);
+    assert_eq!(db.counts().teardowns, 0, "nothing had started");
+    r.cleanup();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
