@@ -18,12 +18,13 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    /// A cache for bitsets of `words` 64-bit words.
-    pub fn new(words: usize) -> Self {
-        let cap = 64;
+    /// A cache for bitsets of `words` 64-bit words, sized for a search over `ops` ops that
+    /// does not backtrack much (it grows as needed).
+    pub fn new(words: usize, ops: usize) -> Self {
+        let cap = (2 * ops).clamp(64, 1 << 12).next_power_of_two();
         Cache {
             words,
-            arena: Vec::with_capacity(cap * (words + 1)),
+            arena: Vec::with_capacity(cap / 2 * (words + 1)),
             slots: vec![(0, EMPTY); cap],
             mask: cap - 1,
             len: 0,
@@ -118,7 +119,7 @@ mod tests {
 
     #[test]
     fn inserts_once_and_survives_growth() {
-        let mut c = Cache::new(2);
+        let mut c = Cache::new(2, 0);
         for i in 0..5000u64 {
             // Deliberately poor hashes: many collisions.
             assert!(c.insert(&[i, i / 3], i % 7, i % 13));

@@ -200,7 +200,7 @@ fn run_one<M: SeqModel>(
         }
     };
     KeyResult {
-        key: part.key.clone(),
+        key: std::mem::take(&mut part.key),
         outcome,
         configurations: r.configurations,
     }
@@ -272,7 +272,12 @@ fn summarise(
     ops: usize,
     start: Instant,
 ) -> LinearizabilityReport {
-    results.sort_by(|a, b| natural_key(&a.key).cmp(&natural_key(&b.key)));
+    if results.len() > 1 {
+        // Parse each key once, not at every comparison.
+        let mut keyed: Vec<_> = results.into_iter().map(|r| (number(&r.key), r)).collect();
+        keyed.sort_by(|(m, a), (n, b)| m.cmp(n).then_with(|| a.key.cmp(&b.key)));
+        results = keyed.into_iter().map(|(_, r)| r).collect();
+    }
     let keys = results.len();
     let mut linearizable = 0;
     let mut failed = Vec::new();
@@ -351,10 +356,11 @@ fn summarise(
     }
 }
 
-/// Sort key that puts "2" before "10".
-fn natural_key(k: &str) -> (u8, i128, &str) {
+/// Sort key that puts "2" before "10" (and numbers before other keys, which then sort as
+/// text).
+fn number(k: &str) -> (u8, i128) {
     match k.parse::<i128>() {
-        Ok(n) => (0, n, k),
-        Err(_) => (1, 0, k),
+        Ok(n) => (0, n),
+        Err(_) => (1, 0),
     }
 }

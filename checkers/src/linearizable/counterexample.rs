@@ -13,6 +13,7 @@ use super::ModelKind;
 use faultline_core::{History, Op, OpType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt::Write;
 
 /// At most this many ops of the linearizable prefix are kept (the last ones).
 pub const MAX_PREFIX_SHOWN: usize = 30;
@@ -73,21 +74,41 @@ pub enum OpRole {
     DeadEnd,
 }
 
-fn short(v: &Value) -> String {
-    let s = match v {
-        Value::Null => "nil".to_string(),
-        Value::String(s) => format!("{s:?}"),
-        other => other.to_string(),
-    };
-    truncate(&s, 40)
+/// Appends `v` as a counterexample shows it (nil, quoted strings), at most 40 characters.
+fn push_short(out: &mut String, v: &Value) {
+    let from = out.len();
+    match v {
+        Value::Null => out.push_str("nil"),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => {
+            let _ = write!(out, "{s:?}");
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+    truncate_tail(out, from, 40);
+}
+
+/// Cuts `out[from..]` to at most `max` characters, marking the cut with `…`.
+fn truncate_tail(out: &mut String, from: usize, max: usize) {
+    let tail = &out[from..];
+    if tail.len() <= max {
+        return; // fewer bytes than `max`: fewer characters too
+    }
+    if let Some((cut, _)) = tail.char_indices().nth(max.saturating_sub(1)) {
+        if tail[cut..].chars().nth(1).is_some() {
+            out.truncate(from + cut);
+            out.push('…');
+        }
+    }
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-    t.push('…');
+    let mut t = s.to_string();
+    truncate_tail(&mut t, 0, max);
     t
 }
 
@@ -97,38 +118,61 @@ pub(crate) fn describe(invoke: &Op, completion: Option<&Op>) -> String {
     let result = completion
         .map(|c| split_value(&c.value).1)
         .unwrap_or(&Value::Null);
-    let key = key.map(|k| format!("{}, ", short(k))).unwrap_or_default();
     let outcome = match completion.map(|c| c.kind) {
         Some(OpType::Ok) => "",
         Some(OpType::Fail) => " -> fail",
         _ => " -> ?",
     };
-    let d = match invoke.f.as_str() {
-        "read" | "get" => format!(
-            "{}({}) -> {}",
-            invoke.f,
-            key.trim_end_matches(", "),
-            short(result)
-        ),
+    let mut d = String::with_capacity(48);
+    d.push_str(&invoke.f);
+    d.push('(');
+    let key_sep = |d: &mut String| {
+        if let Some(k) = key {
+            push_short(d, k);
+            d.push_str(", ");
+        }
+    };
+    match invoke.f.as_str() {
+        "read" | "get" => {
+            if let Some(k) = key {
+                push_short(&mut d, k);
+            }
+            d.push_str(") -> ");
+            push_short(&mut d, result);
+        }
         "cas" => {
+            key_sep(&mut d);
             let arg = if arg.is_null() { result } else { arg };
-            let (old, new) = match arg.as_array().map(Vec::as_slice) {
-                Some([o, n]) => (short(o), short(n)),
-                _ => (short(arg), String::new()),
-            };
+            match arg.as_array().map(Vec::as_slice) {
+                Some([o, n]) => {
+                    push_short(&mut d, o);
+                    d.push_str(", ");
+                    push_short(&mut d, n);
+                }
+                _ => {
+                    push_short(&mut d, arg);
+                    d.push_str(", ");
+                }
+            }
+            d.push(')');
             let swapped = completion
                 .and_then(|c| c.value.get("swapped"))
                 .and_then(Value::as_bool);
-            let out = match (completion.map(|c| c.kind), swapped) {
+            d.push_str(match (completion.map(|c| c.kind), swapped) {
                 (Some(OpType::Ok), Some(false)) => " -> compare failed",
                 (Some(OpType::Ok), _) => " -> ok",
                 _ => outcome,
-            };
-            format!("cas({key}{old}, {new}){out}")
+            });
         }
-        f => format!("{f}({key}{}){outcome}", short(arg)),
-    };
-    truncate(&d, 80)
+        _ => {
+            key_sep(&mut d);
+            push_short(&mut d, arg);
+            d.push(')');
+            d.push_str(outcome);
+        }
+    }
+    truncate_tail(&mut d, 0, 80);
+    d
 }
 
 /// Builds the bounded counterexample for one failed key.

@@ -72,8 +72,17 @@ pub(crate) enum RegOp {
 /// Register and cas-register: the state is the id of the current value.
 pub(crate) struct RegisterModel {
     pub init: u64,
-    /// Value id -> rendered value, for counterexamples (index 0 is nil).
-    pub names: Vec<String>,
+    /// Value id -> value, for counterexamples (index 0 is nil).
+    pub names: Vec<RegValue>,
+}
+
+/// A register value as a counterexample shows it; rendered only when one is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RegValue {
+    Nil,
+    Int(i64),
+    /// Any other JSON value, rendered.
+    Json(String),
 }
 
 impl SeqModel for RegisterModel {
@@ -98,10 +107,12 @@ impl SeqModel for RegisterModel {
         a == b
     }
     fn describe_state(&self, state: u64) -> String {
-        self.names
-            .get(state as usize)
-            .cloned()
-            .unwrap_or_else(|| format!("#{state}"))
+        match self.names.get(state as usize) {
+            Some(RegValue::Nil) => "nil".to_string(),
+            Some(RegValue::Int(i)) => i.to_string(),
+            Some(RegValue::Json(s)) => s.clone(),
+            None => format!("#{state}"),
+        }
     }
 }
 
@@ -147,7 +158,7 @@ mod tests {
     fn reg() -> RegisterModel {
         RegisterModel {
             init: NIL,
-            names: vec!["nil".into(), "1".into(), "2".into()],
+            names: vec![RegValue::Nil, RegValue::Int(1), RegValue::Int(2)],
         }
     }
 

@@ -10,7 +10,7 @@
 
 use super::kv::{KvKind, KvModel, KvOp};
 use super::model::FxMap;
-use super::model::{RegOp, RegisterModel, SeqModel, NIL};
+use super::model::{RegOp, RegValue, RegisterModel, SeqModel, NIL};
 use super::ModelKind;
 use faultline_core::{History, OpType, Process};
 use serde_json::Value;
@@ -81,11 +81,12 @@ struct RawOp<'h> {
 
 /// `(key, inner value)` of an op value: `{"key": k, "value": v}`, `{"value": v}` or a bare `v`.
 pub(crate) fn split_value(v: &Value) -> (Option<&Value>, &Value) {
-    match v {
-        Value::Object(m) if m.contains_key("key") || m.contains_key("value") => {
-            (m.get("key"), m.get("value").unwrap_or(&Value::Null))
-        }
-        other => (None, other),
+    let Value::Object(m) = v else {
+        return (None, v);
+    };
+    match (m.get("key"), m.get("value")) {
+        (None, None) => (None, v),
+        (key, value) => (key, value.unwrap_or(&Value::Null)),
     }
 }
 
@@ -147,20 +148,9 @@ pub(crate) fn prepare(
     model: ModelKind,
     initial: Option<&Value>,
 ) -> Result<Prepared, PrepareError> {
-    // Pair invokes with completions (per process, as History::pairs does).
-    let mut completion = vec![usize::MAX; history.ops.len()];
-    let mut open: FxMap<Process, usize> = FxMap::default();
-    for (i, op) in history.ops.iter().enumerate() {
-        if op.process.is_nemesis() {
-            continue;
-        }
-        if op.kind == OpType::Invoke {
-            open.insert(op.process, i);
-        } else if let Some(j) = open.remove(&op.process) {
-            completion[j] = i;
-        }
-    }
+    let completion = completions(history);
     let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
+    let mut last_key: Option<(KeyRef, usize)> = None; // ops of one key often come in a row
     let mut by_key: Vec<(String, Vec<RawOp>)> = Vec::new();
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
@@ -182,21 +172,35 @@ pub(crate) fn prepare(
         let (ckey, result, swapped) = match done {
             Some((_, c)) => {
                 let (k, r) = split_value(&c.value);
-                (k, r, c.value.get("swapped").and_then(Value::as_bool))
+                let swapped = match f {
+                    F::Cas => c.value.get("swapped").and_then(Value::as_bool),
+                    _ => None,
+                };
+                (k, r, swapped)
             }
             None => (None, &Value::Null, None),
         };
         // Some clients only fill the argument in on completion.
         let arg = if arg.is_null() { result } else { arg };
         let key = KeyRef::of(key.or(ckey));
-        let k = match key_index.get(&key) {
-            Some(&k) => k,
-            None => {
-                by_key.push((key.name(), Vec::new()));
-                key_index.insert(key, by_key.len() - 1);
-                by_key.len() - 1
-            }
+        let k = match &last_key {
+            Some((last, k)) if *last == key => *k,
+            _ => match key_index.get(&key) {
+                Some(&k) => k,
+                None => {
+                    // Most histories have one key: room for all its ops at once.
+                    let room = if by_key.is_empty() {
+                        history.ops.len() / 2
+                    } else {
+                        0
+                    };
+                    by_key.push((key.name(), Vec::with_capacity(room)));
+                    key_index.insert(key.clone(), by_key.len() - 1);
+                    by_key.len() - 1
+                }
+            },
         };
+        last_key = Some((key, k));
         by_key[k].1.push(RawOp {
             f,
             arg,
@@ -234,11 +238,48 @@ pub(crate) fn prepare(
     }
 }
 
+/// For each invoke, the position of its completion (`usize::MAX`: none), paired per
+/// process as [`History::pairs`] does. Client ids are small in practice: they index a table,
+/// and only unusually large ones go through a map.
+fn completions(history: &History) -> Vec<usize> {
+    let n = history.ops.len();
+    let mut completion = vec![usize::MAX; n];
+    let mut dense: Vec<usize> = Vec::new();
+    let mut sparse: FxMap<u64, usize> = FxMap::default();
+    let dense_limit = 2 * n as u64 + 64;
+    for (i, op) in history.ops.iter().enumerate() {
+        let Process::Client(p) = op.process else {
+            continue;
+        };
+        let slot = if p < dense_limit {
+            let p = p as usize;
+            if p >= dense.len() {
+                dense.resize(p + 1, usize::MAX);
+            }
+            &mut dense[p]
+        } else {
+            sparse.entry(p).or_insert(usize::MAX)
+        };
+        if op.kind == OpType::Invoke {
+            *slot = i;
+        } else if *slot != usize::MAX {
+            completion[*slot] = i;
+            *slot = usize::MAX;
+        }
+    }
+    completion
+}
+
+/// Integers in `0..SMALL_INTS` are interned through an array rather than a map.
+const SMALL_INTS: usize = 64;
+
 /// Register values as ids: nil is 0; integers without allocation, anything else by its JSON.
 struct Interner {
+    /// Id of each small integer, 0 (the id of nil) when it has none yet.
+    small: [u64; SMALL_INTS],
     ints: FxMap<i64, u64>,
     others: FxMap<String, u64>,
-    names: Vec<String>,
+    names: Vec<RegValue>,
 }
 
 impl Interner {
@@ -246,10 +287,18 @@ impl Interner {
         let next = self.names.len() as u64;
         match v {
             Value::Null => NIL,
+            Value::Number(n) if n.as_u64().is_some_and(|i| i < SMALL_INTS as u64) => {
+                let i = n.as_u64().unwrap_or(0) as usize;
+                if self.small[i] == NIL {
+                    self.small[i] = next;
+                    self.names.push(RegValue::Int(i as i64));
+                }
+                self.small[i]
+            }
             Value::Number(n) if n.is_i64() => {
                 let i = n.as_i64().unwrap_or(0);
                 *self.ints.entry(i).or_insert_with(|| {
-                    self.names.push(i.to_string());
+                    self.names.push(RegValue::Int(i));
                     next
                 })
             }
@@ -258,7 +307,7 @@ impl Interner {
                 if let Some(&id) = self.others.get(&s) {
                     return id;
                 }
-                self.names.push(s.clone());
+                self.names.push(RegValue::Json(s.clone()));
                 self.others.insert(s, next);
                 next
             }
@@ -273,9 +322,10 @@ fn register_part(
     initial: Option<&Value>,
 ) -> Result<Part<RegisterModel>, PrepareError> {
     let mut ids = Interner {
+        small: [NIL; SMALL_INTS],
         ints: FxMap::default(),
         others: FxMap::default(),
-        names: vec!["nil".to_string()],
+        names: vec![RegValue::Nil],
     };
     let mut intern = |v: &Value| ids.id(v);
     let init = initial.map(&mut intern).unwrap_or(NIL);

@@ -162,11 +162,12 @@ fn run<M: SeqModel>(
     let mut bits = vec![0u64; words];
     let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
     let mut hash = 0u64;
-    let mut cache = Cache::new(words);
-    *held += cache.bytes();
+    let mut cache = Cache::new(words, n);
+    let mut cache_counted = cache.bytes(); // bytes of the memo counted in the budget
+    *held += cache_counted;
     budget
         .memory_used
-        .fetch_add(cache.bytes(), Ordering::Relaxed);
+        .fetch_add(cache_counted, Ordering::Relaxed);
     // (op | FORCED, state before it). A forced op was the only child worth trying.
     let mut stack: Vec<(u32, u64)> = Vec::with_capacity(n);
     let mut state = model.init();
@@ -178,6 +179,13 @@ fn run<M: SeqModel>(
     let mut model_bytes = model.bytes();
     *held += model_bytes;
     budget.memory_used.fetch_add(model_bytes, Ordering::Relaxed);
+    // The memo starts sized for the history: that first allocation counts too.
+    if budget.memory_used.load(Ordering::Relaxed) > budget.memory_limit {
+        return SearchResult {
+            outcome: Outcome::Aborted(Abort::Memory),
+            configurations: 0,
+        };
+    }
     let mut entry = next[head] as usize;
     let mut fresh = true;
     let mut steps = 0u32;
@@ -265,19 +273,26 @@ fn run<M: SeqModel>(
             }
         }
         if let Some((e, forced, new_state)) = candidate {
-            if let Some(after) = cache.growth() {
-                let delta = after.saturating_sub(cache.bytes());
-                let before = budget.memory_used.fetch_add(delta, Ordering::Relaxed);
-                if before + delta > budget.memory_limit {
-                    budget.memory_used.fetch_sub(delta, Ordering::Relaxed);
+            let growth = cache.growth();
+            if let Some(after) = growth {
+                let delta = after.saturating_sub(cache_counted);
+                if budget.memory_used.load(Ordering::Relaxed) + delta > budget.memory_limit {
                     abort!(Abort::Memory);
                 }
-                *held += delta;
             }
             let (w, b) = (e / 64, 1u64 << (e % 64));
             bits[w] |= b;
             let new_hash = hash ^ zobrist[e];
-            if cache.insert(&bits, new_state, mix(new_hash, new_state)) {
+            let inserted = cache.insert(&bits, new_state, mix(new_hash, new_state));
+            if growth.is_some() {
+                // Count what the insert really grew: a configuration seen before grows nothing
+                // (counting the growth it might have needed leaked budget at every such hit).
+                let delta = cache.bytes().saturating_sub(cache_counted);
+                budget.memory_used.fetch_add(delta, Ordering::Relaxed);
+                *held += delta;
+                cache_counted += delta;
+            }
+            if inserted {
                 stack.push((e as u32 | if forced { FORCED } else { 0 }, state));
                 state = new_state;
                 hash = new_hash;
