@@ -19,10 +19,10 @@
 //! ("account N is missing"); Jepsen checks only the keys a read has.
 
 use crate::bank::BankChecker;
-use crate::edn::{history_forms, Edn};
-use crate::elle::import::{json_forms, looks_like_json, to_json};
-use crate::jepsen_op::{nil_process, op_head, OpHead};
-use faultline_core::{CheckResult, History, Op, OpType, Process};
+use crate::edn::Edn;
+use crate::elle::import::to_json;
+use crate::jepsen_op::{forms, nil_process, op_head, op_of};
+use faultline_core::{CheckResult, History, OpType, Process};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -101,17 +101,7 @@ pub fn jepsen_bank(text: &str, opts: &JepsenBankOptions) -> Result<JepsenBank, B
 
 /// Reads a Jepsen bank history (EDN or JSON) into our convention, without checking it.
 pub fn jepsen_bank_history(text: &str) -> Result<History, BankImportError> {
-    let forms = if looks_like_json(text) {
-        json_forms(text).map_err(|e| BankImportError {
-            line: 0,
-            message: e.to_string(),
-        })?
-    } else {
-        history_forms(text).map_err(|e| BankImportError {
-            line: e.line,
-            message: e.message,
-        })?
-    };
+    let forms = forms(text).map_err(|(line, message)| BankImportError { line, message })?;
     let nil_process = Process::Client(nil_process(&forms));
     let mut ops = Vec::with_capacity(forms.len());
     for (line, form) in &forms {
@@ -119,30 +109,16 @@ pub fn jepsen_bank_history(text: &str) -> Result<History, BankImportError> {
             line: *line,
             message,
         };
-        let OpHead { kind, process, f } = op_head(form, nil_process).map_err(err)?;
-        let f = f.unwrap_or("").to_string();
+        let head = op_head(form, nil_process).map_err(err)?;
         let raw = form.get("value").unwrap_or(&Edn::Nil);
-        let value = match (process, f.as_str(), kind) {
+        let value = match (head.process, head.f.unwrap_or(""), head.kind) {
             (Process::Client(_), "read", OpType::Ok) => balances(raw).map_err(err)?,
             (Process::Client(_), "transfer", _) if matches!(raw, Edn::Map(_)) => {
                 transfer(raw).map_err(err)?
             }
             _ => to_json(raw),
         };
-        let index = ops.len() as u64;
-        ops.push(Op {
-            index,
-            time: form
-                .get("time")
-                .and_then(Edn::as_int)
-                .map_or(index, |t| t.max(0) as u64),
-            process,
-            kind,
-            f,
-            value,
-            node: None,
-            error: form.get("error").map(|e| e.to_string()),
-        });
+        ops.push(op_of(form, ops.len(), head, value));
     }
     Ok(History::new(ops))
 }

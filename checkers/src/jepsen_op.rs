@@ -1,9 +1,41 @@
 //! The fields every Jepsen op map shares (`:type`, `:process`, `:f`), read once for all the
-//! importers (Elle's list-append / rw-register histories and Jepsen's bank histories).
+//! importers (Elle's list-append / rw-register histories, Jepsen's bank and set histories),
+//! and how an op map becomes our op.
 //! What each importer makes of `:value` stays with that importer.
 
-use crate::edn::Edn;
-use faultline_core::{OpType, Process};
+use crate::edn::{history_forms, Edn};
+use crate::elle::import::{json_forms, looks_like_json};
+use faultline_core::{Op, OpType, Process};
+use serde_json::Value;
+
+/// The op maps of a Jepsen history, EDN or JSON (told apart by the first character), with
+/// their lines; an error is the line (0 when JSON gives none) and what is wrong.
+pub(crate) fn forms(text: &str) -> Result<Vec<(usize, Edn)>, (usize, String)> {
+    if looks_like_json(text) {
+        json_forms(text).map_err(|e| (0, e.to_string()))
+    } else {
+        history_forms(text).map_err(|e| (e.line, e.message))
+    }
+}
+
+/// Our op for a Jepsen op map at position `index`: its `:time` (or the position, when it
+/// has none), `:error`, and the value an importer made of `:value`.
+pub(crate) fn op_of(form: &Edn, index: usize, head: OpHead, value: Value) -> Op {
+    let index = index as u64;
+    Op {
+        index,
+        time: form
+            .get("time")
+            .and_then(Edn::as_int)
+            .map_or(index, |t| t.max(0) as u64),
+        process: head.process,
+        kind: head.kind,
+        f: head.f.unwrap_or("").to_string(),
+        value,
+        node: None,
+        error: form.get("error").map(|e| e.to_string()),
+    }
+}
 
 /// The process number that ops without `:process` (or with `:process nil`) are given: one
 /// past the highest numbered process of the history, so it collides with none.

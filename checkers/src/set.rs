@@ -20,9 +20,8 @@
 //!
 //! Elements are integers, or any other value compared by its JSON text.
 
-use crate::edn::history_forms;
-use crate::elle::import::{json_forms, looks_like_json, to_json};
-use crate::jepsen_op::{nil_process, op_head, OpHead};
+use crate::elle::import::to_json;
+use crate::jepsen_op::{forms, nil_process, op_head, op_of};
 use faultline_core::{CheckResult, Checker, History, Op, OpType, Process, Validity};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -377,48 +376,23 @@ pub struct SetImportError {
 /// `:process`, `:time` and `:index`) into our convention: `add` ops carry their element,
 /// ok `read` ops the elements as a JSON array. Nemesis ops stay nemesis ops.
 pub fn jepsen_set_history(text: &str) -> Result<History, SetImportError> {
-    let forms = if looks_like_json(text) {
-        json_forms(text).map_err(|e| SetImportError {
-            line: 0,
-            message: e.to_string(),
-        })?
-    } else {
-        history_forms(text).map_err(|e| SetImportError {
-            line: e.line,
-            message: e.message,
-        })?
-    };
+    let forms = forms(text).map_err(|(line, message)| SetImportError { line, message })?;
     let nil_process = Process::Client(nil_process(&forms));
     let mut ops = Vec::with_capacity(forms.len());
     for (line, form) in &forms {
-        let OpHead { kind, process, f } =
-            op_head(form, nil_process).map_err(|message| SetImportError {
-                line: *line,
-                message,
-            })?;
+        let err = |message: String| SetImportError {
+            line: *line,
+            message,
+        };
+        let head = op_head(form, nil_process).map_err(err)?;
         let value = form.get("value").map(to_json).unwrap_or(Value::Null);
-        if !process.is_nemesis() && f == Some("read") && kind == OpType::Ok && !value.is_array() {
-            return Err(SetImportError {
-                line: *line,
-                message: format!(
-                    "an ok read's value must be a set or vector of elements, found {value}"
-                ),
-            });
+        let read = head.f == Some("read") && head.kind == OpType::Ok;
+        if read && !head.process.is_nemesis() && !value.is_array() {
+            return Err(err(format!(
+                "an ok read's value must be a set or vector of elements, found {value}"
+            )));
         }
-        let index = ops.len() as u64;
-        ops.push(Op {
-            index,
-            time: form
-                .get("time")
-                .and_then(crate::edn::Edn::as_int)
-                .map_or(index, |t| t.max(0) as u64),
-            process,
-            kind,
-            f: f.unwrap_or("").to_string(),
-            value,
-            node: None,
-            error: form.get("error").map(|e| e.to_string()),
-        });
+        ops.push(op_of(form, ops.len(), head, value));
     }
     Ok(History::new(ops))
 }
