@@ -60,6 +60,7 @@ fn ours(path: &Path, label: &str) -> Duration {
     let t = Instant::now();
     let txns = faultline_checkers::elle::read_jsonl(path).expect("read history");
     let parsed = t.elapsed();
+    eprintln!("parsed {label}: peak RSS {:.0} MiB", peak_rss_mib());
     let rss_parsed = peak_rss_mib();
     let a = checker.analyze(&txns);
     let total = t.elapsed();

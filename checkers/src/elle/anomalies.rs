@@ -22,7 +22,7 @@ impl TxnRef {
         TxnRef {
             name: t.name(),
             index: t.index,
-            process: t.process.to_string(),
+            process: t.process().to_string(),
             status: t.status,
             value: t.mops_json(),
         }

@@ -30,14 +30,27 @@ use super::anomalies::{list, Sink};
 use super::fx::{map_with_capacity, FxMap, FxSet};
 use super::graph::{RW, WR, WW};
 use super::history::{Mop, ReadValue, Status, Txn};
-use super::infer::{Inference, Written, UNOBSERVED};
+use super::infer::{Inference, UNOBSERVED};
+use super::written::WrittenIndex;
 
 const EMPTY: &[i64] = &[];
 /// No writer: an element no transaction appended.
 const NONE: u32 = u32::MAX;
+/// In a packed writer: it was the writer's last append to the key.
+const LAST: u32 = 1 << 31;
+
+/// A packed writer (`writer | LAST` if it was its last append to the key, or [`NONE`]):
+/// the writer and whether it was its last append.
+fn unpack(w: u32) -> (u32, bool) {
+    if w == NONE {
+        (NONE, true)
+    } else {
+        (w & !LAST, w & LAST != 0)
+    }
+}
 
 fn read_list(t: &Txn, mi: u16) -> &[i64] {
-    match &t.mops[mi as usize] {
+    match &t.mops()[mi as usize] {
         Mop::Read {
             value: ReadValue::List(l),
             ..
@@ -66,26 +79,31 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut bad_keys: FxSet<i64> = FxSet::default();
     // Whether each txn failed, packed: looking it up in `txns` is a cache miss per edge.
     let aborted: Vec<bool> = txns.iter().map(|t| t.status == Status::Fail).collect();
-    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 3 / 2);
-    // Appends per txn, for the unobserved-append pass.
-    let mut appends_of: Vec<u32> = vec![0; txns.len()];
+    let mut written = WrittenIndex::build(txns);
+    super::check::probe("written index");
+    // Values appended twice to a key, and who appended each last while walking the history
+    // (the precondition names both appenders, in history order, as a map's insert would).
+    let mut dups: FxMap<(i64, i64), Option<u32>> = written
+        .duplicates()
+        .into_iter()
+        .map(|kv| (kv, None))
+        .collect();
     let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
     // Per key, its longest read: (txn, micro-op, length); the length is kept so that
     // offering a read does not look at the current longest's txn (a cache miss).
     let mut longest: FxMap<i64, (u32, u16, usize)> = map_with_capacity(1024);
     let mut state: Vec<KeyState> = Vec::new();
     for (ti, t) in txns.iter().enumerate() {
-        for (mi, m) in t.mops.iter().enumerate() {
+        for m in t.mops().iter() {
             match m {
                 Mop::Append { key, value } => {
-                    appends_of[ti] += 1;
-                    let last = !t.mops[mi + 1..]
-                        .iter()
-                        .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
-                    let w = Written::new(ti as u32, last);
-                    if let Some(prev) = written.insert((*key, *value), w) {
+                    let prev = match dups.get_mut(&(*key, *value)) {
+                        Some(seen) => seen.replace(ti as u32),
+                        None => None,
+                    };
+                    if let Some(prev) = prev {
                         bad_keys.insert(*key);
-                        let other = txns[prev.writer as usize].name();
+                        let other = txns[prev as usize].name();
                         inf.precondition(|| {
                             format!("value {value} was appended to key {key} twice ({other} and {}); appended values must be unique per key, so key {key} is not analysed", t.name())
                         });
@@ -115,7 +133,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         // Entries (and their buffers) are reused from txn to txn: `used` are live.
         let mut used = 0;
         let mut future = false;
-        for (mi, m) in t.mops.iter().enumerate() {
+        for (mi, m) in t.mops().iter().enumerate() {
             let key = m.key();
             let si = match state[..used].iter().position(|s| s.key == key) {
                 Some(i) => i,
@@ -201,7 +219,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     }
 
     if !bad_keys.is_empty() {
-        reads.retain(|r| !bad_keys.contains(&txns[r.txn as usize].mops[r.mop as usize].key()));
+        reads.retain(|r| !bad_keys.contains(&txns[r.txn as usize].mops()[r.mop as usize].key()));
         longest.retain(|k, _| !bad_keys.contains(k));
     }
 
@@ -212,7 +230,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     // Per key and position of the order: the writer (NONE: garbage) and whether it was
     // its last append to the key. Reads that are prefixes of the order (almost all) then
     // need no look-up per element in `written`, whose random access dominates.
-    let mut who: FxMap<i64, Vec<(u32, bool)>> = map_with_capacity(longest.len());
+    let mut who: FxMap<i64, Vec<u32>> = map_with_capacity(longest.len());
     // Per txn, how many of its appends some read observed.
     let mut observed: Vec<u32> = vec![0; txns.len()];
     for (&key, &(ti, mi, _)) in &longest {
@@ -225,17 +243,17 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         };
         let mut w_of = Vec::with_capacity(l.len());
         for (i, v) in l.iter().enumerate() {
-            match written.get_mut(&(key, *v)) {
+            match written.get_mut(key, *v) {
                 Some(w) => {
                     w.set_pos(i as u32);
-                    w_of.push((w.writer, w.last_in_txn()));
+                    w_of.push(w.writer | if w.last_in_txn() { LAST } else { 0 });
                     observed[w.writer as usize] += 1;
                     if aborted[w.writer as usize] {
                         first_bad.entry(key).or_insert(i);
                     }
                 }
                 None => {
-                    w_of.push((NONE, true));
+                    w_of.push(NONE);
                     first_bad.entry(key).or_insert(i);
                 }
             }
@@ -244,6 +262,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         who.insert(key, w_of);
     }
 
+    super::check::probe("version orders");
     // Per-read anomalies and wr/rw edges.
     let mut garbage: FxSet<(i64, i64)> = FxSet::default();
     let mut incompatible: FxSet<i64> = FxSet::default();
@@ -253,13 +272,13 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     let mut last_readers: FxMap<i64, Vec<u32>> = FxMap::default();
     for r in &reads {
         let t = &txns[r.txn as usize];
-        let key = t.mops[r.mop as usize].key();
+        let key = t.mops()[r.mop as usize].key();
         let l = read_list(t, r.mop);
         let ord = &order[&key];
         let compatible = ord.len() >= l.len() && ord[..l.len()] == *l;
         if !compatible && duplicates(sink, t, key, l) {
             // Who wrote the last element is still a fact (Elle's wr); nothing else is.
-            if let Some(w) = l.last().and_then(|v| written.get(&(key, *v))) {
+            if let Some(w) = l.last().and_then(|v| written.get(key, *v)) {
                 if w.writer != r.txn && !aborted[w.writer as usize] {
                     inf.edges.add(w.writer, r.txn, WR);
                 }
@@ -277,7 +296,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         // per-element look-ups (most reads of a valid history).
         let clean = compatible && first_bad.get(&key).is_none_or(|&b| l.len() <= b);
         for &v in l.iter().filter(|_| !clean) {
-            match written.get(&(key, v)) {
+            match written.get(key, v) {
                 None => {
                     if garbage.insert((key, v)) {
                         sink.simple("garbage-read", &[t], || {
@@ -298,10 +317,10 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         let last: Option<(u32, bool, Option<usize>)> = match l.last() {
             None => None,
             Some(_) if compatible => {
-                let (w, lt) = who[&key][l.len() - 1];
+                let (w, lt) = unpack(who[&key][l.len() - 1]);
                 (w != NONE).then_some((w, lt, Some(l.len() - 1)))
             }
-            Some(&v) => written.get(&(key, v)).map(|w| {
+            Some(&v) => written.get(key, v).map(|w| {
                 let pos = (w.pos() != UNOBSERVED).then_some(w.pos() as usize);
                 (w.writer, w.last_in_txn(), pos)
             }),
@@ -317,7 +336,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         if !r.external {
             continue;
         }
-        if t.mops
+        if t.mops()
             .iter()
             .any(|m| matches!(m, Mop::Append { key: k, .. } if *k == key))
         {
@@ -336,7 +355,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         };
         match next {
             Some(n) if n < ord.len() => {
-                let (w, _) = who[&key][n];
+                let (w, _) = unpack(who[&key][n]);
                 if w != NONE && !aborted[w as usize] {
                     inf.edges.add(r.txn, w, RW);
                 }
@@ -348,6 +367,10 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         }
     }
 
+    // Only the passes below run from here: free what they do not need first.
+    drop(reads);
+    drop(longest);
+    super::check::probe("wr/rw edges");
     unobserved_edges(
         txns,
         &written,
@@ -355,7 +378,6 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         &last_readers,
         &bad_keys,
         &observed,
-        &appends_of,
         &mut inf,
     );
 
@@ -363,7 +385,8 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     for (&key, ord) in &order {
         let mut prev: Option<u32> = None;
         let mut failed: Option<(u32, i64)> = None;
-        for (&v, &(writer, _)) in ord.iter().zip(&who[&key]) {
+        for (&v, &packed) in ord.iter().zip(&who[&key]) {
+            let (writer, _) = unpack(packed);
             if writer == NONE {
                 prev = None;
                 continue;
@@ -416,25 +439,9 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
 /// The written index of a history for explanations: each append's writer, whether it
 /// was the writer's last append to the key, and its position in `order`. The same as the
 /// index [`infer`] builds (later duplicates win, as there).
-pub fn written_index(txns: &[Txn], order: &FxMap<i64, Vec<i64>>) -> FxMap<(i64, i64), Written> {
-    let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 3 / 2);
-    for (ti, t) in txns.iter().enumerate() {
-        for (mi, m) in t.mops.iter().enumerate() {
-            if let Mop::Append { key, value } = m {
-                let last = !t.mops[mi + 1..]
-                    .iter()
-                    .any(|m| matches!(m, Mop::Append { key: k, .. } if k == key));
-                written.insert((*key, *value), Written::new(ti as u32, last));
-            }
-        }
-    }
-    for (&key, ord) in order {
-        for (i, v) in ord.iter().enumerate() {
-            if let Some(w) = written.get_mut(&(key, *v)) {
-                w.set_pos(i as u32);
-            }
-        }
-    }
+pub fn written_index(txns: &[Txn], order: &FxMap<i64, Vec<i64>>) -> WrittenIndex {
+    let mut written = WrittenIndex::build(txns);
+    written.set_positions(order);
     written
 }
 
@@ -454,45 +461,49 @@ fn offer(longest: &mut FxMap<i64, (u32, u16, usize)>, txns: &[Txn], key: i64, ti
 #[allow(clippy::too_many_arguments)]
 fn unobserved_edges(
     txns: &[Txn],
-    written: &FxMap<(i64, i64), Written>,
+    written: &WrittenIndex,
     order: &FxMap<i64, Vec<i64>>,
     last_readers: &FxMap<i64, Vec<u32>>,
     bad_keys: &FxSet<i64>,
     observed: &[u32],
-    appends_of: &[u32],
     inf: &mut Inference,
 ) {
     for (ti, t) in txns.iter().enumerate() {
         if t.status == Status::Fail {
             continue;
         }
-        if observed[ti] >= appends_of[ti] {
+        let appends = t
+            .mops()
+            .iter()
+            .filter(|m| matches!(m, Mop::Append { .. }))
+            .count();
+        if observed[ti] as usize >= appends {
             continue;
         }
         let ti = ti as u32;
-        for (mi, m) in t.mops.iter().enumerate() {
+        for (mi, m) in t.mops().iter().enumerate() {
             let Mop::Append { key, value } = m else {
                 continue;
             };
             // Two unobserved appends of one txn to one key get the same edges once.
             let unobserved = |k: &i64, v: &i64| {
                 written
-                    .get(&(*k, *v))
+                    .get(*k, *v)
                     .is_some_and(|w| w.pos() == UNOBSERVED && w.writer == ti)
             };
-            if t.mops[..mi].iter().any(
+            if t.mops()[..mi].iter().any(
                 |p| matches!(p, Mop::Append { key: k, value: v } if k == key && unobserved(k, v)),
             ) {
                 continue;
             }
-            let Some(w) = written.get(&(*key, *value)) else {
+            let Some(w) = written.get(*key, *value) else {
                 continue;
             };
             if w.pos() != UNOBSERVED || w.writer != ti || bad_keys.contains(key) {
                 continue;
             }
             let Some(ord) = order.get(key) else { continue };
-            if let Some(prev) = ord.last().and_then(|v| written.get(&(*key, *v))) {
+            if let Some(prev) = ord.last().and_then(|v| written.get(*key, *v)) {
                 if txns[prev.writer as usize].status != Status::Fail {
                     inf.edges.add(prev.writer, ti, WW);
                 }

@@ -12,6 +12,29 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// With `FAULTLINE_ELLE_PROBE` set, prints the process's resident memory now and at its
+/// peak (VmRSS, VmHWM) after `stage`, to stderr: where a large check's memory goes.
+pub(super) fn probe(stage: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("FAULTLINE_ELLE_PROBE").is_some()) {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mib = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    eprintln!(
+        "elle memory after {stage}: {} MiB resident, peak {} MiB",
+        mib("VmRSS:"),
+        mib("VmHWM:")
+    );
+}
+
 /// Tuning knobs; the defaults suit histories up to millions of transactions.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -118,13 +141,11 @@ impl ElleChecker {
     pub fn edges(&self, txns: &Txns) -> BTreeSet<(usize, usize, &'static str)> {
         let ts = &txns.txns;
         let mut sink = Sink::new(0);
-        let mut inf = match self.workload {
+        let inf = match self.workload {
             Workload::Append => append::infer(ts, &mut sink),
             Workload::RwRegister => register::infer(ts, &mut sink, self.options.wfr_keys),
         };
-        graph::add_process_edges(ts, &mut inf.edges);
-        graph::add_realtime_edges(ts, &mut inf.edges);
-        let g = Graph::build(ts.len(), inf.edges);
+        let g = Graph::with_order_edges(ts, inf.edges);
         let mut out = BTreeSet::new();
         for a in 0..ts.len() as u32 {
             for i in g.out_range(a) {
@@ -145,11 +166,12 @@ impl ElleChecker {
             Workload::RwRegister => register::infer(ts, &mut sink, self.options.wfr_keys),
         };
         let t1 = Instant::now();
-        graph::add_process_edges(ts, &mut inf.edges);
-        graph::add_realtime_edges(ts, &mut inf.edges);
-        let g = Graph::build(ts.len(), std::mem::take(&mut inf.edges));
+        probe("inference");
+        let g = Graph::with_order_edges(ts, std::mem::take(&mut inf.edges));
+        probe("graph");
         let mut finder = SccFinder::new(ts.len());
         let sccs = finder.all(&g, ALL);
+        probe("scc");
         if !sccs.is_empty() && self.workload == Workload::Append {
             inf.evidence.written = append::written_index(ts, &inf.evidence.order);
         }

@@ -28,7 +28,7 @@ fn show_read(v: &ReadValue) -> String {
 }
 
 fn writes(t: &Txn) -> impl Iterator<Item = (i64, i64, &'static str)> + '_ {
-    t.mops.iter().filter_map(|m| match m {
+    t.mops().iter().filter_map(|m| match m {
         Mop::Append { key, value } => Some((*key, *value, "appended")),
         Mop::Write { key, value } => Some((*key, *value, "wrote")),
         Mop::Read { .. } => None,
@@ -36,7 +36,7 @@ fn writes(t: &Txn) -> impl Iterator<Item = (i64, i64, &'static str)> + '_ {
 }
 
 fn reads(t: &Txn) -> impl Iterator<Item = (i64, &ReadValue)> + '_ {
-    t.mops.iter().filter_map(|m| match m {
+    t.mops().iter().filter_map(|m| match m {
         Mop::Read { key, value } => Some((*key, value)),
         _ => None,
     })
@@ -108,11 +108,11 @@ pub fn edge_sentence(a: &Txn, b: &Txn, kind: u8, ev: &Evidence) -> String {
         PROCESS => {
             return format!(
                 "{an} and {bn} ran on process {}, {an} first, {tail}",
-                a.process
+                a.process()
             );
         }
         REALTIME => {
-            let done = a.complete_pos.map_or("?".into(), |p| p.to_string());
+            let done = a.complete_pos().map_or("?".into(), |p| p.to_string());
             return format!("{an} completed (history position {done}) before {bn} was invoked (position {}), {tail}", b.invoke_pos);
         }
         _ => {}
@@ -158,7 +158,7 @@ pub fn dot(class: &str, steps: &[Step], txns: &[Txn]) -> String {
         let label = format!(
             "{} (process {}, {:?})\\n{}",
             t.name(),
-            t.process,
+            t.process(),
             t.status,
             escape(&t.mops_json().to_string())
         );

@@ -35,31 +35,81 @@ pub fn kind_name(kind: u8) -> &'static str {
     }
 }
 
-/// Edges collected before the graph is frozen, as three columns (9 bytes an edge, not
-/// the 12 of a padded tuple: on a million transactions the list holds millions).
+/// Edges collected before the graph is frozen: per edge its source with its kind in the
+/// top bits, and its target (8 bytes an edge: inference collects tens of millions), in
+/// chunks of [`EDGE_CHUNK`] edges that [`Graph::build`] frees one by one as it copies them
+/// into the adjacency array, so the list and the array are not both whole at once.
 #[derive(Default)]
 pub struct EdgeList {
-    from: Vec<u32>,
-    to: Vec<u32>,
-    kind: Vec<u8>,
+    chunks: Vec<EdgeChunk>,
+    len: usize,
 }
+
+#[derive(Default)]
+struct EdgeChunk {
+    from_kind: Vec<u32>,
+    to: Vec<u32>,
+}
+
+/// Edges per chunk after the first (which grows from empty): large enough (36 MB a column)
+/// that the allocator maps each column on its own and gives it back when it is freed.
+const EDGE_CHUNK: usize = 9 << 20;
+/// Vertices are below `1 << KIND_SHIFT`; above are the kind's bit number.
+const KIND_SHIFT: u32 = 29;
 
 impl EdgeList {
     #[inline]
     pub fn add(&mut self, from: u32, to: u32, kind: u8) {
-        if from != to {
-            self.from.push(from);
-            self.to.push(to);
-            self.kind.push(kind);
+        if from == to {
+            return;
         }
+        assert!(from < 1 << KIND_SHIFT, "at most 2^29 vertices");
+        let full = self
+            .chunks
+            .last()
+            .is_none_or(|c| c.from_kind.len() >= EDGE_CHUNK);
+        if full {
+            let cap = if self.chunks.is_empty() {
+                0
+            } else {
+                EDGE_CHUNK
+            };
+            self.chunks.push(EdgeChunk {
+                from_kind: Vec::with_capacity(cap),
+                to: Vec::with_capacity(cap),
+            });
+        }
+        let c = self.chunks.last_mut().expect("pushed above");
+        c.from_kind
+            .push(from | (kind.trailing_zeros() << KIND_SHIFT));
+        c.to.push(to);
+        self.len += 1;
     }
 
     pub fn len(&self) -> usize {
-        self.from.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.from.is_empty()
+        self.len == 0
+    }
+
+    /// The sources of all edges, in order.
+    fn sources(&self) -> impl Iterator<Item = u32> + '_ {
+        let mask = (1 << KIND_SHIFT) - 1;
+        self.chunks
+            .iter()
+            .flat_map(move |c| c.from_kind.iter().map(move |&f| f & mask))
+    }
+
+    /// Calls `f(from, to, kind)` on each edge in order, freeing each chunk after it.
+    fn drain(self, mut f: impl FnMut(u32, u32, u8)) {
+        let mask = (1 << KIND_SHIFT) - 1;
+        for c in self.chunks {
+            for (&fk, &to) in c.from_kind.iter().zip(&c.to) {
+                f(fk & mask, to, 1 << (fk >> KIND_SHIFT));
+            }
+        }
     }
 }
 
@@ -71,25 +121,60 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The graph of `list`'s edges.
     pub fn build(n: usize, list: EdgeList) -> Graph {
+        Graph::build_with(n, list, |_| {})
+    }
+
+    /// The graph of the data edges `data` (from inference) followed by the process and
+    /// realtime edges of `txns`. Those are generated straight into the adjacency array, once
+    /// to count and once to fill, so they never sit in an edge list as well (they are about
+    /// half the edges). Each vertex's out-edges are in the order of
+    /// [`add_process_edges`] and [`add_realtime_edges`] after `data`, as with one list.
+    pub fn with_order_edges(txns: &[Txn], data: EdgeList) -> Graph {
+        // The events are recomputed per pass rather than held while the data edges are
+        // copied (the peak of the build).
+        Graph::build_with(txns.len(), data, |emit| {
+            let events = events_in_order(txns);
+            process_edges(txns, &events, emit);
+            realtime_edges(txns, &events, emit);
+        })
+    }
+
+    /// The graph of `list`'s edges then those `more` emits (called twice: it must emit
+    /// the same edges in the same order both times).
+    fn build_with(n: usize, list: EdgeList, more: impl Fn(&mut dyn FnMut(u32, u32, u8))) -> Graph {
         let mut offsets = vec![0u32; n + 1];
-        for &a in &list.from {
+        for a in list.sources() {
             offsets[a as usize + 1] += 1;
         }
+        more(&mut |a, b, _| {
+            if a != b {
+                offsets[a as usize + 1] += 1;
+            }
+        });
         for i in 0..n {
             offsets[i + 1] += offsets[i];
         }
-        let m = list.len();
-        let mut fill = offsets.clone();
+        let m = offsets[n] as usize;
         let mut targets = vec![0u32; m];
         let mut kinds = vec![0u8; m];
-        for e in 0..m {
-            let a = list.from[e] as usize;
-            let slot = fill[a] as usize;
-            fill[a] += 1;
-            targets[slot] = list.to[e];
-            kinds[slot] = list.kind[e];
-        }
+        // `offsets[a]` is `a`'s fill cursor (no copy of the array): it ends at `a`'s end,
+        // which is `a + 1`'s start, so the array is shifted back by one afterwards.
+        let mut put = |a: u32, b: u32, k: u8| {
+            let slot = offsets[a as usize] as usize;
+            offsets[a as usize] += 1;
+            targets[slot] = b;
+            kinds[slot] = k;
+        };
+        list.drain(&mut put);
+        more(&mut |a, b, k| {
+            if a != b {
+                put(a, b, k)
+            }
+        });
+        offsets.copy_within(0..n, 1);
+        offsets[0] = 0;
         Graph {
             offsets,
             targets,
@@ -148,7 +233,7 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
     for t in txns.iter().filter(|t| t.status != Status::Fail) {
         count += 1;
         max = max.max(t.invoke_pos as usize);
-        if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
+        if let (Status::Ok, Some(c)) = (t.status, t.complete_pos()) {
             count += 1;
             max = max.max(c as usize);
         }
@@ -167,7 +252,7 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
                 slots[pos] = e;
             };
             put(t.invoke_pos as usize, (i as u32) << 1);
-            if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
+            if let (Status::Ok, Some(c)) = (t.status, t.complete_pos()) {
                 put(c as usize, (i as u32) << 1 | 1);
             }
         }
@@ -182,7 +267,7 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
             continue;
         }
         events.push(((t.invoke_pos as usize) << 1, (i as u32) << 1));
-        if let (Status::Ok, Some(c)) = (t.status, t.complete_pos) {
+        if let (Status::Ok, Some(c)) = (t.status, t.complete_pos()) {
             events.push(((c as usize) << 1 | 1, (i as u32) << 1 | 1));
         }
     }
@@ -195,13 +280,19 @@ fn events_in_order(txns: &[Txn]) -> Vec<u32> {
 /// its transaction may still commit later, so "invoked after" proves no order (Jepsen
 /// gives such a process a new id for the same reason).
 pub fn add_process_edges(txns: &[Txn], edges: &mut EdgeList) {
+    process_edges(txns, &events_in_order(txns), &mut |a, b, k| {
+        edges.add(a, b, k)
+    });
+}
+
+fn process_edges(txns: &[Txn], events: &[u32], emit: &mut dyn FnMut(u32, u32, u8)) {
     let mut last: FxMap<Process, u32> = FxMap::default();
-    for e in events_in_order(txns) {
+    for &e in events {
         if e & 1 == 0 {
             let t = e >> 1;
-            if let Some(p) = last.insert(txns[t as usize].process, t) {
+            if let Some(p) = last.insert(txns[t as usize].process(), t) {
                 if txns[p as usize].status == Status::Ok {
-                    edges.add(p, t, PROCESS);
+                    emit(p, t, PROCESS);
                 }
             }
         }
@@ -211,28 +302,35 @@ pub fn add_process_edges(txns: &[Txn], edges: &mut EdgeList) {
 /// Adds realtime edges as a transitive reduction over ok transactions' completions.
 /// Info transactions never complete, so they can follow others but precede none.
 pub fn add_realtime_edges(txns: &[Txn], edges: &mut EdgeList) {
-    let mut frontier: Vec<u32> = Vec::new();
-    // For each txn, the frontier it saw at invocation (as a range into `seen`).
-    let mut seen_at: Vec<(u32, u32)> = vec![(0, 0); txns.len()];
-    let mut seen: Vec<u32> = Vec::new();
-    for e in events_in_order(txns) {
+    realtime_edges(txns, &events_in_order(txns), &mut |a, b, k| {
+        edges.add(a, b, k)
+    });
+}
+
+/// The frontier sweep: each invocation links from the frontier; a completion replaces the
+/// frontier members it saw at its invocation. A member was there then iff it completed
+/// before that invocation (members only ever leave), so each frontier entry carries the
+/// event number of its completion and each txn the event number of its invocation (not a
+/// copy of the frontier it saw).
+fn realtime_edges(txns: &[Txn], events: &[u32], emit: &mut dyn FnMut(u32, u32, u8)) {
+    let mut frontier: Vec<(u32, u32)> = Vec::new();
+    let mut invoked_at: Vec<u32> = vec![0; txns.len()];
+    for (seq, &e) in events.iter().enumerate() {
         let (t, done) = (e >> 1, e & 1 == 1);
+        let seq = seq as u32;
         if !done {
-            let start = seen.len() as u32;
-            for &f in &frontier {
+            for &(f, _) in &frontier {
                 // Same process: the process edge already says so; a cycle through it is
                 // a -process anomaly, not a -realtime one.
-                if txns[f as usize].process != txns[t as usize].process {
-                    edges.add(f, t, REALTIME);
+                if txns[f as usize].process() != txns[t as usize].process() {
+                    emit(f, t, REALTIME);
                 }
-                seen.push(f);
             }
-            seen_at[t as usize] = (start, seen.len() as u32);
+            invoked_at[t as usize] = seq;
         } else {
-            let (s, e) = seen_at[t as usize];
-            let preds = &seen[s as usize..e as usize];
-            frontier.retain(|f| !preds.contains(f));
-            frontier.push(t);
+            let since = invoked_at[t as usize];
+            frontier.retain(|&(_, completed)| completed > since);
+            frontier.push((t, seq));
         }
     }
 }

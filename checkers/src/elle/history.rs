@@ -71,27 +71,85 @@ pub enum Status {
 }
 
 /// One transaction: an invocation and its completion. There is one per transaction of a
-/// history, so it is kept small (56 bytes, micro-ops in a boxed slice of their exact
-/// length): at ten million transactions every byte here is ten megabytes.
-#[derive(Clone, Debug, PartialEq)]
+/// history, so it is kept small (40 bytes): at ten million transactions every byte here
+/// is ten megabytes. Its micro-ops live in a chunk shared with the transactions around it
+/// (see [`TxnBuilder`]), not in an allocation of their own (whose header and rounding
+/// cost more than the slice pointer that would point at it).
+#[derive(Clone)]
 pub struct Txn {
     /// Index of the completion op (of the invocation when it never completed): the name
     /// `T<index>` used in explanations.
     pub index: u64,
-    pub process: Process,
-    pub status: Status,
-    pub mops: Box<[Mop]>,
-    /// Position of the invocation and completion in the history (realtime order).
+    /// The client process (transactions never run on the nemesis).
+    client: u64,
+    chunk: Chunk,
+    /// Where the micro-ops start in `chunk`.
+    first: u32,
+    /// Position of the invocation in the history (realtime order).
     pub invoke_pos: u32,
-    pub complete_pos: Option<u32>,
+    /// Position of the completion, or [`NEVER`].
+    complete: u32,
+    /// How many micro-ops; [`WHOLE`]: all of `chunk` from `first` (a chunk of its own).
+    len: u16,
+    pub status: Status,
 }
+
+/// A chunk of micro-ops shared by consecutive transactions.
+type Chunk = std::sync::Arc<Vec<Mop>>;
+/// Micro-ops per chunk (2 MB).
+const CHUNK: usize = 1 << 16;
+const NEVER: u32 = u32::MAX;
+const WHOLE: u16 = u16::MAX;
 
 impl Txn {
     pub fn name(&self) -> String {
         format!("T{}", self.index)
     }
+    pub fn process(&self) -> Process {
+        Process::Client(self.client)
+    }
+    /// The micro-ops, in order.
+    #[inline]
+    pub fn mops(&self) -> &[Mop] {
+        let first = self.first as usize;
+        if self.len == WHOLE {
+            &self.chunk[first..]
+        } else {
+            &self.chunk[first..first + self.len as usize]
+        }
+    }
+    /// Position of the completion in the history; `None` when it never completed.
+    pub fn complete_pos(&self) -> Option<u32> {
+        (self.complete != NEVER).then_some(self.complete)
+    }
     pub fn mops_json(&self) -> Value {
-        Value::Array(self.mops.iter().map(Mop::to_json).collect())
+        Value::Array(self.mops().iter().map(Mop::to_json).collect())
+    }
+}
+
+impl PartialEq for Txn {
+    fn eq(&self, o: &Txn) -> bool {
+        (
+            self.index,
+            self.client,
+            self.status,
+            self.invoke_pos,
+            self.complete,
+        ) == (o.index, o.client, o.status, o.invoke_pos, o.complete)
+            && self.mops() == o.mops()
+    }
+}
+
+impl std::fmt::Debug for Txn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Txn")
+            .field("index", &self.index)
+            .field("process", &self.process())
+            .field("status", &self.status)
+            .field("mops", &self.mops())
+            .field("invoke_pos", &self.invoke_pos)
+            .field("complete_pos", &self.complete_pos())
+            .finish()
     }
 }
 
@@ -107,12 +165,19 @@ pub struct Txns {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TxnValue(pub Option<Vec<Mop>>);
 
-/// Pairs invocations with completions while ops stream by.
+/// Pairs invocations with completions while ops stream by, copying each transaction's
+/// micro-ops into the current chunk; a full chunk is sealed (shared by its transactions)
+/// and a new one started.
 #[derive(Default)]
 pub struct TxnBuilder {
     open: FxMap<Process, (u64, usize, Option<Vec<Mop>>)>,
     out: Txns,
     pos: usize,
+    /// The chunk being filled, and the first transaction whose micro-ops are in it.
+    chunk: Vec<Mop>,
+    chunk_from: usize,
+    /// The empty chunk transactions point at until theirs is sealed.
+    unsealed: Chunk,
 }
 
 impl TxnBuilder {
@@ -127,7 +192,8 @@ impl TxnBuilder {
     ) {
         let pos = self.pos;
         self.pos += 1;
-        if process.is_nemesis() || f != "txn" {
+        let Process::Client(_) = process else { return };
+        if f != "txn" {
             return;
         }
         if kind == OpType::Invoke {
@@ -156,27 +222,68 @@ impl TxnBuilder {
                 .push(format!("op {index}: value is not a list of micro-ops"));
             return;
         };
-        self.out.txns.push(Txn {
-            index,
-            process,
-            status,
-            mops: mops.into_boxed_slice(),
-            invoke_pos: invoke_pos as u32,
-            complete_pos: Some(pos as u32),
-        });
+        self.add(index, process, status, mops, invoke_pos, pos as u32);
     }
 
     fn finish_open(&mut self, process: Process, index: u64, pos: usize, mops: Option<Vec<Mop>>) {
         if let Some(mops) = mops {
-            self.out.txns.push(Txn {
-                index,
-                process,
-                status: Status::Info,
-                mops: mops.into_boxed_slice(),
-                invoke_pos: pos as u32,
-                complete_pos: None,
-            });
+            self.add(index, process, Status::Info, mops, pos, NEVER);
         }
+    }
+
+    fn add(
+        &mut self,
+        index: u64,
+        process: Process,
+        status: Status,
+        mops: Vec<Mop>,
+        invoke_pos: usize,
+        complete: u32,
+    ) {
+        let Process::Client(client) = process else {
+            unreachable!("nemesis ops are skipped")
+        };
+        let big = mops.len() >= WHOLE as usize;
+        if !self.chunk.is_empty() && (big || self.chunk.len() + mops.len() > self.chunk.capacity())
+        {
+            self.seal();
+        }
+        let (first, len) = if big {
+            // A chunk of its own, sealed at once.
+            self.chunk = mops;
+            (0, WHOLE)
+        } else {
+            if self.chunk.capacity() == 0 {
+                self.chunk.reserve_exact(CHUNK);
+            }
+            let first = self.chunk.len() as u32;
+            self.chunk.extend(mops);
+            (first, (self.chunk.len() as u32 - first) as u16)
+        };
+        self.out.txns.push(Txn {
+            index,
+            client,
+            chunk: self.unsealed.clone(),
+            first,
+            invoke_pos: invoke_pos as u32,
+            complete,
+            len,
+            status,
+        });
+        if big {
+            self.seal();
+        }
+    }
+
+    /// Shares the current chunk with its transactions and starts an empty one.
+    fn seal(&mut self) {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.shrink_to_fit();
+        let chunk = Chunk::new(chunk);
+        for t in &mut self.out.txns[self.chunk_from..] {
+            t.chunk = chunk.clone();
+        }
+        self.chunk_from = self.out.txns.len();
     }
 
     /// Invocations still open at the end become `info` transactions.
@@ -186,6 +293,7 @@ impl TxnBuilder {
         for (process, (i, p, m)) in open {
             self.finish_open(process, i, p, m);
         }
+        self.seal();
         self.out
     }
 }

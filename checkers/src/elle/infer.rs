@@ -3,6 +3,7 @@
 
 use super::fx::FxMap;
 use super::graph::EdgeList;
+use super::written::WrittenIndex;
 
 /// Written values are unique per key; this stands for "the initial state" (nil) in
 /// register version orders, so it may not be written.
@@ -47,7 +48,7 @@ pub const UNOBSERVED: u32 = LAST - 1;
 #[derive(Default)]
 pub struct Evidence {
     /// List-append: the written index, filled in only when there are cycles to explain.
-    pub written: FxMap<(i64, i64), Written>,
+    pub written: WrittenIndex,
     /// List-append: each key's version order (elements, oldest first).
     pub order: FxMap<i64, Vec<i64>>,
     /// rw-register: each key's direct version successions `(key, v) -> [w, ...]`, with
@@ -57,7 +58,7 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn writer(&self, key: i64, value: i64) -> Option<u32> {
-        self.written.get(&(key, value)).map(|w| w.writer)
+        self.written.get(key, value).map(|w| w.writer)
     }
 
     /// Whether `value` was appended to `key` but is in no read's version order.
@@ -65,7 +66,7 @@ impl Evidence {
         self.order.contains_key(&key)
             && self
                 .written
-                .get(&(key, value))
+                .get(key, value)
                 .is_some_and(|x| x.pos() == UNOBSERVED)
     }
 
@@ -76,7 +77,7 @@ impl Evidence {
                 // An append no read observed follows the highest observed element.
                 _ if self.unobserved(key, w) => v == order.last().copied(),
                 None => order.first() == Some(&w),
-                Some(v) => match self.written.get(&(key, v)) {
+                Some(v) => match self.written.get(key, v) {
                     Some(x) if x.pos() != UNOBSERVED => order.get(x.pos() as usize + 1) == Some(&w),
                     _ => false,
                 },

@@ -50,6 +50,7 @@ pub mod models;
 mod reader;
 pub mod register;
 pub mod scc;
+pub mod written;
 
 mod check;
 

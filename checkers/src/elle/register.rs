@@ -46,7 +46,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
     let mut bad_keys: FxSet<i64> = FxSet::default();
     let mut written: FxMap<(i64, i64), Written> = map_with_capacity(txns.len() * 2);
     for (ti, t) in txns.iter().enumerate() {
-        for (mi, m) in t.mops.iter().enumerate() {
+        for (mi, m) in t.mops().iter().enumerate() {
             match m {
                 Mop::Write { key, value } => {
                     if *value == INITIAL {
@@ -56,7 +56,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
                         bad_keys.insert(*key);
                         continue;
                     }
-                    let last = !t.mops[mi + 1..]
+                    let last = !t.mops()[mi + 1..]
                         .iter()
                         .any(|m| matches!(m, Mop::Write { key: k, .. } if k == key));
                     let w = Written::new(ti as u32, last);
@@ -94,7 +94,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
             continue;
         }
         state.clear();
-        for m in &t.mops {
+        for m in t.mops() {
             let key = m.key();
             let si = state.iter().position(|s| s.0 == key);
             match m {
@@ -138,7 +138,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink, wfr_keys: bool) -> Inference {
             };
             if bad_keys.contains(&key)
                 || !t
-                    .mops
+                    .mops()
                     .iter()
                     .any(|m| matches!(m, Mop::Write { key: k, .. } if *k == key))
             {

@@ -34,8 +34,7 @@ impl SccFinder {
     /// Components with more than one vertex of the whole graph, using edges whose kind is in
     /// `mask`.
     pub fn all(&mut self, g: &Graph, mask: u8) -> Vec<Vec<u32>> {
-        let nodes: Vec<u32> = (0..g.vertex_count() as u32).collect();
-        self.within(g, &nodes, mask)
+        self.run(g, 0..g.vertex_count() as u32, true, mask)
     }
 
     /// Components with more than one vertex of the subgraph induced by `nodes`, using edges
@@ -49,27 +48,41 @@ impl SccFinder {
         for &v in nodes {
             self.member[v as usize] = self.epoch;
         }
+        self.run(g, nodes.iter().copied(), false, mask)
+    }
+
+    /// Tarjan's algorithm from each of `roots` in turn, within the current members unless
+    /// `everyone` (the whole graph: no membership to check, and no list of touched vertices
+    /// to reset, which would be as long as the graph).
+    fn run(
+        &mut self,
+        g: &Graph,
+        roots: impl Iterator<Item = u32>,
+        everyone: bool,
+        mask: u8,
+    ) -> Vec<Vec<u32>> {
         let mut out = Vec::new();
         let mut counter = 0u32;
         let mut stack: Vec<u32> = Vec::new();
-        let mut calls: Vec<(u32, usize)> = Vec::new();
-        for &root in nodes {
+        // (vertex, next out-edge position): edge positions are u32 in the graph too.
+        let mut calls: Vec<(u32, u32)> = Vec::new();
+        for root in roots {
             if self.index[root as usize] != UNSET {
                 continue;
             }
-            self.visit(root, &mut counter, &mut stack);
-            calls.push((root, g.out_range(root).start));
+            self.visit(root, &mut counter, &mut stack, everyone);
+            calls.push((root, g.out_range(root).start as u32));
             while let Some(&mut (v, ref mut next)) = calls.last_mut() {
                 let end = g.out_range(v).end;
-                if *next < end {
-                    let (w, kind) = g.edge(*next);
+                if (*next as usize) < end {
+                    let (w, kind) = g.edge(*next as usize);
                     *next += 1;
-                    if kind & mask == 0 || self.member[w as usize] != self.epoch {
+                    if kind & mask == 0 || (!everyone && self.member[w as usize] != self.epoch) {
                         continue;
                     }
                     if self.index[w as usize] == UNSET {
-                        self.visit(w, &mut counter, &mut stack);
-                        calls.push((w, g.out_range(w).start));
+                        self.visit(w, &mut counter, &mut stack, everyone);
+                        calls.push((w, g.out_range(w).start as u32));
                     } else if self.on_stack[w as usize] {
                         let lw = self.index[w as usize];
                         let lv = &mut self.low[v as usize];
@@ -99,6 +112,9 @@ impl SccFinder {
                 }
             }
         }
+        if everyone {
+            self.index.iter_mut().for_each(|i| *i = UNSET);
+        }
         for &v in &self.touched {
             self.index[v as usize] = UNSET;
         }
@@ -107,13 +123,15 @@ impl SccFinder {
     }
 
     #[inline]
-    fn visit(&mut self, v: u32, counter: &mut u32, stack: &mut Vec<u32>) {
+    fn visit(&mut self, v: u32, counter: &mut u32, stack: &mut Vec<u32>, everyone: bool) {
         self.index[v as usize] = *counter;
         self.low[v as usize] = *counter;
         *counter += 1;
         self.on_stack[v as usize] = true;
         stack.push(v);
-        self.touched.push(v);
+        if !everyone {
+            self.touched.push(v);
+        }
     }
 }
 

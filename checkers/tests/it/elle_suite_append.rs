@@ -652,7 +652,7 @@ fn info_reads() {
     let pos = |mop: &str| {
         txns.txns
             .iter()
-            .position(|t| format!("{:?}", t.mops).contains(mop))
+            .position(|t| format!("{:?}", t.mops()).contains(mop))
             .unwrap()
     };
     let (t1, t2, t3) = (
