@@ -231,8 +231,9 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     // its last append to the key. Reads that are prefixes of the order (almost all) then
     // need no look-up per element in `written`, whose random access dominates.
     let mut who: FxMap<i64, Vec<u32>> = map_with_capacity(longest.len());
-    // Per txn, how many of its appends some read observed.
-    let mut observed: Vec<u32> = vec![0; txns.len()];
+    // Per txn, how many of its appends some read observed, saturating at `u8::MAX` (exact
+    // below it, which is all the unobserved-append pass needs to skip a txn).
+    let mut observed: Vec<u8> = vec![0; txns.len()];
     for (&key, &(ti, mi, _)) in &longest {
         let raw = read_list(&txns[ti as usize], mi);
         let l = if first_duplicate(raw).is_some() {
@@ -247,7 +248,8 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                 Some(w) => {
                     w.set_pos(i as u32);
                     w_of.push(w.writer | if w.last_in_txn() { LAST } else { 0 });
-                    observed[w.writer as usize] += 1;
+                    let o = &mut observed[w.writer as usize];
+                    *o = o.saturating_add(1);
                     if aborted[w.writer as usize] {
                         first_bad.entry(key).or_insert(i);
                     }
@@ -465,7 +467,7 @@ fn unobserved_edges(
     order: &FxMap<i64, Vec<i64>>,
     last_readers: &FxMap<i64, Vec<u32>>,
     bad_keys: &FxSet<i64>,
-    observed: &[u32],
+    observed: &[u8],
     inf: &mut Inference,
 ) {
     for (ti, t) in txns.iter().enumerate() {
@@ -477,7 +479,8 @@ fn unobserved_edges(
             .iter()
             .filter(|m| matches!(m, Mop::Append { .. }))
             .count();
-        if observed[ti] as usize >= appends {
+        // A saturated count says nothing: such a txn is checked append by append.
+        if appends < u8::MAX as usize && observed[ti] as usize >= appends {
             continue;
         }
         let ti = ti as u32;
