@@ -12,7 +12,9 @@
 //! The ten-million-transaction case (issue 14's streamed target) is
 //! `ELLE_BENCH_OURS_ONLY=1 ELLE_BENCH_SIZES=10000000 cargo bench -p faultline-checkers --bench elle`:
 //! its file is 4.3 GB (check `df -h /tmp` first; generating it takes about 25 s) and is
-//! read as a stream of 4 MB blocks, never whole.
+//! read as a stream of 4 MB blocks, never whole. With `FAULTLINE_ELLE_PROBE=1` the checker
+//! prints its resident and peak memory after each stage (written index, version orders,
+//! wr/rw edges, inference, graph, scc) to stderr.
 
 use faultline_checkers::elle::gen::{self, GenOptions, Plant};
 use faultline_checkers::elle::{ElleChecker, Workload};
