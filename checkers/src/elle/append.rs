@@ -59,6 +59,10 @@ fn read_list(t: &Txn, mi: u16) -> &[i64] {
     }
 }
 
+/// Good reads per chunk (36 MB: the allocator maps a chunk this large on its own, so
+/// freeing it gives the memory back).
+const READ_CHUNK: usize = 9 << 19;
+
 /// A read usable for inference: (txn, micro-op, external?).
 struct GoodRead {
     txn: u32,
@@ -88,7 +92,9 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         .into_iter()
         .map(|kv| (kv, None))
         .collect();
-    let mut reads: Vec<GoodRead> = Vec::with_capacity(txns.len());
+    // In chunks, each freed as soon as the wr/rw pass has walked it (that pass is where
+    // the inference peaks: the edges grow while the reads are still held).
+    let mut reads: Vec<Vec<GoodRead>> = Vec::new();
     // Per key, its longest read: (txn, micro-op, length); the length is kept so that
     // offering a read does not look at the current longest's txn (a cache miss).
     let mut longest: FxMap<i64, (u32, u16, usize)> = map_with_capacity(1024);
@@ -206,7 +212,12 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
                     }
                     s.read = Some(mi as u16);
                     s.after.clear();
-                    reads.push(GoodRead {
+                    if reads.last().is_none_or(|c| c.len() >= READ_CHUNK) {
+                        let cap = if reads.is_empty() { txns.len() } else { 0 };
+                        reads.push(Vec::with_capacity(cap.min(READ_CHUNK)));
+                    }
+                    let chunk = reads.last_mut().expect("pushed above");
+                    chunk.push(GoodRead {
                         txn: ti as u32,
                         mop: mi as u16,
                         external,
@@ -219,7 +230,10 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     }
 
     if !bad_keys.is_empty() {
-        reads.retain(|r| !bad_keys.contains(&txns[r.txn as usize].mops()[r.mop as usize].key()));
+        for chunk in &mut reads {
+            chunk
+                .retain(|r| !bad_keys.contains(&txns[r.txn as usize].mops()[r.mop as usize].key()));
+        }
         longest.retain(|k, _| !bad_keys.contains(k));
     }
 
@@ -272,7 +286,7 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     // grouped afterwards (a vector, not a map of vectors: one allocation, not millions).
     let mut same_version: Vec<(i64, Option<i64>, u32)> = Vec::new();
     let mut last_readers: FxMap<i64, Vec<u32>> = FxMap::default();
-    for r in &reads {
+    for r in reads.into_iter().flat_map(Vec::into_iter) {
         let t = &txns[r.txn as usize];
         let key = t.mops()[r.mop as usize].key();
         let l = read_list(t, r.mop);
@@ -370,7 +384,6 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
     }
 
     // Only the passes below run from here: free what they do not need first.
-    drop(reads);
     drop(longest);
     super::check::probe("wr/rw edges");
     unobserved_edges(
@@ -382,6 +395,12 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
         &observed,
         &mut inf,
     );
+    // The written index is dropped here, not kept as evidence: it is the largest
+    // structure of the check and is needed only to explain cycles, so the checker
+    // rebuilds it with [`written_index`] when there is a cycle to explain. (Before the
+    // ww edges below are added: the inference peaks while edges grow.)
+    drop(written);
+    drop(observed);
 
     // ww edges and dirty updates along each version order.
     for (&key, ord) in &order {
@@ -430,10 +449,6 @@ pub fn infer(txns: &[Txn], sink: &mut Sink) -> Inference {
             format!("{} all read {v} of key {key} and then appended to key {key}: each update was based on the same version (lost update)", names.join(", "))
         });
     }
-    // The written index is dropped here, not kept as evidence: it is the largest
-    // structure of the check and is needed only to explain cycles, so the checker
-    // rebuilds it with [`written_index`] when there is a cycle to explain.
-    drop(written);
     inf.evidence.order = order;
     inf
 }

@@ -63,7 +63,7 @@ impl EdgeList {
         if from == to {
             return;
         }
-        assert!(from < 1 << KIND_SHIFT, "at most 2^29 vertices");
+        assert!(from.max(to) <= VERTEX, "at most 2^29 vertices");
         let full = self
             .chunks
             .last()
@@ -116,8 +116,16 @@ impl EdgeList {
 /// A frozen adjacency array.
 pub struct Graph {
     offsets: Vec<u32>,
+    /// Per edge its target with its kind's bit number in the top bits (as in
+    /// [`EdgeList`]): four bytes an edge.
     targets: Vec<u32>,
-    kinds: Vec<u8>,
+}
+
+const VERTEX: u32 = (1 << KIND_SHIFT) - 1;
+
+#[inline]
+fn pack(to: u32, kind: u8) -> u32 {
+    to | (kind.trailing_zeros() << KIND_SHIFT)
 }
 
 impl Graph {
@@ -144,6 +152,7 @@ impl Graph {
     /// The graph of `list`'s edges then those `more` emits (called twice: it must emit
     /// the same edges in the same order both times).
     fn build_with(n: usize, list: EdgeList, more: impl Fn(&mut dyn FnMut(u32, u32, u8))) -> Graph {
+        assert!(n <= VERTEX as usize + 1, "at most 2^29 vertices");
         let mut offsets = vec![0u32; n + 1];
         for a in list.sources() {
             offsets[a as usize + 1] += 1;
@@ -158,14 +167,12 @@ impl Graph {
         }
         let m = offsets[n] as usize;
         let mut targets = vec![0u32; m];
-        let mut kinds = vec![0u8; m];
         // `offsets[a]` is `a`'s fill cursor (no copy of the array): it ends at `a`'s end,
         // which is `a + 1`'s start, so the array is shifted back by one afterwards.
         let mut put = |a: u32, b: u32, k: u8| {
             let slot = offsets[a as usize] as usize;
             offsets[a as usize] += 1;
-            targets[slot] = b;
-            kinds[slot] = k;
+            targets[slot] = pack(b, k);
         };
         list.drain(&mut put);
         more(&mut |a, b, k| {
@@ -175,11 +182,7 @@ impl Graph {
         });
         offsets.copy_within(0..n, 1);
         offsets[0] = 0;
-        Graph {
-            offsets,
-            targets,
-            kinds,
-        }
+        Graph { offsets, targets }
     }
 
     pub fn vertex_count(&self) -> usize {
@@ -198,21 +201,23 @@ impl Graph {
 
     #[inline]
     pub fn edge(&self, i: usize) -> (u32, u8) {
-        (self.targets[i], self.kinds[i])
+        let t = self.targets[i];
+        (t & VERTEX, 1 << (t >> KIND_SHIFT))
     }
 
     /// All kinds of the edges from `a` to `b`, as a mask.
     pub fn kinds_between(&self, a: u32, b: u32) -> u8 {
         self.out_range(a)
-            .filter(|&i| self.targets[i] == b)
-            .fold(0, |m, i| m | self.kinds[i])
+            .map(|i| self.edge(i))
+            .filter(|&(t, _)| t == b)
+            .fold(0, |m, (_, k)| m | k)
     }
 
     /// Edge counts per kind, for the report.
     pub fn counts(&self) -> [(&'static str, usize); 5] {
         let mut c = [0usize; 5];
-        for &k in &self.kinds {
-            c[k.trailing_zeros() as usize] += 1;
+        for &t in &self.targets {
+            c[(t >> KIND_SHIFT) as usize] += 1;
         }
         [
             ("ww", c[0]),
@@ -309,28 +314,27 @@ pub fn add_realtime_edges(txns: &[Txn], edges: &mut EdgeList) {
 
 /// The frontier sweep: each invocation links from the frontier; a completion replaces the
 /// frontier members it saw at its invocation. A member was there then iff it completed
-/// before that invocation (members only ever leave), so each frontier entry carries the
-/// event number of its completion and each txn the event number of its invocation (not a
-/// copy of the frontier it saw).
+/// before that invocation (members only ever leave), that is iff its completion position
+/// is below the invocation's ([`events_in_order`] puts an invocation before a completion
+/// at the same position), so each frontier entry carries its completion position instead
+/// of each txn a copy of the frontier it saw.
 fn realtime_edges(txns: &[Txn], events: &[u32], emit: &mut dyn FnMut(u32, u32, u8)) {
     let mut frontier: Vec<(u32, u32)> = Vec::new();
-    let mut invoked_at: Vec<u32> = vec![0; txns.len()];
-    for (seq, &e) in events.iter().enumerate() {
+    for &e in events {
         let (t, done) = (e >> 1, e & 1 == 1);
-        let seq = seq as u32;
+        let tx = &txns[t as usize];
         if !done {
             for &(f, _) in &frontier {
                 // Same process: the process edge already says so; a cycle through it is
                 // a -process anomaly, not a -realtime one.
-                if txns[f as usize].process() != txns[t as usize].process() {
+                if txns[f as usize].process() != tx.process() {
                     emit(f, t, REALTIME);
                 }
             }
-            invoked_at[t as usize] = seq;
         } else {
-            let since = invoked_at[t as usize];
-            frontier.retain(|&(_, completed)| completed > since);
-            frontier.push((t, seq));
+            let since = tx.invoke_pos;
+            frontier.retain(|&(_, completed)| completed >= since);
+            frontier.push((t, tx.complete_pos().expect("a completion event")));
         }
     }
 }
