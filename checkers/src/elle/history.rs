@@ -388,3 +388,46 @@ pub fn read_jsonl(path: &Path) -> Result<Txns, HistoryError> {
 pub fn parse_jsonl(text: &str) -> Result<Txns, HistoryError> {
     super::reader::read(text.as_bytes(), PathBuf::from("<memory>"), 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txns_stay_small() {
+        assert_eq!(std::mem::size_of::<Txn>(), 40);
+    }
+
+    #[test]
+    fn micro_ops_survive_chunk_boundaries() {
+        let mut b = TxnBuilder::default();
+        let n = 3 * CHUNK / 7 + 5;
+        let mops = |i: usize| -> Vec<Mop> {
+            (0..i % 7 + 1)
+                .map(|j| Mop::Append {
+                    key: j as i64,
+                    value: i as i64,
+                })
+                .collect()
+        };
+        for i in 0..n {
+            let p = Process::Client(i as u64 % 5);
+            b.push(2 * i as u64, p, OpType::Invoke, "txn", Some(mops(i)));
+            b.push(2 * i as u64 + 1, p, OpType::Ok, "txn", Some(mops(i)));
+        }
+        let big: Vec<Mop> = (0..WHOLE as i64 + 3)
+            .map(|v| Mop::Append { key: 1, value: v })
+            .collect();
+        let p = Process::Client(9);
+        b.push(2 * n as u64, p, OpType::Invoke, "txn", Some(big.clone()));
+        let txns = b.finish().txns;
+        assert_eq!(txns.len(), n + 1);
+        for (i, t) in txns[..n].iter().enumerate() {
+            assert_eq!(t.mops(), &mops(i)[..]);
+            assert_eq!(t.complete_pos(), Some(2 * i as u32 + 1));
+        }
+        assert_eq!(txns[n].mops(), &big[..]);
+        assert_eq!(txns[n].status, Status::Info);
+        assert_eq!(txns[n].complete_pos(), None);
+    }
+}
