@@ -160,6 +160,15 @@ impl ElleChecker {
     pub fn analyze(&self, txns: &Txns) -> Analysis {
         let t0 = Instant::now();
         let ts = &txns.txns;
+        // Inference indexes a transaction's micro-ops in 16 bits; a longer transaction is
+        // refused (unknown) rather than misread.
+        if let Some(t) = ts.iter().find(|t| t.mops().len() > MAX_MOPS_PER_TXN) {
+            return self.refused(format!(
+                "{} has {} micro-ops: at most {MAX_MOPS_PER_TXN} per transaction can be checked",
+                t.name(),
+                t.mops().len()
+            ));
+        }
         let mut sink = Sink::new(self.options.explain_limit);
         let mut inf = match self.workload {
             Workload::Append => append::infer(ts, &mut sink),
@@ -283,6 +292,30 @@ impl ElleChecker {
                 graph_ms: (t2 - t1).as_millis(),
                 cycles_ms: (t3 - t2).as_millis(),
             },
+        }
+    }
+}
+
+/// The most micro-ops one transaction may have (inference indexes them in 16 bits).
+pub const MAX_MOPS_PER_TXN: usize = u16::MAX as usize;
+
+impl ElleChecker {
+    /// An analysis that checked nothing: unknown, for `why`.
+    fn refused(&self, why: String) -> Analysis {
+        Analysis {
+            workload: self.workload,
+            model: self.model.to_string(),
+            valid: Validity::Unknown,
+            anomaly_types: Vec::new(),
+            forbidden: Vec::new(),
+            counts: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
+            not: Vec::new(),
+            also_not: Vec::new(),
+            preconditions: vec![why],
+            precondition_count: 1,
+            incomplete: Vec::new(),
+            stats: Stats::default(),
         }
     }
 }

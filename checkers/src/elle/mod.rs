@@ -54,7 +54,7 @@ pub mod written;
 
 mod check;
 
-pub use check::{Analysis, ElleChecker, Options};
+pub use check::{Analysis, ElleChecker, Options, MAX_MOPS_PER_TXN};
 pub use history::{read_jsonl, Txns};
 
 use std::fmt;

@@ -565,3 +565,23 @@ fn a_valid_serial_history_is_valid_and_unknown_models_are_refused() {
     let empty = analyze(A, "serializable", &History::new(vec![]));
     assert_eq!(empty.valid, Validity::Unknown);
 }
+
+#[test]
+fn a_transaction_longer_than_the_checker_indexes_is_unknown_not_misread() {
+    // 70,000 appends to one key in one transaction (past the 16-bit micro-op index), then a
+    // read that misses the last one: were the index truncated, this could read as anything.
+    let n = faultline_checkers::elle::MAX_MOPS_PER_TXN + 4465;
+    let long: Vec<Value> = (0..n as i64).map(|v| json!(["append", 1, v])).collect();
+    let mut b = B::default();
+    b.inv(0, Value::Array(long.clone()))
+        .ok(0, Value::Array(long))
+        .inv(1, json!([["r", 1, null]]))
+        .ok(1, json!([["r", 1, (0..n as i64 - 1).collect::<Vec<_>>()]]));
+    let a = analyze(Workload::Append, "serializable", &b.history());
+    assert_eq!(a.valid, Validity::Unknown, "{:?}", a.anomaly_types);
+    assert!(
+        a.preconditions[0].contains("70000 micro-ops"),
+        "{:?}",
+        a.preconditions
+    );
+}
