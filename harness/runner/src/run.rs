@@ -98,6 +98,9 @@ pub async fn run_test(
     checkers.extend(standard_checkers(spec.recovery_slo_s));
     tracing::info!("starting {} with {} node(s)", spec.db_masked(), spec.nodes);
     let needs = faultline_nemesis::needs(&faults);
+    // The folder says what the run is from its first moment, so that a run killed (even by
+    // SIGKILL) before its system is up still leaves a history `faultline analyze` can check.
+    write_starting(&spec, entry, &options, dir, None)?;
     let sut = tokio::select! {
         c = system.start(&needs) => c?,
         // Dropping the start future removes whatever of the system had started.
@@ -150,10 +153,33 @@ pub async fn run_test(
     })
 }
 
+/// test.json as far as it is known before the system is up (no system facts, no
+/// endpoints; `interrupted` when the run stopped there) and an empty history.
+fn write_starting(
+    spec: &RunSpec,
+    entry: &dyn WorkloadEntry,
+    options: &Value,
+    dir: &RunDir,
+    interrupted: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut test = json!({
+        "spec": spec,
+        "started": chrono::Utc::now().to_rfc3339(),
+        "workload": { "name": entry.name(), "options": options },
+        "endpoints": [],
+        "faultline_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(why) = interrupted {
+        test["interrupted"] = json!(why);
+    }
+    dir.write_json("test.json", &test)?;
+    faultline_core::HistoryWriter::create(&dir.file("history.jsonl"))?.sync()?;
+    Ok(())
+}
+
 /// A run stopped (Ctrl-C, SIGTERM) while its system was starting: no op ran. Its folder
-/// still says what it was and that nothing was checked: test.json (no system facts), an
-/// empty history and results.json (unknown: no client op), so that `faultline analyze` of
-/// it agrees with the run.
+/// says so (test.json's `interrupted`), and its empty history is checked: unknown (no
+/// client op), as `faultline analyze` of it says too.
 fn interrupted_while_starting(
     spec: &RunSpec,
     entry: &dyn WorkloadEntry,
@@ -161,23 +187,13 @@ fn interrupted_while_starting(
     checkers: &[Box<dyn Checker>],
     dir: &RunDir,
 ) -> anyhow::Result<Checked> {
-    tracing::warn!("interrupted while the system was starting: no op ran");
-    dir.write_json(
-        "test.json",
-        &json!({
-            "spec": spec,
-            "started": chrono::Utc::now().to_rfc3339(),
-            "interrupted": "while the system was starting",
-            "workload": { "name": entry.name(), "options": options },
-            "endpoints": [],
-            "faultline_version": env!("CARGO_PKG_VERSION"),
-        }),
-    )?;
-    faultline_core::HistoryWriter::create(&dir.file("history.jsonl"))?.sync()?;
+    const WHY: &str = "while the system was starting";
+    tracing::warn!("interrupted {WHY}: no op ran");
+    write_starting(spec, entry, options, dir, Some(WHY))?;
     check_run_dir(
         &dir.path,
         checkers,
-        json!({ "cancelled": true, "interrupted": "while the system was starting" }),
+        json!({ "cancelled": true, "interrupted": WHY }),
     )
 }
 

@@ -82,6 +82,31 @@ async fn a_cancel_while_the_system_starts_leaves_a_checkable_empty_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_dies_before_its_system_is_up_leaves_a_folder_analyze_can_check() {
+    // A SIGKILL runs no handler: here the run's future is dropped mid-start instead.
+    let db = Arc::new(AtomDb::new(3).start_delay(Duration::from_secs(30)));
+    let registry = common::registry(&db);
+    let store = common::store("atom-register-killed");
+    let argv = common::argv("atom-register", &store, &["--seed", "4"]);
+    let plan = registry.plan_run("atom-register", argv).unwrap();
+    let dir = faultline_harness::store::RunDir::create(&store, "atom-register").unwrap();
+    let (_tx, cancel) = tokio::sync::watch::channel(false);
+    let run = faultline_harness::run::run_test(plan, &dir, cancel);
+    assert!(tokio::time::timeout(Duration::from_millis(300), run)
+        .await
+        .is_err());
+    let test: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.file("test.json")).unwrap()).unwrap();
+    assert_eq!(test["workload"]["name"], "atom-register");
+    let history: faultline_core::History = faultline_core::History::read(&dir.path).unwrap();
+    assert!(history.is_empty());
+    let checkers = registry.checkers_for(&test).unwrap();
+    let checked = check_run_dir(&dir.path, &checkers, serde_json::Value::Null).unwrap();
+    assert_eq!(checked.verdict, Validity::Unknown);
+    std::fs::remove_dir_all(&store).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_mid_fault_heals_checks_and_keeps_the_history() {
     let db = Arc::new(AtomDb::new(3));
     let registry = common::registry(&db);
