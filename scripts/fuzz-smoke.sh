@@ -13,6 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-20}
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/../target/fuzz}
+for tool in clang llvm-config; do
+  if ! command -v "$tool" >/dev/null && ! ls /usr/lib/llvm-*/bin/"$tool" >/dev/null 2>&1; then
+    echo "fuzz-smoke: cargo-afl builds AFL++ with clang and LLVM; run: apt-get install -y clang llvm-dev" >&2
+    exit 1
+  fi
+done
 if ! command -v cargo-afl >/dev/null; then
   echo "fuzz-smoke: installing cargo-afl (cargo install cargo-afl --locked --version 0.18.2)" >&2
   cargo install cargo-afl --locked --version 0.18.2
