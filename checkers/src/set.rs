@@ -177,31 +177,31 @@ fn later(current: Option<usize>, candidate: usize) -> Option<usize> {
     Some(current.map_or(candidate, |c| c.max(candidate)))
 }
 
-impl SetFullChecker {
-    fn element_result(&self, ops: &[Op], element: Element, s: &ElementState) -> ElementResult {
-        let pos = |o: Option<usize>| o.map_or(-1, |i| i as i64);
-        let stable = s.last_present.is_some() && pos(s.last_absent) < pos(s.last_present);
-        let lost = match (s.known, s.last_absent) {
-            (Some(known), Some(absent)) => pos(s.last_present) < absent as i64 && known < absent,
-            _ => false,
-        };
-        let known_time = s.known.map_or(0, |k| ops[k].time);
-        let latency = |from: Option<usize>| {
-            let at = from.map_or(0, |i| ops[i].time + 1);
-            at.saturating_sub(known_time) / 1_000_000
-        };
-        ElementResult {
-            element,
-            outcome: if stable {
-                Outcome::Stable
-            } else if lost {
-                Outcome::Lost
-            } else {
-                Outcome::NeverRead
-            },
-            stable_latency: stable.then(|| latency(s.last_absent)),
-            lost_latency: lost.then(|| latency(s.last_present)),
-        }
+/// An element's outcome from what the reads showed of it (Jepsen's
+/// `set-full-element-results`).
+fn element_result(ops: &[Op], element: Element, s: &ElementState) -> ElementResult {
+    let pos = |o: Option<usize>| o.map_or(-1, |i| i as i64);
+    let stable = s.last_present.is_some() && pos(s.last_absent) < pos(s.last_present);
+    let lost = match (s.known, s.last_absent) {
+        (Some(known), Some(absent)) => pos(s.last_present) < absent as i64 && known < absent,
+        _ => false,
+    };
+    let known_time = s.known.map_or(0, |k| ops[k].time);
+    let latency = |from: Option<usize>| {
+        let at = from.map_or(0, |i| ops[i].time + 1);
+        at.saturating_sub(known_time) / 1_000_000
+    };
+    ElementResult {
+        element,
+        outcome: if stable {
+            Outcome::Stable
+        } else if lost {
+            Outcome::Lost
+        } else {
+            Outcome::NeverRead
+        },
+        stable_latency: stable.then(|| latency(s.last_absent)),
+        lost_latency: lost.then(|| latency(s.last_present)),
     }
 }
 
@@ -229,7 +229,6 @@ impl Checker for SetFullChecker {
         let ops = &history.ops;
         let pairs = history.pairs();
         let mut elements: BTreeMap<Element, ElementState> = BTreeMap::new();
-        let mut attempted: BTreeSet<Element> = BTreeSet::new();
         let mut unexpected: BTreeSet<Element> = BTreeSet::new();
         let mut duplicated: BTreeMap<Element, usize> = BTreeMap::new();
         for (i, op) in ops.iter().enumerate() {
@@ -238,9 +237,8 @@ impl Checker for SetFullChecker {
             }
             match (op.f.as_str(), op.kind) {
                 ("add", OpType::Invoke) => {
-                    let e = Element::of(&op.value);
-                    attempted.insert(e.clone());
-                    elements.insert(e, ElementState::default());
+                    // Every element an add attempted so far is a key of `elements`.
+                    elements.insert(Element::of(&op.value), ElementState::default());
                 }
                 ("add", OpType::Ok) => {
                     if let Some(s) = elements.get_mut(&Element::of(&op.value)) {
@@ -258,7 +256,7 @@ impl Checker for SetFullChecker {
                             let d = duplicated.entry(e.clone()).or_default();
                             *d = (*d).max(*n);
                         }
-                        if !attempted.contains(e) {
+                        if !elements.contains_key(e) {
                             unexpected.insert(e.clone());
                         }
                     }
@@ -276,7 +274,7 @@ impl Checker for SetFullChecker {
         }
         let results: Vec<ElementResult> = elements
             .into_iter()
-            .map(|(e, s)| self.element_result(ops, e, &s))
+            .map(|(e, s)| element_result(ops, e, &s))
             .collect();
         let of = |o: Outcome| results.iter().filter(move |r| r.outcome == o);
         let lost: Vec<&Element> = of(Outcome::Lost).map(|r| &r.element).collect();
