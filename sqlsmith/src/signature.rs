@@ -10,8 +10,18 @@
 //! operands of commutative operators are sorted; a TLP predicate loses its outermost
 //! negation (`p` and `NOT p` give the same three partitions). What the setup needs is added as
 //! constructs (secondary / unique indexes, a primary key), since the reducer drops them
-//! when they do not matter. The id is the oracle and a stable 32-bit FNV-1a hash of the
-//! shape (`tlp-1a2b3c4d`), usable as a file name.
+//! when they do not matter. The id is a stable 32-bit FNV-1a hash of the shape, usable as a
+//! file name.
+//!
+//! The metamorphic oracles (TLP, its aggregate form, NoREC and the plan oracle) see one bug
+//! through different queries: TLP as a partition that loses rows, NoREC as a filter that
+//! counts wrong, the plan oracle as two plans that disagree. What they share is the rows
+//! the query reads and the condition that selects among them, so their signature
+//! ([`of_rows`], `wrong-result-1a2b3c4d`) is that alone: the FROM clause, the combined
+//! condition (the query's WHERE and the partitioning predicate, outermost negation dropped),
+//! any GROUP BY / HAVING, and the setup's needs. The select list, DISTINCT, ORDER BY,
+//! LIMIT, index hints and the plan change are what an oracle wraps around it, and are
+//! dropped. A differential finding ([`of_statement`]) keeps its oracle (`diff-1a2b3c4d`).
 
 use crate::ast::{AggFunc, BinOp, Expr, Literal, Select, Stmt, TableRef, UnOp};
 use crate::reduce::children_mut;
@@ -187,32 +197,93 @@ fn without_negation(p: Expr) -> Expr {
     }
 }
 
-/// The signature of a metamorphic finding: its (reduced) query, the partitioning / filter
-/// predicate when the oracle has one apart from the query (its outermost negation
-/// dropped: `p` and `NOT p` partition alike), `extra` (the plan change), and
-/// what the (reduced) setup needs.
-pub fn of_query(
-    oracle: &str,
-    query: &Select,
-    predicate: Option<&Expr>,
-    extra: &str,
-    setup: &[Stmt],
-) -> Signature {
-    let mut v = Normalise::default();
+/// Replaces each subquery (scalar, IN, EXISTS) by `SELECT <its aggregate items, or 0> FROM
+/// sub`, with `WHERE outer.c` when it reads a column of an enclosing query.
+struct SummariseSubqueries;
+
+impl VisitMut for SummariseSubqueries {
+    fn expr(&mut self, e: &mut Expr) {
+        if let Expr::Subquery(sub) | Expr::InSubquery { sub, .. } | Expr::Exists { sub, .. } = e {
+            **sub = summary(sub);
+        }
+    }
+}
+
+/// Whether `e` holds an aggregate (outside subqueries).
+fn aggregates(e: &Expr) -> bool {
+    matches!(e, Expr::Agg { .. }) || e.children().into_iter().any(aggregates)
+}
+
+/// What a subquery computes, for [`SummariseSubqueries`].
+fn summary(sub: &Select) -> Select {
+    #[derive(Default)]
+    struct Scan {
+        defined: BTreeSet<String>,
+        read: BTreeSet<String>,
+    }
+    impl VisitMut for Scan {
+        fn table(&mut self, t: &mut TableRef) {
+            self.defined.insert(t.alias.clone());
+        }
+        fn column(&mut self, qual: &mut Option<String>, _name: &mut String) {
+            self.read.extend(qual.clone());
+        }
+    }
+    let mut scan = Scan::default();
+    select_mut(&mut sub.clone(), &mut scan);
+    let correlated = scan.read.iter().any(|q| !scan.defined.contains(q));
+    let mut out = Select::over(crate::ast::From {
+        first: TableRef::named("t", "sub"),
+        joins: vec![],
+    });
+    out.items = sub
+        .items
+        .iter()
+        .filter(|i| aggregates(i))
+        .cloned()
+        .collect();
+    if out.items.is_empty() {
+        out.items.push(Expr::Lit(Literal::Int(0)));
+    }
+    if correlated {
+        out.filter = Some(Expr::col("outer", "c"));
+    }
+    out
+}
+
+/// The signature of a wrong result whichever metamorphic oracle saw it: what `query` reads
+/// and the condition that selects among its rows (its WHERE and `predicate`, the partitioning
+/// predicate of TLP, ANDed; outermost negation dropped), GROUP BY / HAVING, and what the
+/// (reduced) setup needs. See the module doc for what is dropped and why.
+pub fn of_rows(query: &Select, predicate: Option<&Expr>, setup: &[Stmt]) -> Signature {
     let mut q = query.clone();
+    let condition = match (q.filter.take(), predicate) {
+        (Some(w), Some(p)) => Some(Expr::Binary {
+            op: BinOp::And,
+            l: Box::new(w),
+            r: Box::new(without_negation(p.clone())),
+        }),
+        (None, Some(p)) => Some(without_negation(p.clone())),
+        (w, None) => w.map(without_negation),
+    };
+    q.filter = condition;
+    // Inside the condition, a subquery is reduced to what it computes: its aggregates and
+    // whether it reads the outer row (the reducer leaves the same bug with the outer column
+    // in the subquery's select list in one sighting and in its WHERE in another).
+    for e in q.filter.iter_mut().chain(q.having.iter_mut()) {
+        expr_mut(e, &mut SummariseSubqueries);
+    }
+    // The select list goes, but a placeholder keeps the printed query well-formed.
+    q.items = vec![Expr::Lit(Literal::Int(0))];
+    q.aliases.clear();
+    q.distinct = false;
+    q.order_by.clear();
+    q.limit = None;
+    q.for_update = false;
+    let mut v = Normalise::default();
     select_mut(&mut q, &mut v);
     sort_select(&mut q);
-    let mut body = q.to_string();
-    if let Some(p) = predicate {
-        let mut p = without_negation(p.clone());
-        expr_mut(&mut p, &mut v);
-        sort_operands(&mut p);
-        body.push_str(&format!(" -- p = {p}"));
-    }
-    if !extra.is_empty() {
-        body.push_str(&format!(" -- {extra}"));
-    }
-    finish(oracle, body, setup)
+    finish("wrong-result", q.to_string(), setup)
 }
 
 /// The signature of a differential finding: the statement the two servers answer

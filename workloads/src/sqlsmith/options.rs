@@ -80,7 +80,10 @@ pub struct Finding {
 pub struct SignatureCount {
     pub signature: String,
     pub shape: String,
+    /// The oracle of the representative (the finding reduced furthest).
     pub oracle: String,
+    /// Every oracle that saw it (TLP, NoREC and the plan oracle share signatures).
+    pub oracles: Vec<String>,
     /// How many findings have it, and which (statement indexes of their worker's stream).
     pub count: usize,
     pub findings: Vec<usize>,

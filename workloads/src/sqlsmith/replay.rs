@@ -393,11 +393,10 @@ impl Replayer {
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         std::fs::write(path, render(&header, &records))?;
         let signature = match &failure {
-            Failure::Tlp(c) => {
-                signature::of_query(oracle, &c.original, Some(&c.predicate), "", &cur)
-            }
-            Failure::Norec(c) => signature::of_query(oracle, &c.optimized, None, "", &cur),
-            Failure::Plan(c) => signature::of_query(oracle, &c.query, None, &c.change.kind(), &cur),
+            // TLP, NoREC and the plan oracle sign alike: one bug, one signature.
+            Failure::Tlp(c) => signature::of_rows(&c.original, Some(&c.predicate), &cur),
+            Failure::Norec(c) => signature::of_rows(&c.optimized, None, &cur),
+            Failure::Plan(c) => signature::of_rows(&c.query, None, &cur),
             Failure::Diff => match &diverging {
                 Some((i, _, _)) => signature::of_statement(oracle, &cur[*i], &cur),
                 None => signature::of_statement(oracle, cur.last().unwrap_or(&Stmt::Commit), &cur),

@@ -6,7 +6,7 @@
 use super::options::{Finding, LoopReport, SignatureCount};
 use super::replay::Reduction;
 use faultline_sqlsmith::slt::Record;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -39,6 +39,11 @@ pub(super) fn group(
                 signature: sig,
                 shape: f.shape.clone().unwrap_or_default(),
                 oracle: f.oracle.clone(),
+                oracles: {
+                    let o: BTreeSet<&str> =
+                        ks.iter().map(|k| findings[*k].oracle.as_str()).collect();
+                    o.into_iter().map(String::from).collect()
+                },
                 count: ks.len(),
                 findings: ks.iter().map(|k| findings[*k].index).collect(),
                 workers: {
@@ -75,6 +80,9 @@ pub(super) fn merge(reports: Vec<LoopReport>) -> LoopReport {
                     m.workers.extend(g.workers);
                     m.workers.sort_unstable();
                     m.workers.dedup();
+                    m.oracles.extend(g.oracles);
+                    m.oracles.sort_unstable();
+                    m.oracles.dedup();
                     if g.statements.unwrap_or(usize::MAX) < m.statements.unwrap_or(usize::MAX) {
                         m.statements = g.statements;
                         m.report = g.report.or(m.report.take());
@@ -126,7 +134,18 @@ fn write_report(
     };
     let _ = writeln!(md, "# Wrong result: {} oracle ({sig})\n", f.oracle);
     let _ = writeln!(md, "- Server: {server}");
-    let _ = writeln!(md, "- Found by: faultline sqlsmith, oracle `{}`", f.oracle);
+    let _ = write!(md, "- Found by: faultline sqlsmith, oracle `{}`", f.oracle);
+    let mut others: Vec<&str> = ks
+        .iter()
+        .map(|k| findings[*k].oracle.as_str())
+        .filter(|o| *o != f.oracle)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    if !others.is_empty() {
+        let _ = write!(md, " (also seen by `{}`)", others.join("`, `"));
+    }
+    md.push('\n');
     let _ = writeln!(md, "- Shape: `{}`", r.signature.shape);
     let seen: Vec<String> = ks.iter().map(|k| findings[*k].index.to_string()).collect();
     let _ = writeln!(
@@ -191,6 +210,7 @@ mod tests {
             signature: s.into(),
             shape: format!("shape of {s}"),
             oracle: "tlp".into(),
+            oracles: vec![if worker == 0 { "tlp" } else { "norec" }.into()],
             count,
             findings: (0..count).collect(),
             workers: vec![worker],
@@ -251,6 +271,7 @@ mod tests {
         let a = &m.signatures[0];
         assert_eq!((a.signature.as_str(), a.count), ("aaaa", 5));
         assert_eq!(a.workers, [0, 1]);
+        assert_eq!(a.oracles, ["norec", "tlp"], "the oracles of both sightings");
         assert_eq!(a.statements, Some(5));
         assert_eq!(a.report.as_deref(), Some(Path::new("repro/aaaa-w1.md")));
         assert_eq!(

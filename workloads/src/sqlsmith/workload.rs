@@ -58,9 +58,10 @@ pub struct SqlsmithOptions {
     #[arg(long, default_value_t = 5)]
     pub max_failures: usize,
     /// Reduce this many findings into reproducers (and sign them: findings are grouped by
-    /// the signature of their reduced form, one `repro/<signature>.md` per bug).
-    #[arg(long, default_value_t = 5)]
-    pub reduce: usize,
+    /// the signature of their reduced form, one `repro/<signature>.md` per bug). Default:
+    /// every finding (`--max-failures`); an unreduced finding has no signature and no report.
+    #[arg(long)]
+    pub reduce: Option<usize>,
     /// Replays per reduction at most.
     #[arg(long, default_value_t = 400)]
     pub reduce_tests: usize,
@@ -169,7 +170,7 @@ impl SqlsmithOptions {
             snapshot_every: self.snapshot_every,
             oracle_every: self.oracle_every,
             max_failures: self.max_failures.max(1),
-            reduce: self.reduce,
+            reduce: self.reduce.unwrap_or(self.max_failures),
             reduce_tests: self.reduce_tests,
             reduce_timeout: Duration::from_secs(self.reduce_timeout),
             repro_dir: "repro".into(),
