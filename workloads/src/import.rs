@@ -67,9 +67,11 @@ pub fn check_file(path: &Path, args: &ImportArgs) -> anyhow::Result<Vec<CheckRes
         ),
         ("jepsen-edn" | "jepsen-json", Some(w @ ("append" | "list-append" | "rw-register"))) => {
             let workload: elle::Workload = w.parse()?;
-            let history = elle::import::jepsen_history(&read(path)?, workload)?;
+            let (history, names) = elle::import::jepsen_history_named(&read(path)?, workload)?;
             let checker = elle::ElleChecker::new(workload, args.model.unwrap_or("serializable"))?;
-            Ok(vec![checker.check(&history)])
+            let mut result = checker.check(&history);
+            names.rename_result(&mut result);
+            Ok(vec![result])
         }
         ("jepsen-edn" | "jepsen-json", Some("bank")) => {
             let opts = bank_import::JepsenBankOptions {

@@ -78,6 +78,76 @@ impl Names {
     }
 }
 
+impl Names {
+    /// `text` with every number that stands for a name replaced by that name (`key
+    /// -9223372036854775807` becomes `key :x`); other numbers are left as they are.
+    pub fn rename_in(&self, text: &str) -> String {
+        if self.names.is_empty() {
+            return text.to_string();
+        }
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let starts = bytes[i] == b'-'
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+            if !starts {
+                let c = text[i..].chars().next().unwrap_or_default();
+                out.push(c);
+                i += c.len_utf8().max(1);
+                continue;
+            }
+            let end = i
+                + 1
+                + bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            match text[i..end]
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| self.names.get(&n))
+            {
+                Some(name) => out.push_str(name),
+                None => out.push_str(&text[i..end]),
+            }
+            i = end;
+        }
+        out
+    }
+
+    /// A check result as a person reads it: named keys and values shown by name in its
+    /// summary and details (strings, object keys, and numbers that stand for a name).
+    pub fn rename_result(&self, r: &mut faultline_core::CheckResult) {
+        if self.names.is_empty() {
+            return;
+        }
+        r.summary = self.rename_in(&r.summary);
+        self.rename_value(&mut r.details);
+    }
+
+    fn rename_value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.rename_in(s),
+            Value::Number(n) => {
+                if let Some(name) = n.as_i64().and_then(|i| self.names.get(&i)) {
+                    *v = Value::String(name.clone());
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.rename_value(x)),
+            Value::Object(m) => {
+                let old = std::mem::take(m);
+                for (k, mut x) in old {
+                    self.rename_value(&mut x);
+                    m.insert(self.rename_in(&k), x);
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+}
+
 /// Reads a Jepsen EDN history of `workload` into our history convention.
 pub fn jepsen_edn(text: &str, workload: Workload) -> Result<History, ElleError> {
     Ok(jepsen_edn_named(text, workload)?.0)
@@ -109,6 +179,15 @@ pub fn jepsen_history(text: &str, workload: Workload) -> Result<History, ElleErr
         jepsen_json(text, workload)
     } else {
         jepsen_edn(text, workload)
+    }
+}
+
+/// [`jepsen_history`], also returning the names of non-integer keys and values.
+pub fn jepsen_history_named(text: &str, workload: Workload) -> Result<(History, Names), ElleError> {
+    if looks_like_json(text) {
+        jepsen_json_named(text, workload)
+    } else {
+        jepsen_edn_named(text, workload)
     }
 }
 

@@ -2,7 +2,8 @@
 //! completions without invocations; the imported history checks like a native one.
 
 use faultline_checkers::elle::import::{
-    jepsen_edn, jepsen_edn_named, jepsen_history, jepsen_json, looks_like_json,
+    jepsen_edn, jepsen_edn_named, jepsen_history, jepsen_history_named, jepsen_json,
+    looks_like_json,
 };
 use faultline_checkers::elle::{ElleChecker, Workload};
 use faultline_core::{Checker, OpType, Process, Validity};
@@ -121,6 +122,35 @@ fn ops_without_process_pair_as_one_nil_process() {
     assert_eq!(r.valid, Validity::Invalid, "{}", r.summary);
     let ss = ElleChecker::new(Workload::Append, "strong-session-serializable").unwrap();
     assert!(ss.check(&h).summary.contains("G2-item"));
+}
+
+#[test]
+fn explanations_name_keyword_keys_as_jepsen_wrote_them() {
+    let (h, names) = jepsen_history_named(NO_PROCESS, Workload::Append).unwrap();
+    let mut r = ElleChecker::new(Workload::Append, "serializable")
+        .unwrap()
+        .check(&h);
+    let before = serde_json::to_string(&r.details).unwrap();
+    let x = names.show(h.ops[1].value[0][1].as_i64().unwrap());
+    assert_eq!(x, ":x");
+    let x_id = h.ops[1].value[0][1].to_string();
+    assert!(
+        before.contains(&x_id),
+        "the raw details carry the number: {before}"
+    );
+    names.rename_result(&mut r);
+    let after = serde_json::to_string(&r.details).unwrap();
+    assert_eq!(r.valid, Validity::Invalid);
+    assert!(
+        !after.contains("-922337203"),
+        "no numbered name left: {after}"
+    );
+    assert!(after.contains(":x") && after.contains(":y"), "{after}");
+    // Other numbers are left alone: an element, a negative integer, a word with digits.
+    assert_eq!(
+        names.rename_in(&format!("key {x_id}, element 1, -5, t-1, {x_id}0")),
+        format!(":x, element 1, -5, t-1, {x_id}0").replacen(":x,", "key :x,", 1)
+    );
 }
 
 #[test]
