@@ -242,6 +242,18 @@ fn summary(sub: &Select) -> Select {
         .filter(|i| aggregates(i))
         .cloned()
         .collect();
+    // The subquery's own columns now read `sub`; outer ones keep their alias.
+    struct Own<'a>(&'a BTreeSet<String>);
+    impl VisitMut for Own<'_> {
+        fn column(&mut self, qual: &mut Option<String>, _name: &mut String) {
+            if qual.as_ref().is_some_and(|q| self.0.contains(q)) {
+                *qual = Some("sub".into());
+            }
+        }
+    }
+    for item in &mut out.items {
+        expr_mut(item, &mut Own(&scan.defined));
+    }
     if out.items.is_empty() {
         out.items.push(Expr::Lit(Literal::Int(0)));
     }

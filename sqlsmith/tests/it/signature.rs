@@ -101,6 +101,30 @@ fn one_shape_one_signature_whatever_the_tables_literals_and_aliases() {
         negated,
     };
     assert_ne!(of_rows(&q1, Some(&p_unc), &[]).id, s1.id);
+    // An aggregate over the subquery's own column reads it, not an outer one.
+    let (q4, p4) = known_bug("t3", "t0", "r0", Literal::Int(1), true);
+    let Expr::InSubquery { e, sub, negated } = p4 else {
+        unreachable!()
+    };
+    let Expr::Subquery(mut scalar) = *e else {
+        unreachable!()
+    };
+    scalar.items = vec![Expr::Agg {
+        func: faultline_sqlsmith::ast::AggFunc::Min,
+        distinct: false,
+        arg: Some(Box::new(Expr::col("x1", "c5"))),
+    }];
+    let p4 = Expr::InSubquery {
+        e: Box::new(Expr::Subquery(scalar)),
+        sub,
+        negated,
+    };
+    let s4 = of_rows(&q4, Some(&p4), &[]);
+    assert!(
+        s4.shape.contains("(SELECT MIN(a1.c0) FROM t AS a1) IN"),
+        "{}",
+        s4.shape
+    );
     // The query's own WHERE is part of the condition: `w AND p` is another shape than `p`.
     let mut with_where = q1.clone();
     with_where.filter = Some(Expr::IsNull {
