@@ -367,6 +367,25 @@ pub(crate) fn select_candidates(q: &Select) -> Vec<Select> {
             t.hint = None;
         }
     });
+    // Inside a derived table or CTE: each smaller variant of its SELECT (a window function
+    // or aggregate replaced by its argument, its joins or WHERE dropped, ...), so that a
+    // bug seen through a derived table reduces towards the shape it has over a plain one.
+    for i in 0..refs {
+        let Some(d) = q
+            .from
+            .as_ref()
+            .and_then(|f| f.tables().nth(i)?.derived.as_ref())
+        else {
+            continue;
+        };
+        for smaller in select_candidates(&d.body) {
+            let mut c = q.clone();
+            if let Some(d) = table_at(&mut c, i).and_then(|t| t.derived.as_mut()) {
+                d.body = smaller;
+            }
+            out.push(c);
+        }
+    }
     for i in 0..q.items.len() {
         if q.items.len() > 1 {
             let mut c = q.clone();

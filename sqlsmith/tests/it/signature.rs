@@ -281,3 +281,36 @@ fn subqueries_are_reduced_too() {
         "no candidate drops the subquery's WHERE"
     );
 }
+
+#[test]
+fn derived_tables_are_reduced_inside() {
+    // `SELECT 1 FROM (SELECT MAX(r0.c2) OVER (ORDER BY 2) AS a1 FROM t5 AS r0) AS r2`
+    let (mut body, _) = known_bug("t5", "t0", "r0", Literal::Int(1), false);
+    body.items = vec![Expr::Window {
+        func: faultline_sqlsmith::ast::WinFunc::Max,
+        arg: Some(Box::new(Expr::col("r0", "c2"))),
+        partition_by: vec![],
+        order_by: vec![Expr::Lit(Literal::Int(2))],
+    }];
+    body.aliases = vec!["a1".into()];
+    let (mut q, _) = known_bug("t1", "t0", "r2", Literal::Int(1), false);
+    let from = q.from.as_mut().unwrap();
+    from.first.derived = Some(Box::new(faultline_sqlsmith::ast::Derived {
+        body,
+        set_ops: vec![],
+        cte: false,
+        columns: vec![("a1".into(), faultline_sqlsmith::schema::ColType::Int)],
+    }));
+    let cands = faultline_sqlsmith::reduce::stmt_candidates(&Stmt::Select(q));
+    let plain = cands.iter().any(|c| {
+        let Stmt::Select(c) = c else { return false };
+        let Some(d) = c.from.as_ref().and_then(|f| f.first.derived.as_ref()) else {
+            return false;
+        };
+        d.body.items == [Expr::col("r0", "c2")] && d.body.aliases == ["a1"]
+    });
+    assert!(
+        plain,
+        "no candidate replaces the window function by its argument"
+    );
+}
