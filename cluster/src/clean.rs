@@ -11,6 +11,7 @@
 use crate::netlab::remove_namespace;
 use crate::run;
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 /// What [`clean`] removed, for the user.
 #[derive(Debug, Default)]
@@ -44,14 +45,29 @@ pub(crate) fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Where a lab's node dirs may live: the temp dir, and [`MEMORY_ROOT`] (data in memory).
+pub fn lab_roots() -> Vec<PathBuf> {
+    let mut roots = vec![std::env::temp_dir()];
+    let shm = PathBuf::from(MEMORY_ROOT);
+    if shm.is_dir() && !roots.contains(&shm) {
+        roots.push(shm);
+    }
+    roots
+}
+
+/// The tmpfs that holds data dirs kept in memory (`--data-in-memory`).
+pub const MEMORY_ROOT: &str = "/dev/shm";
+
 /// Removes faultline resources whose owner is gone (all of them with `force`).
 pub fn clean(force: bool) -> Cleaned {
     let mut cleaned = Cleaned::default();
-    let tmp = std::env::temp_dir();
     // Labs in use: their temp dir names a live owner.
     let mut live = BTreeSet::new();
     let mut dirs = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&tmp) {
+    for root in lab_roots() {
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            continue;
+        };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if let Some(rest) = name.strip_prefix("faultline-fl-ctl-") {

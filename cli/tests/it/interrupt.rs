@@ -31,6 +31,10 @@ fn wait_for_fault_start(store: &Path, fault: &str, timeout: Duration) -> PathBuf
 }
 
 fn spawn_bank(fault: &str, store: &Path) -> std::process::Child {
+    spawn_bank_with(fault, store, &[])
+}
+
+fn spawn_bank_with(fault: &str, store: &Path, extra: &[&str]) -> std::process::Child {
     // `faultline run bank` runs the bank test in this process, as the `bank` binary does.
     Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args([
@@ -46,6 +50,7 @@ fn spawn_bank(fault: &str, store: &Path) -> std::process::Child {
             "--nemesis-duration",
             "60",
         ])
+        .args(extra)
         .arg("--store")
         .arg(store)
         .stdout(Stdio::piped())
@@ -165,10 +170,31 @@ fn kill_9_during_a_disk_hang_then_clean_leaves_nothing() {
     kill_9_during_then_clean("disk_hang");
 }
 
+#[test]
+fn kill_9_of_a_run_with_data_in_memory_then_clean_leaves_nothing() {
+    let temp =
+        kill_9_during_then_clean_with("pause_all", &["--db", "local-mariadb", "--data-in-memory"]);
+    assert!(
+        temp.starts_with(faultline_cluster::clean::MEMORY_ROOT),
+        "the data dirs were not in memory: {}",
+        temp.display()
+    );
+}
+
 fn kill_9_during_then_clean(fault: &str) {
+    let temp = kill_9_during_then_clean_with(fault, &[]);
+    assert!(temp.starts_with(std::env::temp_dir()), "{}", temp.display());
+}
+
+/// Kills a bank run with -9 during `fault`, cleans, and returns the lab's data dir root.
+fn kill_9_during_then_clean_with(fault: &str, extra: &[&str]) -> PathBuf {
     let _slot = faultline_cluster::test_slots::exclusive();
-    let store = std::env::temp_dir().join(format!("fl-int-{}-k9-{fault}", std::process::id()));
-    let mut child = spawn_bank(fault, &store);
+    let store = std::env::temp_dir().join(format!(
+        "fl-int-{}-k9-{fault}-{}",
+        std::process::id(),
+        extra.len()
+    ));
+    let mut child = spawn_bank_with(fault, &store, extra);
     let dir = wait_for_fault_start(&store, fault, Duration::from_secs(120));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
@@ -196,5 +222,7 @@ fn kill_9_during_then_clean(fault: &str) {
         "{}",
         String::from_utf8_lossy(&analyze.stderr)
     );
+    assert!(!temp.exists(), "the lab's dir is gone: {}", temp.display());
     std::fs::remove_dir_all(&store).ok();
+    temp
 }

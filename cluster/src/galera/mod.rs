@@ -54,6 +54,11 @@ pub struct GaleraOptions {
     pub start_timeout: Duration,
     /// Each node's data dir on a FUSE passthrough, so disk faults can be injected.
     pub disk_faults: bool,
+    /// Node dirs on the tmpfs at [`crate::clean::MEMORY_ROOT`] rather than the temp dir:
+    /// no disk I/O, for runs where durability is not under test (SQL hunting). A killed
+    /// server still recovers from what it wrote (the page cache is the same); only a
+    /// machine crash would lose it.
+    pub data_in_memory: bool,
 }
 
 impl Default for GaleraOptions {
@@ -64,6 +69,7 @@ impl Default for GaleraOptions {
             server_options: Vec::new(),
             start_timeout: Duration::from_secs(180),
             disk_faults: false,
+            data_in_memory: false,
         }
     }
 }
@@ -97,9 +103,20 @@ impl LocalGalera {
     pub async fn start(opts: GaleraOptions) -> Result<LocalGalera> {
         preflight::check(opts.galera)?;
         let n = if opts.galera { opts.nodes.max(1) } else { 1 };
+        let root = match opts.data_in_memory {
+            true if Path::new(crate::clean::MEMORY_ROOT).is_dir() => {
+                PathBuf::from(crate::clean::MEMORY_ROOT)
+            }
+            true => {
+                return Err(ClusterError::Missing(format!(
+                    "--data-in-memory: {} is not there (a tmpfs); leave the option out",
+                    crate::clean::MEMORY_ROOT
+                )))
+            }
+            false => std::env::temp_dir(),
+        };
         let lab = NetLab::create(n)?;
-        let dir =
-            std::env::temp_dir().join(format!("faultline-{}-{}", lab.prefix, std::process::id()));
+        let dir = root.join(format!("faultline-{}-{}", lab.prefix, std::process::id()));
         let mut nodes = Vec::new();
         for k in 1..=n {
             nodes.push(Node {
@@ -387,7 +404,11 @@ impl Db for LocalGalera {
             "network": "one network namespace per node on a private bridge",
             "lab_prefix": self.lab.lock().unwrap().prefix,
             "temp_dir": self.dir,
-            "data_dirs": if self.opts.disk_faults { "FUSE passthrough (disk faults)" } else { "plain" },
+            "data_dirs": match (self.opts.disk_faults, self.opts.data_in_memory) {
+                (true, _) => "FUSE passthrough (disk faults)",
+                (false, true) => "in memory (tmpfs)",
+                (false, false) => "plain",
+            },
         })
     }
 

@@ -44,6 +44,12 @@ impl Recipe for LocalMariadb {
                 .action(clap::ArgAction::Append)
                 .help("local-galera / local-mariadb: put NAME=VALUE into every node's [mysqld] (repeatable)"),
         )
+        .arg(
+            clap::Arg::new("data_in_memory")
+                .long("data-in-memory")
+                .action(clap::ArgAction::SetTrue)
+                .help("local-galera / local-mariadb: data dirs on /dev/shm (tmpfs), no disk I/O; for runs that do not test durability (SQL hunting)"),
+        )
     }
     fn plan(
         &self,
@@ -66,6 +72,12 @@ impl Recipe for LocalMariadb {
                 nodes,
                 galera: self.galera,
                 server_options,
+                data_in_memory: matches
+                    .try_get_one::<bool>("data_in_memory")
+                    .ok()
+                    .flatten()
+                    .copied()
+                    .unwrap_or(false),
                 ..Default::default()
             },
         }))
@@ -85,6 +97,7 @@ impl Plan for LocalPlan {
         json!({
             "galera": self.opts.galera,
             "server_options": self.opts.server_options,
+            "data_in_memory": self.opts.data_in_memory,
         })
     }
     fn preflight(&self) -> anyhow::Result<()> {
