@@ -1,18 +1,20 @@
-//! Over 10,000 generated statements on a real MariaDB (local-mariadb), fewer than 1% are
-//! syntax errors (1064 / 1149), and the constructs the coverage report counts were each
-//! generated and executed without an error. Prints the rate, the error mix, statements per
-//! second and the coverage.
+//! Over 100,000 generated statements on a real MariaDB (local-mariadb), none is a syntax
+//! error (1064 / 1149), and the constructs the coverage report counts were each generated
+//! and executed without an error. Prints the rate, the error mix, statements per second and
+//! the coverage.
 
 use crate::sqlsmith_common::*;
 
 use faultline_workloads::sqlsmith::runloop::{run_loop, Oracles};
+
+const STATEMENTS: usize = 100_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_statements_parse_on_mariadb() {
     let _slot = faultline_cluster::test_slots::exclusive();
     let server = mariadb(&[]).await;
     let mut sut = db(&server, "sut", "sqlsmith");
-    let opts = options(20240601, 10_000, Oracles::default(), temp("syntax"));
+    let opts = options(20240601, STATEMENTS, Oracles::default(), temp("syntax"));
     let report = run_loop(&mut sut, None, None, &opts, None, &|| false).await;
     let s = &report.stats;
     let errors: u64 = s.sut_errors.values().sum();
@@ -26,16 +28,12 @@ async fn generated_statements_parse_on_mariadb() {
         s.sut_errors
     );
     println!("by kind: {:?}", s.by_kind);
-    assert_eq!(s.statements, 10_000);
+    assert_eq!(s.statements, STATEMENTS);
     assert_eq!(
         s.unknown, 0,
         "no statement should time out or lose its connection"
     );
-    assert!(
-        s.syntax_error_rate() < 0.01,
-        "syntax-error rate {:.3}%",
-        100.0 * s.syntax_error_rate()
-    );
+    assert_eq!(s.syntax_errors, 0, "syntax errors: {:?}", s.sut_errors);
     // The statements mostly do something: fewer than a third fail for any reason.
     assert!(
         (errors as f64) < s.statements as f64 / 3.0,

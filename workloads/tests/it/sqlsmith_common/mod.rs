@@ -9,11 +9,13 @@ use faultline_workloads::sqlsmith::runloop::{LoopOptions, Oracles};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// One standalone mariadbd (`local-mariadb`) with extra [mysqld] options.
+/// One standalone mariadbd (`local-mariadb`) with extra [mysqld] options, its data in
+/// memory (`--data-in-memory`: these tests do not test durability).
 pub async fn mariadb(options: &[(&str, &str)]) -> LocalGalera {
     let opts = GaleraOptions {
         nodes: 1,
         galera: false,
+        data_in_memory: true,
         server_options: options
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
