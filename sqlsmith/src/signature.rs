@@ -8,9 +8,9 @@
 //! dropped), LIKE patterns `'%'`, DATE_ADD intervals 0; MAX is written MIN (the same code
 //! path of the optimizer: the known MariaDB 10.11 IN-subquery bug shows with both); the
 //! operands of commutative operators are sorted; a TLP predicate loses its outermost
-//! negation (`p` and `NOT p` give the same three partitions). What the setup needs is added as
-//! constructs (secondary / unique indexes, a primary key), since the reducer drops them
-//! when they do not matter. The id is a stable 32-bit FNV-1a hash of the shape, usable as a
+//! negation (`p` and `NOT p` give the same three partitions). Whether the setup needs an
+//! index (a secondary or unique index, or a primary key: which kind is dropped) is added,
+//! since the reducer drops indexes when they do not matter. The id is a stable 32-bit FNV-1a hash of the shape, usable as a
 //! file name.
 //!
 //! The metamorphic oracles (TLP, its aggregate form, NoREC and the plan oracle) see one bug
@@ -150,11 +150,13 @@ fn fnv1a(s: &str) -> u32 {
 }
 
 fn finish(oracle: &str, body: String, setup: &[Stmt]) -> Signature {
-    let needs: Vec<&str> = setup_constructs(setup).into_iter().collect();
-    let shape = if needs.is_empty() {
+    // Which kind of key (primary, unique, secondary) is not part of the shape: one hunt saw
+    // the same LIKE-through-an-index bug reduced once to a secondary index and once to a
+    // primary key.
+    let shape = if setup_constructs(setup).is_empty() {
         format!("{oracle}: {body}")
     } else {
-        format!("{oracle}: {body} [needs {}]", needs.join(", "))
+        format!("{oracle}: {body} [needs index]")
     };
     Signature {
         id: format!("{oracle}-{:08x}", fnv1a(&shape)),

@@ -314,3 +314,34 @@ fn derived_tables_are_reduced_inside() {
         "no candidate replaces the window function by its argument"
     );
 }
+
+#[test]
+fn any_kind_of_index_is_one_need() {
+    use faultline_sqlsmith::ast::{CreateTable, IndexDef};
+    let (q, p) = known_bug("t3", "t0", "r0", Literal::Int(1), false);
+    let table = |primary_key: Vec<String>, indexes: Vec<IndexDef>| {
+        vec![Stmt::CreateTable(CreateTable {
+            name: "t3".into(),
+            columns: vec![],
+            primary_key,
+            indexes,
+        })]
+    };
+    let index = |unique| IndexDef {
+        name: "i0".into(),
+        unique,
+        columns: vec![("c3".into(), None)],
+    };
+    let plain = of_rows(&q, Some(&p), &table(vec![], vec![]));
+    let primary = of_rows(&q, Some(&p), &table(vec!["c3".into()], vec![]));
+    let secondary = of_rows(&q, Some(&p), &table(vec![], vec![index(false)]));
+    let unique = of_rows(&q, Some(&p), &table(vec![], vec![index(true)]));
+    assert!(
+        primary.shape.ends_with("[needs index]"),
+        "{}",
+        primary.shape
+    );
+    assert_eq!(primary, secondary);
+    assert_eq!(primary, unique);
+    assert_ne!(primary, plain, "a bug that needs an index is told apart");
+}
