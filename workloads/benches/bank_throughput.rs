@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
     let url = external_url(&endpoints);
     let store = std::env::temp_dir().join(format!("fl-bench-bank-{}", std::process::id()));
     let result = match args.first_anomaly {
-        Some(seeds) => first_anomaly(&args, &url, &store, seeds),
+        Some(seeds) => first_anomaly(&args, &cluster, &url, &store, seeds),
         None => throughput(&args, &rt, &endpoints, &url, &store),
     };
     let _ = std::fs::remove_dir_all(&store);
@@ -295,7 +295,32 @@ fn harness_run(args: &Args, url: &str, store: &Path, seed: u64) -> anyhow::Resul
     Ok(count)
 }
 
-fn first_anomaly(args: &Args, url: &str, store: &Path, seeds: u64) -> anyhow::Result<()> {
+/// Fails with the tail of its error log when a node of `cluster` is down.
+fn all_nodes_up(cluster: &LocalGalera, nodes: usize) -> anyhow::Result<()> {
+    for k in 1..=nodes {
+        let node = format!("n{k}");
+        if cluster.pid(&node).is_none() {
+            let log = cluster.error_log(&node).unwrap_or_default();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            anyhow::bail!(
+                "{node} is down; the end of {}:\n{}",
+                log.display(),
+                tail.join("\n")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn first_anomaly(
+    args: &Args,
+    cluster: &LocalGalera,
+    url: &str,
+    store: &Path,
+    seeds: u64,
+) -> anyhow::Result<()> {
     let pacings: Vec<Option<u64>> = if args.pacing.is_empty() {
         vec![None]
     } else {
@@ -318,6 +343,7 @@ fn first_anomaly(args: &Args, url: &str, store: &Path, seeds: u64) -> anyhow::Re
             if let Some(p) = pacing {
                 extra.extend(["--op-interval-ms".to_string(), p.to_string()]);
             }
+            all_nodes_up(cluster, args.nodes)?;
             let (dir, _) = bank(url, store, &extra)?;
             let results: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("results.json"))?)?;

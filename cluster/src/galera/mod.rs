@@ -205,6 +205,12 @@ impl LocalGalera {
         self.lab.lock().unwrap().rules(node_index(node)?)
     }
 
+    /// A node's mariadbd error log (`n1`, `n2`, ...).
+    pub fn error_log(&self, node: &str) -> Option<PathBuf> {
+        let k = node_index(node).ok()?;
+        (k <= self.nodes.lock().unwrap().len()).then(|| self.node_dir(k).join("error.log"))
+    }
+
     pub fn pid(&self, node: &str) -> Option<u32> {
         let k = node_index(node).ok()?;
         let mut nodes = self.nodes.lock().unwrap();
