@@ -120,6 +120,59 @@ fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
     twin
 }
 
+/// The list's nodes in time order: calls (node `i`) and returns (node `n + i`) merged by
+/// history position, returns at +infinity last in op order. `ops` are in call order, and
+/// returns come nearly in call order too, so they are insertion-sorted (falling back to a
+/// full sort if they are far from sorted).
+fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
+    let n = ops.len();
+    debug_assert!(ops.windows(2).all(|w| w[0].call < w[1].call));
+    let mut rets: Vec<(u64, u32)> = Vec::with_capacity(n);
+    for (i, o) in ops.iter().enumerate() {
+        if o.ret != INF {
+            rets.push((o.ret, (n + i) as u32));
+        }
+    }
+    sort_nearly_sorted(&mut rets);
+    let mut order = Vec::with_capacity(2 * n);
+    let mut r = 0;
+    for (i, o) in ops.iter().enumerate() {
+        while r < rets.len() && rets[r].0 < o.call {
+            order.push(rets[r].1);
+            r += 1;
+        }
+        order.push(i as u32);
+    }
+    order.extend(rets[r..].iter().map(|&(_, node)| node));
+    order.extend(
+        (0..n)
+            .filter(|&i| ops[i].ret == INF)
+            .map(|i| (n + i) as u32),
+    );
+    order
+}
+
+/// Insertion sort, linear in the length plus the number of inversions; past `8 * len`
+/// moves it hands over to `sort_unstable`.
+fn sort_nearly_sorted<T: Ord + Copy>(v: &mut [T]) {
+    let mut moves = 8 * v.len();
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+            moves -= 1;
+            if moves == 0 {
+                v[j] = x;
+                v.sort_unstable();
+                return;
+            }
+        }
+        v[j] = x;
+    }
+}
+
 fn run<M: SeqModel>(
     model: &mut M,
     ops: &[PreparedOp<M::Op>],
@@ -135,16 +188,10 @@ fn run<M: SeqModel>(
     }
     // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
     let (head, tail) = (2 * n, 2 * n + 1);
-    let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
-    for (i, o) in ops.iter().enumerate() {
-        events.push((o.call, i as u32));
-        events.push((o.ret, (n + i) as u32));
-    }
-    events.sort_unstable();
     let mut next = vec![0u32; 2 * n + 2];
     let mut prev = vec![0u32; 2 * n + 2];
     let mut last = head;
-    for &(_, node) in &events {
+    for node in time_order(ops) {
         next[last] = node;
         prev[node as usize] = last as u32;
         last = node as usize;
