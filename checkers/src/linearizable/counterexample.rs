@@ -7,10 +7,10 @@
 //! [`MAX_PREFIX_SHOWN`] ops of the prefix and at most [`MAX_OPS_SHOWN`] ops in all, whatever
 //! the history's length.
 
-use super::prepare::{split_value, PreparedOp, INF};
+use super::prepare::{fields, Fields, PreparedOp, INF};
 use super::wgl::Failure;
 use super::ModelKind;
-use faultline_core::{History, Op, OpType};
+use faultline_core::{History, Op, OpType, Process};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt::Write;
@@ -79,8 +79,20 @@ fn push_short(out: &mut String, v: &Value) {
     let from = out.len();
     match v {
         Value::Null => out.push_str("nil"),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => push_u64(out, u),
+            (None, Some(i)) => {
+                out.push('-');
+                push_u64(out, i.unsigned_abs());
+            }
+            _ => {
+                let _ = write!(out, "{n}");
+            }
+        },
+        Value::String(s) if debug_is_quoted(s) => {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
         }
         Value::String(s) => {
             let _ = write!(out, "{s:?}");
@@ -90,6 +102,39 @@ fn push_short(out: &mut String, v: &Value) {
         }
     }
     truncate_tail(out, from, 40);
+}
+
+/// Whether `{s:?}` is `s` in quotes: printable ASCII without `"` or `\`.
+fn debug_is_quoted(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+}
+
+/// Appends `n` in decimal, as `write!(out, "{n}")` would, without the formatting machinery.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| d as char));
+}
+
+/// A process as [`Process`]'s `Display` shows it.
+fn process_name(p: Process) -> String {
+    match p {
+        Process::Client(c) => {
+            let mut s = String::with_capacity(20);
+            push_u64(&mut s, c);
+            s
+        }
+        Process::Nemesis => p.to_string(),
+    }
 }
 
 /// Cuts `out[from..]` to at most `max` characters, marking the cut with `…`.
@@ -114,10 +159,11 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 
 /// A one-line description of an op from its invoke and completion.
 pub(crate) fn describe(invoke: &Op, completion: Option<&Op>) -> String {
-    let (key, arg) = split_value(&invoke.value);
-    let result = completion
-        .map(|c| split_value(&c.value).1)
-        .unwrap_or(&Value::Null);
+    let Fields {
+        key, value: arg, ..
+    } = fields(&invoke.value);
+    let done = completion.map(|c| fields(&c.value));
+    let result = done.as_ref().map_or(&Value::Null, |c| c.value);
     let outcome = match completion.map(|c| c.kind) {
         Some(OpType::Ok) => "",
         Some(OpType::Fail) => " -> fail",
@@ -155,9 +201,7 @@ pub(crate) fn describe(invoke: &Op, completion: Option<&Op>) -> String {
                 }
             }
             d.push(')');
-            let swapped = completion
-                .and_then(|c| c.value.get("swapped"))
-                .and_then(Value::as_bool);
+            let swapped = done.and_then(|c| c.swapped).and_then(Value::as_bool);
             d.push_str(match (completion.map(|c| c.kind), swapped) {
                 (Some(OpType::Ok), Some(false)) => " -> compare failed",
                 (Some(OpType::Ok), _) => " -> ok",
@@ -204,7 +248,7 @@ where
         CounterexampleOp {
             index: inv.index,
             completion_index: comp.map(|c| c.index),
-            process: inv.process.to_string(),
+            process: process_name(inv.process),
             f: inv.f.clone(),
             description: describe(inv, comp),
             call: p.call,
@@ -278,5 +322,47 @@ where
         ops: shown,
         candidates_omitted,
         explanation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn short_values_are_written_as_the_formatting_machinery_would() {
+        let values = [
+            json!(null),
+            json!(0),
+            json!(7),
+            json!(-12),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!("x 1 y"),
+            json!("it's"),
+            json!("a\"b\\c"),
+            json!("tab\there"),
+            json!("é"),
+            json!([1, "a"]),
+        ];
+        for v in values {
+            let mut got = String::new();
+            push_short(&mut got, &v);
+            let want = match &v {
+                Value::Null => "nil".to_string(),
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            };
+            assert_eq!(got, want);
+        }
+        for p in [
+            Process::Client(0),
+            Process::Client(u64::MAX),
+            Process::Nemesis,
+        ] {
+            assert_eq!(process_name(p), p.to_string());
+        }
     }
 }

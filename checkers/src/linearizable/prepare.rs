@@ -79,14 +79,41 @@ struct RawOp<'h> {
     complete: Option<usize>,
 }
 
-/// `(key, inner value)` of an op value: `{"key": k, "value": v}`, `{"value": v}` or a bare `v`.
-pub(crate) fn split_value(v: &Value) -> (Option<&Value>, &Value) {
+/// The parts of an op value `{"key": k, "value": v, "swapped": b}` (each optional), or of
+/// a bare `v`.
+pub(crate) struct Fields<'v> {
+    pub key: Option<&'v Value>,
+    /// `v`; the whole value when it is not an object with `"key"` or `"value"`.
+    pub value: &'v Value,
+    pub swapped: Option<&'v Value>,
+}
+
+/// Splits an op value into its [`Fields`], in one pass over the object.
+pub(crate) fn fields(v: &Value) -> Fields<'_> {
     let Value::Object(m) = v else {
-        return (None, v);
+        return Fields {
+            key: None,
+            value: v,
+            swapped: None,
+        };
     };
-    match (m.get("key"), m.get("value")) {
-        (None, None) => (None, v),
-        (key, value) => (key, value.unwrap_or(&Value::Null)),
+    let (mut key, mut value, mut swapped) = (None, None, None);
+    for (k, x) in m {
+        match k.as_str() {
+            "key" => key = Some(x),
+            "value" => value = Some(x),
+            "swapped" => swapped = Some(x),
+            _ => {}
+        }
+    }
+    let value = match (key, value) {
+        (None, None) => v,
+        (_, value) => value.unwrap_or(&Value::Null),
+    };
+    Fields {
+        key,
+        value,
+        swapped,
     }
 }
 
@@ -168,15 +195,17 @@ pub(crate) fn prepare(
         if matches!(f, F::Read | F::Get) && ret == INF {
             continue; // a read without a result constrains nothing
         }
-        let (key, arg) = split_value(&inv.value);
+        let Fields {
+            key, value: arg, ..
+        } = fields(&inv.value);
         let (ckey, result, swapped) = match done {
             Some((_, c)) => {
-                let (k, r) = split_value(&c.value);
+                let c = fields(&c.value);
                 let swapped = match f {
-                    F::Cas => c.value.get("swapped").and_then(Value::as_bool),
+                    F::Cas => c.swapped.and_then(Value::as_bool),
                     _ => None,
                 };
-                (k, r, swapped)
+                (c.key, c.value, swapped)
             }
             None => (None, &Value::Null, None),
         };
