@@ -2,43 +2,23 @@
 //!
 //! Values are never materialised in the hot loop. A value is a node of a trie: a literal
 //! (a put value or the initial value) or a parent node plus an appended literal, with its
-//! length and two polynomial hashes mod 2^61-1 kept incrementally, so an append is one
-//! table look-up. A get compares length and hashes, and on a match checks the strings
-//! exactly once (memoised), so verdicts never rest on a hash. The same string reached by
-//! two different paths gives two nodes: that only costs memo hits, never correctness.
+//! length, so an append is one table look-up. The text a get read is kept as it is (borrowed
+//! from the history): a get compares lengths, then the node's last literal with the end of
+//! the text, then (memoised) the rest of the chain, so verdicts rest on exact comparisons
+//! only. The same string reached by two different paths gives two nodes: that only costs
+//! memo hits, never correctness.
 //!
 //! With one key (the partitioned check) the state is the node; with several keys (the
 //! unpartitioned variant) it is the id of an interned vector of nodes, one per key.
 
 use super::model::{FxMap, SeqModel};
+use std::borrow::Cow;
 
 const NONE: u32 = u32::MAX;
-const P: u64 = (1 << 61) - 1;
-const BASES: [u64; 2] = [0x1f3d_5b79_a2c4_e681 % P, 0x0d1b_2a3c_4e5f_6071 % P];
 
-#[inline]
-fn mulmod(a: u64, b: u64) -> u64 {
-    let r = a as u128 * b as u128;
-    let s = (r as u64 & P) + (r >> 61) as u64;
-    if s >= P {
-        s - P
-    } else {
-        s
-    }
-}
-
-#[inline]
-fn addmod(a: u64, b: u64) -> u64 {
-    let s = a + b;
-    if s >= P {
-        s - P
-    } else {
-        s
-    }
-}
-
-/// A key-value op: `key` indexes the model's keys, `arg` is a literal id, `memo` the op's
-/// position in its part (unique; memoises multi-key transitions).
+/// A key-value op: `key` indexes the model's keys, `arg` is a literal id (put, append) or a
+/// read id (get), `memo` the op's position in its part (unique; memoises multi-key
+/// transitions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct KvOp {
     pub kind: KvKind,
@@ -58,20 +38,20 @@ struct Node {
     parent: u32,
     lit: u32,
     len: u64,
-    hash: [u64; 2],
 }
 
-pub(crate) struct KvModel {
-    lits: Vec<String>,
-    lit_ids: FxMap<String, u32>,
-    /// Per literal: the root node holding exactly it, and B^len for each base.
+pub(crate) struct KvModel<'h> {
+    lits: Vec<Cow<'h, str>>,
+    lit_ids: FxMap<Cow<'h, str>, u32>,
+    /// Per literal: the root node holding exactly it.
     lit_root: Vec<u32>,
-    lit_pow: Vec<[u64; 2]>,
+    /// What each get read.
+    reads: Vec<Cow<'h, str>>,
     nodes: Vec<Node>,
     children: FxMap<(u32, u32), u32>,
-    verified: FxMap<(u32, u32), bool>,
-    /// Per literal, hashes of its prefixes (filled on first use by a get).
-    prefix_hashes: Vec<Vec<[u64; 2]>>,
+    /// `(node, read)`: whether the node's text is a prefix of the read's, for chains of more
+    /// than one literal whose last literal matches.
+    prefix_memo: FxMap<(u32, u32), bool>,
     init_node: u32,
     maps: Vec<Box<[u32]>>,
     map_ids: FxMap<Box<[u32]>, u64>,
@@ -79,25 +59,25 @@ pub(crate) struct KvModel {
     pub key_names: Vec<String>,
 }
 
-impl KvModel {
-    /// A model whose keys all start as `initial` (Porcupine: the empty string).
-    pub fn new(key_names: Vec<String>, initial: &str) -> Self {
+impl<'h> KvModel<'h> {
+    /// A model whose keys all start as `initial` (Porcupine: the empty string), with room
+    /// for `ops` ops.
+    pub fn new(key_names: Vec<String>, initial: &str, ops: usize) -> Self {
         let mut m = KvModel {
-            lits: Vec::new(),
-            lit_ids: FxMap::default(),
-            lit_root: Vec::new(),
-            lit_pow: Vec::new(),
-            nodes: Vec::new(),
-            children: FxMap::default(),
-            verified: FxMap::default(),
-            prefix_hashes: Vec::new(),
+            lits: Vec::with_capacity(ops + 1),
+            lit_ids: FxMap::with_capacity_and_hasher(ops + 1, Default::default()),
+            lit_root: Vec::with_capacity(ops + 1),
+            reads: Vec::with_capacity(ops),
+            nodes: Vec::with_capacity(2 * ops + 1),
+            children: FxMap::with_capacity_and_hasher(ops, Default::default()),
+            prefix_memo: FxMap::default(),
             init_node: 0,
             maps: Vec::new(),
             map_ids: FxMap::default(),
             memo: FxMap::default(),
             key_names,
         };
-        let init = m.intern_str(initial);
+        let init = m.intern_str(initial.to_string());
         m.init_node = m.lit_root[init as usize];
         if m.key_names.len() > 1 {
             let map: Box<[u32]> = vec![m.init_node; m.key_names.len()].into_boxed_slice();
@@ -110,51 +90,41 @@ impl KvModel {
         self.key_names.len() <= 1
     }
 
-    /// The id of literal `s`, creating it (and its root node) if new.
-    pub fn intern_str(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.lit_ids.get(s) {
+    /// The id of literal `s` (a put or append value), creating it (and its root node) if
+    /// new.
+    pub fn intern_str(&mut self, s: impl Into<Cow<'h, str>>) -> u32 {
+        let s = s.into();
+        if let Some(&id) = self.lit_ids.get(&*s) {
             return id;
         }
         let id = self.lits.len() as u32;
-        let mut hash = [0u64; 2];
-        let mut pow = [1u64; 2];
-        for b in s.bytes() {
-            for k in 0..2 {
-                hash[k] = addmod(mulmod(hash[k], BASES[k]), b as u64 + 1);
-                pow[k] = mulmod(pow[k], BASES[k]);
-            }
-        }
         self.nodes.push(Node {
             parent: NONE,
             lit: id,
             len: s.len() as u64,
-            hash,
         });
         self.lit_root.push(self.nodes.len() as u32 - 1);
-        self.lit_pow.push(pow);
-        self.prefix_hashes.push(Vec::new());
-        self.lits.push(s.to_string());
-        self.lit_ids.insert(s.to_string(), id);
+        self.lits.push(s.clone());
+        self.lit_ids.insert(s, id);
         id
+    }
+
+    /// The id of what a get read.
+    pub fn add_read(&mut self, s: impl Into<Cow<'h, str>>) -> u32 {
+        self.reads.push(s.into());
+        self.reads.len() as u32 - 1
     }
 
     fn append(&mut self, node: u32, lit: u32) -> u32 {
         if let Some(&c) = self.children.get(&(node, lit)) {
             return c;
         }
-        let (n, l) = (
-            &self.nodes[node as usize],
-            &self.nodes[self.lit_root[lit as usize] as usize],
-        );
-        let pow = self.lit_pow[lit as usize];
-        let hash = [0, 1].map(|k| addmod(mulmod(n.hash[k], pow[k]), l.hash[k]));
-        let child = Node {
+        let len = self.nodes[node as usize].len + self.lits[lit as usize].len() as u64;
+        self.nodes.push(Node {
             parent: node,
             lit,
-            len: n.len + l.len,
-            hash,
-        };
-        self.nodes.push(child);
+            len,
+        });
         let c = self.nodes.len() as u32 - 1;
         self.children.insert((node, lit), c);
         c
@@ -171,25 +141,49 @@ impl KvModel {
         parts
             .iter()
             .rev()
-            .map(|&l| self.lits[l as usize].as_str())
+            .map(|&l| &*self.lits[l as usize])
             .collect()
     }
 
-    fn equals(&mut self, node: u32, lit: u32) -> bool {
-        let root = self.lit_root[lit as usize];
-        if node == root {
+    /// Whether the text of `node` is a prefix of what get `read` read.
+    fn is_prefix(&mut self, node: u32, read: u32) -> bool {
+        let n = &self.nodes[node as usize];
+        let text = self.reads[read as usize].as_bytes();
+        let Some(head) = text.get(..n.len as usize) else {
+            return false;
+        };
+        // The last literal first, without the memo: different values usually differ there.
+        let lit = self.lits[n.lit as usize].as_bytes();
+        let Some(rest) = head.strip_suffix(lit) else {
+            return false;
+        };
+        if n.parent == NONE {
             return true;
         }
-        let (a, b) = (&self.nodes[node as usize], &self.nodes[root as usize]);
-        if a.len != b.len || a.hash != b.hash {
-            return false;
-        }
-        if let Some(&v) = self.verified.get(&(node, lit)) {
+        if let Some(&v) = self.prefix_memo.get(&(node, read)) {
             return v;
         }
-        let v = self.text(node) == self.lits[lit as usize];
-        self.verified.insert((node, lit), v);
+        let v = self.spells(n.parent, rest);
+        self.prefix_memo.insert((node, read), v);
         v
+    }
+
+    /// Whether `node`'s text is exactly `text`.
+    fn spells(&self, mut node: u32, mut text: &[u8]) -> bool {
+        while node != NONE {
+            let n = &self.nodes[node as usize];
+            match text.strip_suffix(self.lits[n.lit as usize].as_bytes()) {
+                Some(rest) => text = rest,
+                None => return false,
+            }
+            node = n.parent;
+        }
+        text.is_empty()
+    }
+
+    fn equals(&mut self, node: u32, read: u32) -> bool {
+        self.nodes[node as usize].len == self.reads[read as usize].len() as u64
+            && self.is_prefix(node, read)
     }
 
     fn intern_map(&mut self, map: Box<[u32]>) -> u64 {
@@ -203,7 +197,7 @@ impl KvModel {
     }
 }
 
-impl SeqModel for KvModel {
+impl SeqModel for KvModel<'_> {
     type Op = KvOp;
     fn init(&self) -> u64 {
         if self.single() {
@@ -246,49 +240,25 @@ impl SeqModel for KvModel {
         (a.kind, a.key, a.arg) == (b.kind, b.key, b.arg)
     }
     fn bytes(&self) -> usize {
-        // Roughly: nodes, hash-map entries (with control bytes), maps and prefix hashes.
+        // Roughly: nodes, hash-map entries (with control bytes) and maps.
         self.nodes.capacity() * std::mem::size_of::<Node>()
-            + (self.children.capacity() + self.verified.capacity()) * 16
+            + (self.children.capacity() + self.prefix_memo.capacity()) * 16
             + self.memo.capacity() * 24
             + self.map_ids.capacity() * 24
             + self.maps.len() * (16 + 4 * self.key_names.len()) * 2
-            + self
-                .prefix_hashes
-                .iter()
-                .map(|p| p.capacity() * 16)
-                .sum::<usize>()
     }
     fn resets(op: &KvOp) -> bool {
         op.kind == KvKind::Put
     }
     /// Appends only extend a value: a get of a value the current one is not a prefix of can
-    /// never become legal. Decided by length and prefix hashes: differing hashes prove the
-    /// strings differ, so a "dead" answer is exact.
+    /// never become legal (decided exactly).
     fn unreachable(&mut self, state: u64, read: &KvOp) -> bool {
         let node = if self.single() {
             state as u32
         } else {
             self.maps[state as usize][read.key as usize]
         };
-        let n = &self.nodes[node as usize];
-        let lit = read.arg as usize;
-        let text = &self.lits[lit];
-        if n.len > text.len() as u64 {
-            return true;
-        }
-        if self.prefix_hashes[lit].is_empty() {
-            let mut h = [0u64; 2];
-            let mut out = Vec::with_capacity(text.len() + 1);
-            out.push(h);
-            for b in text.bytes() {
-                for k in 0..2 {
-                    h[k] = addmod(mulmod(h[k], BASES[k]), b as u64 + 1);
-                }
-                out.push(h);
-            }
-            self.prefix_hashes[lit] = out;
-        }
-        self.prefix_hashes[lit][n.len as usize] != n.hash
+        !self.is_prefix(node, read.arg)
     }
     fn describe_state(&self, state: u64) -> String {
         let show = |node: u32| {
@@ -330,36 +300,43 @@ mod tests {
 
     #[test]
     fn one_key_get_put_append() {
-        let mut m = KvModel::new(vec!["a".into()], "");
-        let (empty, x, y, xy) = (
-            m.intern_str(""),
-            m.intern_str("x"),
-            m.intern_str("y"),
-            m.intern_str("xy"),
+        let mut m = KvModel::new(vec!["a".into()], "", 0);
+        let (x, y, xy) = (m.intern_str("x"), m.intern_str("y"), m.intern_str("xy"));
+        let (read_empty, read_x, read_xy, read_yy) = (
+            m.add_read(""),
+            m.add_read("x"),
+            m.add_read("xy"),
+            m.add_read("yy"),
         );
         let s0 = m.init();
-        assert_eq!(m.step(s0, &op(KvKind::Get, 0, empty, 0)), Some(s0));
-        assert_eq!(m.step(s0, &op(KvKind::Get, 0, x, 0)), None);
+        assert_eq!(m.step(s0, &op(KvKind::Get, 0, read_empty, 0)), Some(s0));
+        assert_eq!(m.step(s0, &op(KvKind::Get, 0, read_x, 0)), None);
         let s1 = m.step(s0, &op(KvKind::Put, 0, x, 1)).unwrap();
         let s2 = m.step(s1, &op(KvKind::Append, 0, y, 2)).unwrap();
-        assert_eq!(m.step(s2, &op(KvKind::Get, 0, xy, 3)), Some(s2));
-        assert_eq!(m.step(s2, &op(KvKind::Get, 0, x, 3)), None);
+        assert_eq!(m.step(s2, &op(KvKind::Get, 0, read_xy, 3)), Some(s2));
+        assert_eq!(m.step(s2, &op(KvKind::Get, 0, read_x, 3)), None);
+        assert_eq!(m.step(s2, &op(KvKind::Get, 0, read_yy, 3)), None);
+        // Appends can still make "x" into "xy", never into "yy" or "".
+        assert!(!m.unreachable(s1, &op(KvKind::Get, 0, read_xy, 3)));
+        assert!(m.unreachable(s1, &op(KvKind::Get, 0, read_yy, 3)));
+        assert!(m.unreachable(s1, &op(KvKind::Get, 0, read_empty, 3)));
         // "" + "xy" and "x" + "y" are the same string by different paths.
         let s3 = m.step(s0, &op(KvKind::Append, 0, xy, 4)).unwrap();
-        assert_eq!(m.step(s3, &op(KvKind::Get, 0, xy, 5)), Some(s3));
+        assert_eq!(m.step(s3, &op(KvKind::Get, 0, read_xy, 5)), Some(s3));
         assert_eq!(m.step(s1, &op(KvKind::Append, 0, y, 2)), Some(s2));
         assert_eq!(m.describe_state(s2), "\"xy\"");
     }
 
     #[test]
     fn several_keys_are_independent() {
-        let mut m = KvModel::new(vec!["a".into(), "b".into()], "");
-        let (empty, y) = (m.intern_str(""), m.intern_str("y"));
+        let mut m = KvModel::new(vec!["a".into(), "b".into()], "", 0);
+        let y = m.intern_str("y");
+        let (read_empty, read_y) = (m.add_read(""), m.add_read("y"));
         let s0 = m.init();
         let s1 = m.step(s0, &op(KvKind::Append, 1, y, 0)).unwrap();
-        assert_eq!(m.step(s1, &op(KvKind::Get, 1, y, 1)), Some(s1));
-        assert_eq!(m.step(s1, &op(KvKind::Get, 0, empty, 2)), Some(s1));
-        assert_eq!(m.step(s1, &op(KvKind::Get, 0, y, 2)), None);
+        assert_eq!(m.step(s1, &op(KvKind::Get, 1, read_y, 1)), Some(s1));
+        assert_eq!(m.step(s1, &op(KvKind::Get, 0, read_empty, 2)), Some(s1));
+        assert_eq!(m.step(s1, &op(KvKind::Get, 0, read_y, 2)), None);
         assert_eq!(m.step(s0, &op(KvKind::Append, 1, y, 0)), Some(s1));
         assert_eq!(m.describe_state(s1), "{a: \"\", b: \"y\"}");
     }

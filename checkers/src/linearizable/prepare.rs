@@ -53,9 +53,9 @@ pub(crate) struct Part<M: SeqModel> {
     pub ops: Vec<PreparedOp<M::Op>>,
 }
 
-pub(crate) enum Prepared {
+pub(crate) enum Prepared<'h> {
     Register(Vec<Part<RegisterModel>>),
-    Kv(Vec<Part<KvModel>>),
+    Kv(Vec<Part<KvModel<'h>>>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -170,11 +170,11 @@ impl KeyRef<'_> {
 }
 
 /// Splits `history` into per-key parts for `model`.
-pub(crate) fn prepare(
-    history: &History,
+pub(crate) fn prepare<'h>(
+    history: &'h History,
     model: ModelKind,
     initial: Option<&Value>,
-) -> Result<Prepared, PrepareError> {
+) -> Result<Prepared<'h>, PrepareError> {
     let completion = completions(history);
     let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
     let mut last_key: Option<(KeyRef, usize)> = None; // ops of one key often come in a row
@@ -408,20 +408,21 @@ fn kv_text(v: &Value) -> Cow<'_, str> {
     }
 }
 
-fn kv_part(
+fn kv_part<'h>(
     name: String,
-    keys: Vec<(String, Vec<RawOp>)>,
+    keys: Vec<(String, Vec<RawOp<'h>>)>,
     initial: Option<&Value>,
-) -> Part<KvModel> {
+) -> Part<KvModel<'h>> {
     let init = initial.map(kv_text).unwrap_or_default();
-    let mut model = KvModel::new(keys.iter().map(|(k, _)| k.clone()).collect(), &init);
-    let mut ops = Vec::new();
+    let n = keys.iter().map(|(_, raws)| raws.len()).sum();
+    let mut model = KvModel::new(keys.iter().map(|(k, _)| k.clone()).collect(), &init, n);
+    let mut ops = Vec::with_capacity(n);
     for (ki, (_, raws)) in keys.into_iter().enumerate() {
         for r in raws {
             let (kind, arg) = match r.f {
-                F::Get => (KvKind::Get, model.intern_str(&kv_text(r.result))),
-                F::Put => (KvKind::Put, model.intern_str(&kv_text(r.arg))),
-                _ => (KvKind::Append, model.intern_str(&kv_text(r.arg))),
+                F::Get => (KvKind::Get, model.add_read(kv_text(r.result))),
+                F::Put => (KvKind::Put, model.intern_str(kv_text(r.arg))),
+                _ => (KvKind::Append, model.intern_str(kv_text(r.arg))),
             };
             ops.push(PreparedOp {
                 op: KvOp {
