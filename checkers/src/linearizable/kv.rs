@@ -70,7 +70,7 @@ impl<'h> KvModel<'h> {
             reads: Vec::with_capacity(ops),
             nodes: Vec::with_capacity(2 * ops + 1),
             children: FxMap::with_capacity_and_hasher(ops, Default::default()),
-            prefix_memo: FxMap::default(),
+            prefix_memo: FxMap::with_capacity_and_hasher(ops, Default::default()),
             init_node: 0,
             maps: Vec::new(),
             map_ids: FxMap::default(),

@@ -198,8 +198,11 @@ pub(crate) fn prepare<'h>(
         let Fields {
             key, value: arg, ..
         } = fields(&inv.value);
+        // The completion's value matters for a result, a cas outcome, or what the invoke
+        // left out.
+        let needed = matches!(f, F::Read | F::Get | F::Cas) || key.is_none() || arg.is_null();
         let (ckey, result, swapped) = match done {
-            Some((_, c)) => {
+            Some((_, c)) if needed => {
                 let c = fields(&c.value);
                 let swapped = match f {
                     F::Cas => c.swapped.and_then(Value::as_bool),
@@ -207,7 +210,7 @@ pub(crate) fn prepare<'h>(
                 };
                 (c.key, c.value, swapped)
             }
-            None => (None, &Value::Null, None),
+            _ => (None, &Value::Null, None),
         };
         // Some clients only fill the argument in on completion.
         let arg = if arg.is_null() { result } else { arg };
