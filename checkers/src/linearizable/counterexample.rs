@@ -162,7 +162,10 @@ pub(crate) fn describe(invoke: &Op, completion: Option<&Op>) -> String {
     let Fields {
         key, value: arg, ..
     } = fields(&invoke.value);
-    let done = completion.map(|c| fields(&c.value));
+    // Only reads and cas show something of the completion's value.
+    let done = completion
+        .filter(|_| matches!(invoke.f.as_str(), "read" | "get" | "cas"))
+        .map(|c| fields(&c.value));
     let result = done.as_ref().map_or(&Value::Null, |c| c.value);
     let outcome = match completion.map(|c| c.kind) {
         Some(OpType::Ok) => "",
@@ -259,11 +262,13 @@ where
             order,
         }
     };
-    let mut shown: Vec<CounterexampleOp> = failure.prefix[prefix_omitted..]
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| op_of(i, OpRole::Linearized, Some(prefix_omitted + k + 1)))
-        .collect();
+    let mut shown = Vec::with_capacity(shown_prefix + candidates.len());
+    shown.extend(
+        failure.prefix[prefix_omitted..]
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| op_of(i, OpRole::Linearized, Some(prefix_omitted + k + 1))),
+    );
     for &(i, accepted) in &candidates {
         let role = if accepted {
             OpRole::DeadEnd

@@ -276,7 +276,7 @@ pub(crate) fn prepare<'h>(
 fn completions(history: &History) -> Vec<usize> {
     let n = history.ops.len();
     let mut completion = vec![usize::MAX; n];
-    let mut dense: Vec<usize> = Vec::new();
+    let mut dense: Vec<usize> = Vec::with_capacity(64);
     let mut sparse: FxMap<u64, usize> = FxMap::default();
     let dense_limit = 2 * n as u64 + 64;
     for (i, op) in history.ops.iter().enumerate() {
@@ -353,11 +353,13 @@ fn register_part(
     history: &History,
     initial: Option<&Value>,
 ) -> Result<Part<RegisterModel>, PrepareError> {
+    let mut names = Vec::with_capacity(8);
+    names.push(RegValue::Nil);
     let mut ids = Interner {
         small: [NIL; SMALL_INTS],
         ints: FxMap::default(),
         others: FxMap::default(),
-        names: vec![RegValue::Nil],
+        names,
     };
     let mut intern = |v: &Value| ids.id(v);
     let init = initial.map(&mut intern).unwrap_or(NIL);
