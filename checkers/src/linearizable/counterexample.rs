@@ -111,18 +111,11 @@ fn debug_is_quoted(s: &str) -> bool {
 }
 
 /// Appends `n` in decimal, as `write!(out, "{n}")` would, without the formatting machinery.
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+fn push_u64(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_u64(out, n / 10);
     }
-    out.extend(digits[at..].iter().map(|&d| d as char));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// A process as [`Process`]'s `Display` shows it.
@@ -278,46 +271,52 @@ where
         shown.push(op_of(i, role, None));
     }
 
-    let rejected: Vec<&CounterexampleOp> = shown
-        .iter()
-        .filter(|o| o.role == OpRole::CannotFollow)
-        .collect();
-    let key_txt = if key.is_empty() {
-        String::new()
-    } else {
-        format!("key {key}: ")
-    };
-    let after = match shown.iter().rev().find(|o| o.role == OpRole::Linearized) {
-        Some(last) => format!(
-            "after {prefix_len} ops linearized (the last: op {}, {})",
-            last.index, last.description
-        ),
-        None => "before any op is linearized".to_string(),
-    };
-    let explanation = if rejected.is_empty() {
-        format!(
-            "{key_txt}{after} the state is {}; each of the {} ops that could come next is allowed \
-             there but leads to a dead end",
+    // One buffer for the whole paragraph.
+    let mut explanation = String::with_capacity(256);
+    if !key.is_empty() {
+        let _ = write!(explanation, "key {key}: ");
+    }
+    match shown.iter().rev().find(|o| o.role == OpRole::Linearized) {
+        Some(last) => {
+            let _ = write!(
+                explanation,
+                "after {prefix_len} ops linearized (the last: op {}, {})",
+                last.index, last.description
+            );
+        }
+        None => explanation.push_str("before any op is linearized"),
+    }
+    let rejected = || shown.iter().filter(|o| o.role == OpRole::CannotFollow);
+    let rejected_count = rejected().count();
+    if rejected_count == 0 {
+        let _ = write!(
+            explanation,
+            " the state is {}; each of the {} ops that could come next is allowed there but \
+             leads to a dead end",
             failure.state,
             failure.candidates.len()
-        )
+        );
     } else {
-        let list: Vec<String> = rejected
-            .iter()
-            .take(3)
-            .map(|o| format!("op {} {} (process {})", o.index, o.description, o.process))
-            .collect();
-        let more = if rejected.len() > 3 {
-            format!(" and {} more", rejected.len() - 3)
-        } else {
-            String::new()
-        };
-        format!(
-            "{key_txt}{after} the state is {}, and no op can take effect next: {}{more} cannot",
-            failure.state,
-            list.join(", ")
-        )
-    };
+        let _ = write!(
+            explanation,
+            " the state is {}, and no op can take effect next: ",
+            failure.state
+        );
+        for (k, o) in rejected().take(3).enumerate() {
+            if k > 0 {
+                explanation.push_str(", ");
+            }
+            let _ = write!(
+                explanation,
+                "op {} {} (process {})",
+                o.index, o.description, o.process
+            );
+        }
+        if rejected_count > 3 {
+            let _ = write!(explanation, " and {} more", rejected_count - 3);
+        }
+        explanation.push_str(" cannot");
+    }
     Counterexample {
         key: key.to_string(),
         model,
@@ -333,7 +332,64 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linearizable::model::RegOp;
     use serde_json::json;
+
+    /// Six writes of `k` by processes 0..6, all called before any returns.
+    fn writes() -> (History, Vec<PreparedOp<RegOp>>) {
+        let op = |index: u64, p: u64, kind: OpType, v: u64| Op {
+            index,
+            time: index,
+            process: Process::Client(p),
+            kind,
+            f: "write".into(),
+            value: json!({"key": "k", "value": v}),
+            node: None,
+            error: None,
+        };
+        let mut ops: Vec<Op> = (0..6).map(|p| op(p, p, OpType::Invoke, p)).collect();
+        ops.extend((0..6).map(|p| op(6 + p, p, OpType::Ok, p)));
+        let prepared = (0..6)
+            .map(|p| PreparedOp {
+                op: RegOp::Write(p),
+                call: p,
+                ret: 6 + p,
+                invoke: p as usize,
+                complete: Some(6 + p as usize),
+            })
+            .collect();
+        (History::new(ops), prepared)
+    }
+
+    fn explain(prefix: Vec<u32>, candidates: Vec<(u32, bool)>) -> String {
+        let (history, ops) = writes();
+        let failure = Failure {
+            prefix,
+            state: "7".into(),
+            candidates,
+        };
+        build(&history, ModelKind::CasRegister, "k", &ops, &failure).explanation
+    }
+
+    #[test]
+    fn explanations_name_the_ops_that_cannot_follow_or_the_dead_ends() {
+        assert_eq!(
+            explain(vec![0], vec![(1, true), (2, true)]),
+            "key k: after 1 ops linearized (the last: op 0, write(\"k\", 0)) the state is 7; each \
+             of the 2 ops that could come next is allowed there but leads to a dead end"
+        );
+        assert_eq!(
+            explain(vec![], vec![(1, false), (2, true)]),
+            "key k: before any op is linearized the state is 7, and no op can take effect next: \
+             op 1 write(\"k\", 1) (process 1) cannot"
+        );
+        assert_eq!(
+            explain(vec![0], (1..6).map(|i| (i, i == 3)).collect()),
+            "key k: after 1 ops linearized (the last: op 0, write(\"k\", 0)) the state is 7, and no \
+             op can take effect next: op 1 write(\"k\", 1) (process 1), op 2 write(\"k\", 2) \
+             (process 2), op 4 write(\"k\", 4) (process 4) and 1 more cannot"
+        );
+    }
 
     #[test]
     fn short_values_are_written_as_the_formatting_machinery_would() {

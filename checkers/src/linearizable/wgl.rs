@@ -152,14 +152,15 @@ fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
     order
 }
 
-/// Insertion sort, linear in the length plus the number of inversions; past `8 * len`
-/// moves it hands over to `sort_unstable`.
-fn sort_nearly_sorted<T: Ord + Copy>(v: &mut [T]) {
+/// Sorts `(position, node)` pairs with distinct positions by position. Insertion sort:
+/// linear in the length plus the number of inversions; past `8 * len` moves it hands over
+/// to `sort_unstable`.
+fn sort_nearly_sorted(v: &mut [(u64, u32)]) {
     let mut moves = 8 * v.len();
     for i in 1..v.len() {
         let x = v[i];
         let mut j = i;
-        while j > 0 && v[j - 1] > x {
+        while j > 0 && v[j - 1].0 > x.0 {
             v[j] = v[j - 1];
             j -= 1;
             moves -= 1;
