@@ -120,36 +120,31 @@ fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
     twin
 }
 
-/// The list's nodes in time order: calls (node `i`) and returns (node `n + i`) merged by
-/// history position, returns at +infinity last in op order. `ops` are in call order, and
-/// returns come nearly in call order too, so they are insertion-sorted (falling back to a
-/// full sort if they are far from sorted).
-fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
-    let n = ops.len();
-    debug_assert!(ops.windows(2).all(|w| w[0].call < w[1].call));
+/// Sorts `events`, built as `(call, i), (return, n + i)` for each op `i` in call order, by
+/// `(position, node)`: returns at +infinity come last in op order. Only the returns need
+/// sorting, and they come nearly in call order: they are insertion-sorted (handing over to
+/// a full sort if they are far from sorted), then merged with the calls in place. Kept out
+/// of line: the search's own code stays as it was.
+#[inline(never)]
+fn sort_events(events: &mut [(u64, u32)]) {
+    debug_assert!(events.iter().step_by(2).is_sorted());
+    let n = events.len() / 2;
     let mut rets: Vec<(u64, u32)> = Vec::with_capacity(n);
-    for (i, o) in ops.iter().enumerate() {
-        if o.ret != INF {
-            rets.push((o.ret, (n + i) as u32));
-        }
-    }
+    rets.extend((0..n).map(|i| events[2 * i + 1]).filter(|e| e.0 != INF));
     sort_nearly_sorted(&mut rets);
-    let mut order = Vec::with_capacity(2 * n);
-    let mut r = 0;
-    for (i, o) in ops.iter().enumerate() {
-        while r < rets.len() && rets[r].0 < o.call {
-            order.push(rets[r].1);
-            r += 1;
+    rets.extend((0..n).map(|i| events[2 * i + 1]).filter(|e| e.0 == INF));
+    // Before call j is written, at most j returns were: it is read before being overwritten.
+    let (mut out, mut r) = (0, 0);
+    for j in 0..n {
+        let call = events[2 * j];
+        while r < rets.len() && rets[r].0 < call.0 {
+            events[out] = rets[r];
+            (out, r) = (out + 1, r + 1);
         }
-        order.push(i as u32);
+        events[out] = call;
+        out += 1;
     }
-    order.extend(rets[r..].iter().map(|&(_, node)| node));
-    order.extend(
-        (0..n)
-            .filter(|&i| ops[i].ret == INF)
-            .map(|i| (n + i) as u32),
-    );
-    order
+    events[out..].copy_from_slice(&rets[r..]);
 }
 
 /// Sorts `(position, node)` pairs with distinct positions by position. Insertion sort:
@@ -189,10 +184,16 @@ fn run<M: SeqModel>(
     }
     // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
     let (head, tail) = (2 * n, 2 * n + 1);
+    let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
+    for (i, o) in ops.iter().enumerate() {
+        events.push((o.call, i as u32));
+        events.push((o.ret, (n + i) as u32));
+    }
+    sort_events(&mut events);
     let mut next = vec![0u32; 2 * n + 2];
     let mut prev = vec![0u32; 2 * n + 2];
     let mut last = head;
-    for node in time_order(ops) {
+    for &(_, node) in &events {
         next[last] = node;
         prev[node as usize] = last as u32;
         last = node as usize;
