@@ -313,8 +313,6 @@ fn tlp_candidates_shrink_query_and_predicate() {
 #[test]
 fn the_query_reducer_reaches_its_fixpoint_in_linear_steps() {
     use faultline_sqlsmith::reduce_oracle::reduce_case;
-    // The case type is `Vec<u16>`, so the candidates function takes `&Vec<u16>`.
-    #[allow(clippy::ptr_arg)]
     fn drop_one(v: &Vec<u16>) -> Vec<Vec<u16>> {
         (0..v.len())
             .map(|i| {
