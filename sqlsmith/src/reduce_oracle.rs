@@ -118,12 +118,6 @@ pub fn plan_candidates(c: &PlanCase) -> Vec<PlanCase> {
 
 /// Greedy reduction of `case` with at most `max_tests` calls of `fails` (never called on
 /// the unchanged case). Returns the smallest failing case found and the calls made.
-///
-/// Each pass walks the candidates in order; after a success it goes on from the same
-/// position among the new case's candidates rather than from the first (candidates that
-/// did not fail just before are not retried at once: restarting made a pass quadratic, and
-/// the hunts' reductions used their whole replay budget on it). Passes repeat until one
-/// changes nothing: a fixpoint.
 pub fn reduce_case<C: Clone>(
     case: C,
     candidates: fn(&C) -> Vec<C>,
@@ -132,25 +126,18 @@ pub fn reduce_case<C: Clone>(
 ) -> (C, usize) {
     let mut cur = case;
     let mut used = 0;
-    loop {
-        let mut changed = false;
-        let mut i = 0;
-        let mut cands = candidates(&cur);
-        while i < cands.len() {
+    'again: while used < max_tests {
+        for cand in candidates(&cur) {
             if used >= max_tests {
-                return (cur, used);
+                break 'again;
             }
             used += 1;
-            if fails(&cands[i]) {
-                cur = cands.swap_remove(i);
-                cands = candidates(&cur);
-                changed = true;
-            } else {
-                i += 1;
+            if fails(&cand) {
+                cur = cand;
+                continue 'again;
             }
         }
-        if !changed {
-            return (cur, used);
-        }
+        break;
     }
+    (cur, used)
 }

@@ -307,27 +307,3 @@ fn tlp_candidates_shrink_query_and_predicate() {
     assert!(size(&small) < size(&case));
     assert!(tlp_candidates(&small).is_empty() || n == 1000);
 }
-
-/// No server: a pass of the query reducer goes on after a success instead of starting over,
-/// so keeping a few needed parts up front does not make a reduction quadratic.
-#[test]
-fn the_query_reducer_reaches_its_fixpoint_in_linear_steps() {
-    use faultline_sqlsmith::reduce_oracle::reduce_case;
-    fn drop_one(v: &Vec<u16>) -> Vec<Vec<u16>> {
-        (0..v.len())
-            .map(|i| {
-                let mut c = v.clone();
-                c.remove(i);
-                c
-            })
-            .collect()
-    }
-    // 200 parts; the failure needs the first five.
-    let case: Vec<u16> = (0..200).collect();
-    let (small, n) = reduce_case(case, drop_one, 100_000, &mut |c: &Vec<u16>| {
-        (0..5).all(|k| c.contains(&k))
-    });
-    assert_eq!(small, [0, 1, 2, 3, 4], "the fixpoint");
-    // One pass: 5 kept + 195 dropped; then a pass that changes nothing: 5.
-    assert!(n <= 2 * 200 + 10, "{n} steps");
-}
