@@ -10,8 +10,8 @@
 //! operands of commutative operators are sorted; a TLP predicate loses its outermost
 //! negation (`p` and `NOT p` give the same three partitions). Whether the setup needs an
 //! index (a secondary or unique index, or a primary key: which kind is dropped) is added,
-//! since the reducer drops indexes when they do not matter. The id is a stable 32-bit FNV-1a hash of the shape, usable as a
-//! file name.
+//! since the reducer drops indexes when they do not matter. The id is a stable 32-bit
+//! FNV-1a hash of the shape, usable as a file name.
 //!
 //! The metamorphic oracles (TLP, its aggregate form, NoREC and the plan oracle) see one bug
 //! through different queries: TLP as a partition that loses rows, NoREC as a filter that
@@ -113,30 +113,14 @@ fn sort_select(q: &mut Select) {
     }
 }
 
-/// What of the setup the failure needs (kept by the reducer): indexes and keys.
-pub fn setup_constructs(setup: &[Stmt]) -> BTreeSet<&'static str> {
-    let mut out = BTreeSet::new();
-    for s in setup {
-        match s {
-            Stmt::CreateTable(ct) => {
-                if !ct.primary_key.is_empty() {
-                    out.insert("primary-key");
-                }
-                for i in &ct.indexes {
-                    out.insert(if i.unique { "unique-index" } else { "index" });
-                }
-            }
-            Stmt::CreateIndex { index, .. } => {
-                out.insert(if index.unique {
-                    "unique-index"
-                } else {
-                    "index"
-                });
-            }
-            _ => {}
-        }
-    }
-    out
+/// Whether the (reduced) setup keeps an index of any kind: a primary key, a unique or a
+/// secondary index (the reducer drops those the failure does not need).
+pub fn needs_index(setup: &[Stmt]) -> bool {
+    setup.iter().any(|s| match s {
+        Stmt::CreateTable(ct) => !ct.primary_key.is_empty() || !ct.indexes.is_empty(),
+        Stmt::CreateIndex { .. } => true,
+        _ => false,
+    })
 }
 
 /// 32-bit FNV-1a: stable across builds and platforms (std's hasher is not).
@@ -153,7 +137,7 @@ fn finish(oracle: &str, body: String, setup: &[Stmt]) -> Signature {
     // Which kind of key (primary, unique, secondary) is not part of the shape: one hunt saw
     // the same LIKE-through-an-index bug reduced once to a secondary index and once to a
     // primary key.
-    let shape = if setup_constructs(setup).is_empty() {
+    let shape = if !needs_index(setup) {
         format!("{oracle}: {body}")
     } else {
         format!("{oracle}: {body} [needs index]")

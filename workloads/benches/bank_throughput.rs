@@ -302,8 +302,8 @@ fn all_nodes_up(cluster: &LocalGalera, nodes: usize) -> anyhow::Result<()> {
         if cluster.pid(&node).is_none() {
             let log = cluster.error_log(&node).unwrap_or_default();
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(40)..];
             anyhow::bail!(
                 "{node} is down; the end of {}:\n{}",
                 log.display(),

@@ -76,9 +76,7 @@ impl Names {
             .cloned()
             .unwrap_or_else(|| id.to_string())
     }
-}
 
-impl Names {
     /// `text` with every number that stands for a name replaced by that name (`key
     /// -9223372036854775807` becomes `key :x`); other numbers are left as they are.
     pub fn rename_in(&self, text: &str) -> String {
@@ -175,11 +173,7 @@ pub fn jepsen_json_named(text: &str, workload: Workload) -> Result<(History, Nam
 
 /// EDN or JSON, by the first op's first key: `{"` (or `[{"`) is JSON, anything else EDN.
 pub fn jepsen_history(text: &str, workload: Workload) -> Result<History, ElleError> {
-    if looks_like_json(text) {
-        jepsen_json(text, workload)
-    } else {
-        jepsen_edn(text, workload)
-    }
+    Ok(jepsen_history_named(text, workload)?.0)
 }
 
 /// [`jepsen_history`], also returning the names of non-integer keys and values.

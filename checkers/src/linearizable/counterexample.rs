@@ -80,11 +80,8 @@ fn push_short(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("nil"),
         Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => push_u64(out, u),
-            (None, Some(i)) => {
-                out.push('-');
-                push_u64(out, i.unsigned_abs());
-            }
+            (Some(u), _) => out.push_str(itoa::Buffer::new().format(u)),
+            (None, Some(i)) => out.push_str(itoa::Buffer::new().format(i)),
             _ => {
                 let _ = write!(out, "{n}");
             }
@@ -110,22 +107,10 @@ fn debug_is_quoted(s: &str) -> bool {
         .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }
 
-/// Appends `n` in decimal, as `write!(out, "{n}")` would, without the formatting machinery.
-fn push_u64(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_u64(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
-/// A process as [`Process`]'s `Display` shows it.
+/// A process as [`Process`]'s `Display` shows it (without the formatting machinery).
 fn process_name(p: Process) -> String {
     match p {
-        Process::Client(c) => {
-            let mut s = String::with_capacity(20);
-            push_u64(&mut s, c);
-            s
-        }
+        Process::Client(c) => itoa::Buffer::new().format(c).to_string(),
         Process::Nemesis => p.to_string(),
     }
 }

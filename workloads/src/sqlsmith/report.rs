@@ -32,18 +32,15 @@ pub(super) fn group(
                 .min_by_key(|k| findings[**k].reduced_statements.unwrap_or(usize::MAX))
                 .expect("a group has a finding");
             let f = &findings[best];
+            let oracles: BTreeSet<&str> = ks.iter().map(|k| findings[*k].oracle.as_str()).collect();
             let report = reductions
                 .get(&best)
-                .and_then(|r| write_report(dir, &sig, f, r, &ks, findings).ok());
+                .and_then(|r| write_report(dir, &sig, f, r, &ks, findings, &oracles).ok());
             SignatureCount {
                 signature: sig,
                 shape: f.shape.clone().unwrap_or_default(),
                 oracle: f.oracle.clone(),
-                oracles: {
-                    let o: BTreeSet<&str> =
-                        ks.iter().map(|k| findings[*k].oracle.as_str()).collect();
-                    o.into_iter().map(String::from).collect()
-                },
+                oracles: oracles.into_iter().map(String::from).collect(),
                 count: ks.len(),
                 findings: ks.iter().map(|k| findings[*k].index).collect(),
                 workers: {
@@ -124,6 +121,7 @@ fn write_report(
     r: &Reduction,
     ks: &[usize],
     findings: &[Finding],
+    oracles: &BTreeSet<&str>,
 ) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
     let mut md = String::new();
@@ -135,13 +133,7 @@ fn write_report(
     let _ = writeln!(md, "# Wrong result: {} oracle ({sig})\n", f.oracle);
     let _ = writeln!(md, "- Server: {server}");
     let _ = write!(md, "- Found by: faultline sqlsmith, oracle `{}`", f.oracle);
-    let mut others: Vec<&str> = ks
-        .iter()
-        .map(|k| findings[*k].oracle.as_str())
-        .filter(|o| *o != f.oracle)
-        .collect();
-    others.sort_unstable();
-    others.dedup();
+    let others: Vec<&str> = oracles.iter().copied().filter(|o| *o != f.oracle).collect();
     if !others.is_empty() {
         let _ = write!(md, " (also seen by `{}`)", others.join("`, `"));
     }

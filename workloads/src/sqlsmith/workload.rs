@@ -62,8 +62,7 @@ pub struct SqlsmithOptions {
     /// every finding (`--max-failures`); an unreduced finding has no signature and no report.
     #[arg(long)]
     pub reduce: Option<usize>,
-    /// Replays per reduction at most (the time budget, `--reduce-timeout`, is what usually
-    /// ends a reduction that has not reached its fixpoint).
+    /// Replays (and, for the query, oracle checks) per reduction at most.
     #[arg(long, default_value_t = 3000)]
     pub reduce_tests: usize,
     /// Seconds per reduction at most.
