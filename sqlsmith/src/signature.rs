@@ -34,6 +34,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Signature {
     pub id: String,
     pub shape: String,
+    /// A wrong result's condition on its own ([`condition_shape`]): what groups signatures
+    /// into one bug when the same condition fails over different FROM clauses.
+    pub condition: Option<String>,
 }
 
 #[derive(Default)]
@@ -124,7 +127,7 @@ pub fn needs_index(setup: &[Stmt]) -> bool {
 }
 
 /// 32-bit FNV-1a: stable across builds and platforms (std's hasher is not).
-fn fnv1a(s: &str) -> u32 {
+pub fn fnv1a(s: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in s.bytes() {
         h ^= u32::from(b);
@@ -145,7 +148,19 @@ fn finish(oracle: &str, body: String, setup: &[Stmt]) -> Signature {
     Signature {
         id: format!("{oracle}-{:08x}", fnv1a(&shape)),
         shape,
+        condition: None,
     }
+}
+
+/// A condition's shape on its own, normalised as in a signature: its own subqueries'
+/// tables and columns renamed from `a0` / `c0`, every column of the query it filters read
+/// as `outer` (which FROM clause the rows came from is what it leaves out).
+pub fn condition_shape(condition: &Expr) -> String {
+    let mut e = condition.clone();
+    let mut v = Normalise::default();
+    expr_mut(&mut e, &mut v);
+    sort_operands(&mut e);
+    e.to_string()
 }
 
 /// A partitioning predicate without its outermost negation: TLP splits rows by `p`,
@@ -278,10 +293,14 @@ pub fn of_rows(query: &Select, predicate: Option<&Expr>, setup: &[Stmt]) -> Sign
     q.order_by.clear();
     q.limit = None;
     q.for_update = false;
+    let condition = q.filter.as_ref().map(condition_shape);
     let mut v = Normalise::default();
     select_mut(&mut q, &mut v);
     sort_select(&mut q);
-    finish("wrong-result", q.to_string(), setup)
+    Signature {
+        condition,
+        ..finish("wrong-result", q.to_string(), setup)
+    }
 }
 
 /// The signature of a differential finding: the statement the two servers answer

@@ -35,8 +35,9 @@ impl Record {
     }
 }
 
-/// Renders the file: `header` lines as comments, then every record.
-pub fn render(header: &[String], records: &[Record]) -> String {
+/// Renders the file: `header` lines as comments, the `session` statements a client must
+/// run first (the connection's character set), then every record.
+pub fn render(header: &[String], session: &[&str], records: &[Record]) -> String {
     let mut out = String::new();
     for h in header {
         for line in h.lines() {
@@ -44,6 +45,9 @@ pub fn render(header: &[String], records: &[Record]) -> String {
         }
     }
     out.push('\n');
+    for sql in session {
+        let _ = writeln!(out, "statement ok\n{sql}\n");
+    }
     for r in records {
         for c in &r.comments {
             for line in c.lines() {

@@ -14,10 +14,12 @@
 //! (metamorphic checks, reduction of findings), [`exec`] (one statement on one server),
 //! [`replay`] (replays, the reducer's checks, reproducer files), `snapshot` (a long
 //! prefix replaced by the state it built), `report` (findings grouped
-//! by signature, one `repro/<signature>.md` per bug). Generation, comparison and
+//! by signature), `bugs` (signatures grouped into bugs, one `repro/bug-<id>.md` each),
+//! [`switches`] (which `optimizer_switch` flags clear a failure). Generation, comparison and
 //! reduction logic live in faultline-sqlsmith.
 
 mod bookkeeping;
+mod bugs;
 pub mod exec;
 mod findings;
 pub mod options;
@@ -25,6 +27,7 @@ pub mod replay;
 mod report;
 pub mod runloop;
 mod snapshot;
+pub mod switches;
 pub mod workload;
 
 use faultline_harness::{BadArgs, Defaults, RunSpec, Sut, Workload, WorkloadDef};

@@ -171,6 +171,39 @@ fn one_shape_one_signature_whatever_the_tables_literals_and_aliases() {
 }
 
 #[test]
+fn the_same_condition_over_another_from_clause_is_another_signature_but_one_condition() {
+    // The hunt's IN-subquery bug over a base table and over a derived table (a window
+    // function the reducer cannot drop without the bug vanishing): two signatures, one
+    // condition, so the run can tell they may be one bug.
+    let (q1, p1) = known_bug("t3", "t0", "r0", Literal::Int(1), true);
+    let (inner, _) = known_bug("t5", "t6", "r9", Literal::Int(7), false);
+    let mut q2 = q1.clone();
+    q2.from.as_mut().unwrap().first = faultline_sqlsmith::ast::TableRef {
+        table: "d0".into(),
+        alias: "r0".into(),
+        hint: None,
+        derived: Some(Box::new(faultline_sqlsmith::ast::Derived {
+            body: inner,
+            set_ops: vec![],
+            cte: false,
+            columns: vec![],
+        })),
+    };
+    let (s1, s2) = (of_rows(&q1, Some(&p1), &[]), of_rows(&q2, Some(&p1), &[]));
+    assert_ne!(s1.id, s2.id, "{} vs {}", s1.shape, s2.shape);
+    assert_eq!(s1.condition, s2.condition);
+    assert_eq!(
+        s1.condition.as_deref(),
+        Some("((SELECT MIN(0) FROM t AS a0) IN (SELECT 0 FROM t AS a0 WHERE outer.c0))")
+    );
+    // Another condition over the same rows is another condition.
+    let (q3, p3) = known_bug("t3", "t0", "r0", Literal::Null, true);
+    assert_ne!(of_rows(&q3, Some(&p3), &[]).condition, s1.condition);
+    // A differential finding has none.
+    assert_eq!(of_statement("diff", &Stmt::Select(q1), &[]).condition, None);
+}
+
+#[test]
 fn a_differential_signature_drops_table_and_column_names() {
     let ins = |t: &str, c: &str, v: i64| Stmt::Insert {
         table: t.into(),

@@ -16,6 +16,10 @@ use std::time::Duration;
 
 pub use crate::sql::errors::{FAULT_CODES, SYNTAX_CODES};
 
+/// What every connection runs first (the run's and the replays'): a reproducer needs it too,
+/// since a client's default character set changes what non-ASCII literals mean.
+pub const SESSION_SETUP: &str = "SET NAMES utf8mb4 COLLATE utf8mb4_bin";
+
 /// Whether an outcome on the system under test says nothing about the statement itself.
 pub fn fault_like(o: &Outcome) -> bool {
     match o {
@@ -62,7 +66,7 @@ impl SqlDb {
         if self.conn.is_none() {
             let opts =
                 Opts::from_url(&self.endpoint.url_with_secret()).map_err(|e| e.to_string())?;
-            let init = vec!["SET NAMES utf8mb4 COLLATE utf8mb4_bin".to_string()];
+            let init = vec![SESSION_SETUP.to_string()];
             let opts = OptsBuilder::from_opts(opts)
                 .init(init)
                 .stmt_cache_size(0)

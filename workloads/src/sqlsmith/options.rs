@@ -1,6 +1,7 @@
 //! The run loop's options, its report (statistics and findings) and the history recorder
 //! it writes statements into.
 
+use super::switches::SwitchProbe;
 use faultline_core::{OpType, Process};
 use faultline_harness::interpreter::Recorder;
 use faultline_sqlsmith::metamorphic::Partitioning;
@@ -66,7 +67,7 @@ pub struct Finding {
     pub reduced_statements: Option<usize>,
     /// The oracle's query after reduction (TLP / NoREC findings).
     pub reduced_query: Option<String>,
-    /// The signature of the reduced form (one per bug: `repro/<signature>.md`).
+    /// The signature of the reduced form (its reproducer: `repro/<signature>.slt`).
     pub signature: Option<String>,
     /// The normalised shape the signature hashes.
     pub shape: Option<String>,
@@ -75,8 +76,8 @@ pub struct Finding {
     pub reduction_note: Option<String>,
 }
 
-/// Findings grouped by signature: one entry per distinct bug.
-#[derive(Clone, Debug, Serialize)]
+/// Findings grouped by signature: one entry per reduced form.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct SignatureCount {
     pub signature: String,
     pub shape: String,
@@ -91,7 +92,39 @@ pub struct SignatureCount {
     pub workers: Vec<usize>,
     /// The smallest reduced statement count among them.
     pub statements: Option<usize>,
-    /// `repro/<signature>.md` and `.slt`.
+    /// The report of the bug it belongs to (`repro/bug-<id>.md`; its `.slt` is
+    /// `repro/<signature>.slt`).
+    pub report: Option<PathBuf>,
+    /// A wrong result's failing condition on its own (see `signature::condition_shape`).
+    pub condition: Option<String>,
+    /// The `optimizer_switch` flags that clear it (None: not probed).
+    pub switches: Option<SwitchProbe>,
+    /// The bug it was grouped into.
+    pub bug: Option<String>,
+    /// The representative's server version and its report section (how to repeat,
+    /// expected, actual), for the bug's report.
+    #[serde(skip)]
+    pub version: String,
+    #[serde(skip)]
+    pub form_md: String,
+}
+
+/// Signatures grouped into bugs: the same failing condition needing the same optimizer
+/// features, whatever FROM clause it was reduced over. One report per bug.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Bug {
+    /// `bug-<fnv32>` of the grouping key (a differential finding: its signature).
+    pub id: String,
+    /// Its forms, the representative (smallest reduction) first.
+    pub signatures: Vec<String>,
+    pub condition: Option<String>,
+    pub switches: Option<SwitchProbe>,
+    /// Findings over all its forms, and every oracle that saw it.
+    pub count: usize,
+    pub oracles: Vec<String>,
+    /// The representative's statement count.
+    pub statements: Option<usize>,
+    /// `repro/bug-<id>.md`.
     pub report: Option<PathBuf>,
 }
 
@@ -196,6 +229,9 @@ pub struct LoopReport {
     pub findings: Vec<Finding>,
     /// Distinct signatures of the reduced findings, most frequent first.
     pub signatures: Vec<SignatureCount>,
+    /// The signatures grouped into bugs, most frequent first (filled once the streams'
+    /// reports are merged).
+    pub bugs: Vec<Bug>,
 }
 
 pub type SharedRecorder = Arc<Mutex<Recorder>>;

@@ -5,8 +5,9 @@
 //! run's own tables are untouched and the run can go on after a reduction. A replay in which
 //! the system under test gives a fault-like outcome does not count as reproducing.
 
-use super::exec::{fault_like, SqlDb};
+use super::exec::{fault_like, SqlDb, SESSION_SETUP};
 use super::snapshot::snapshot;
+use super::switches::{self, SwitchProbe};
 use faultline_sqlsmith::ast::TableRef;
 use faultline_sqlsmith::metamorphic::{norec_check, tlp_check, NorecCase, TlpCase};
 use faultline_sqlsmith::plan::{plan_check, PlanCase};
@@ -66,38 +67,7 @@ impl Replayer {
 
     /// Extra queries of an oracle failure and its verdict, on the system under test.
     async fn oracle(&mut self, f: &Failure) -> Option<(Vec<Record>, Result<(), String>)> {
-        // Each oracle query as the statement it is and the SQL sent (another only when a
-        // plan change wraps the query).
-        let queries: Vec<(Select, Option<String>)> = match f {
-            Failure::Diff => return None,
-            Failure::Tlp(c) => std::iter::once(&c.original)
-                .chain(c.partitions.iter())
-                .map(|q| (q.clone(), None))
-                .collect(),
-            Failure::Norec(c) => vec![(c.optimized.clone(), None), (c.unoptimized.clone(), None)],
-            Failure::Plan(c) => vec![
-                (c.query.clone(), None),
-                (c.query.clone(), Some(c.altered_sql())),
-            ],
-        };
-        let mut outs = Vec::new();
-        for (q, sql) in queries {
-            let text = sql.clone().unwrap_or_else(|| q.to_string());
-            let o = self.sut.run(&text).await;
-            let mut rec = Record::new(Stmt::Select(q), o);
-            rec.sql = sql;
-            outs.push(rec);
-        }
-        let rows: Option<Vec<&[faultline_sqlsmith::compare::Row]>> =
-            outs.iter().map(|r| r.expected.rows()).collect();
-        let verdict = match (f, rows) {
-            (_, None) => Ok(()), // an error is not this failure
-            (Failure::Tlp(c), Some(r)) => tlp_check(c, r[0], [r[1], r[2], r[3]]),
-            (Failure::Norec(_), Some(r)) => norec_check(r[0], r[1]),
-            (Failure::Plan(_), Some(r)) => plan_check(r[0], r[1]),
-            (Failure::Diff, _) => Ok(()),
-        };
-        Some((outs, verdict))
+        oracle_on(&mut self.sut, f).await
     }
 
     /// Whether replaying `stmts` still shows `failure`.
@@ -386,12 +356,33 @@ impl Replayer {
                 records.push(rec);
             }
         }
+        // Which optimizer feature the failure needs, on the reduced state as it stands.
+        let switches = match &failure {
+            Failure::Diff => None,
+            f => {
+                switches::probe(&mut self.sut, |db: &mut SqlDb| {
+                    let f = f.clone();
+                    Box::pin(async move {
+                        match oracle_on(db, &f).await {
+                            Some((outs, v)) if outs.iter().all(|r| r.expected.rows().is_some()) => {
+                                Some(v.is_err())
+                            }
+                            _ => None,
+                        }
+                    })
+                })
+                .await
+            }
+        };
+        if let Some(p) = &switches {
+            header.push(p.describe());
+        }
         header.push(format!(
             "{} statement(s) after reduction ({tests} replays)",
             cur.len()
         ));
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-        std::fs::write(path, render(&header, &records))?;
+        std::fs::write(path, render(&header, &[SESSION_SETUP], &records))?;
         let signature = match &failure {
             // TLP, NoREC and the plan oracle sign alike: one bug, one signature.
             Failure::Tlp(c) => signature::of_rows(&c.original, Some(&c.predicate), &cur),
@@ -416,8 +407,46 @@ impl Replayer {
             verdict,
             diverging: diverging.map(|(i, s, r)| (cur[i].to_string(), s, r)),
             version,
+            switches,
         })
     }
+}
+
+/// The extra queries of an oracle failure on `sut` and the oracle's verdict; None for a
+/// differential failure.
+async fn oracle_on(sut: &mut SqlDb, f: &Failure) -> Option<(Vec<Record>, Result<(), String>)> {
+    // Each oracle query as the statement it is and the SQL sent (another only when a
+    // plan change wraps the query).
+    let queries: Vec<(Select, Option<String>)> = match f {
+        Failure::Diff => return None,
+        Failure::Tlp(c) => std::iter::once(&c.original)
+            .chain(c.partitions.iter())
+            .map(|q| (q.clone(), None))
+            .collect(),
+        Failure::Norec(c) => vec![(c.optimized.clone(), None), (c.unoptimized.clone(), None)],
+        Failure::Plan(c) => vec![
+            (c.query.clone(), None),
+            (c.query.clone(), Some(c.altered_sql())),
+        ],
+    };
+    let mut outs = Vec::new();
+    for (q, sql) in queries {
+        let text = sql.clone().unwrap_or_else(|| q.to_string());
+        let o = sut.run(&text).await;
+        let mut rec = Record::new(Stmt::Select(q), o);
+        rec.sql = sql;
+        outs.push(rec);
+    }
+    let rows: Option<Vec<&[faultline_sqlsmith::compare::Row]>> =
+        outs.iter().map(|r| r.expected.rows()).collect();
+    let verdict = match (f, rows) {
+        (_, None) => Ok(()), // an error is not this failure
+        (Failure::Tlp(c), Some(r)) => tlp_check(c, r[0], [r[1], r[2], r[3]]),
+        (Failure::Norec(_), Some(r)) => norec_check(r[0], r[1]),
+        (Failure::Plan(_), Some(r)) => plan_check(r[0], r[1]),
+        (Failure::Diff, _) => Ok(()),
+    };
+    Some((outs, verdict))
 }
 
 /// What a reduction left: the reproducer's parts, for the finding and its report.
@@ -439,6 +468,8 @@ pub struct Reduction {
     pub diverging: Option<(String, String, String)>,
     /// `SELECT VERSION()` of the system under test.
     pub version: String,
+    /// Which `optimizer_switch` flags clear an oracle failure (None: not probed).
+    pub switches: Option<SwitchProbe>,
 }
 
 /// The tables `s` reads or writes, subqueries included.

@@ -1,8 +1,9 @@
-//! One report per bug: the reduced findings grouped by signature, and for each distinct
-//! signature a ready-to-file `repro/<signature>.md` (server version, minimal SQL, expected
-//! vs actual, which oracle) beside a copy of its smallest reproducer as
-//! `repro/<signature>.slt`.
+//! Findings grouped by signature: for each distinct signature (a reduced form) the
+//! smallest reproducer copied as `repro/<signature>.slt` and its report section (server,
+//! minimal SQL, expected vs actual, which oracle), which the bug report
+//! (`repro/bug-<id>.md`, [`super::bugs`]) is made of; and the streams' reports merged.
 
+use super::exec::SESSION_SETUP;
 use super::options::{Finding, LoopReport, SignatureCount};
 use super::replay::Reduction;
 use faultline_sqlsmith::slt::Record;
@@ -10,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
-/// Groups `findings` by signature (unreduced ones are left out), writes the reports into
-/// `dir` and returns the distinct signatures, most frequent first.
+/// Groups `findings` by signature (unreduced ones are left out), copies each signature's
+/// smallest reproducer into `dir` and returns the distinct signatures, most frequent first.
 pub(super) fn group(
     findings: &[Finding],
     reductions: &BTreeMap<usize, Reduction>,
@@ -33,11 +34,15 @@ pub(super) fn group(
                 .expect("a group has a finding");
             let f = &findings[best];
             let oracles: BTreeSet<&str> = ks.iter().map(|k| findings[*k].oracle.as_str()).collect();
-            let report = reductions
-                .get(&best)
-                .and_then(|r| write_report(dir, &sig, f, r, &ks, findings, &oracles).ok());
+            let r = reductions.get(&best);
+            if let Some(src) = &f.reproducer {
+                let copied = std::fs::create_dir_all(dir)
+                    .and_then(|_| std::fs::copy(src, dir.join(format!("{sig}.slt"))));
+                if let Err(e) = copied {
+                    tracing::warn!("copying the reproducer of {sig}: {e}");
+                }
+            }
             SignatureCount {
-                signature: sig,
                 shape: f.shape.clone().unwrap_or_default(),
                 oracle: f.oracle.clone(),
                 oracles: oracles.into_iter().map(String::from).collect(),
@@ -49,7 +54,13 @@ pub(super) fn group(
                     w
                 },
                 statements: f.reduced_statements,
-                report,
+                condition: r.and_then(|r| r.signature.condition.clone()),
+                switches: r.and_then(|r| r.switches.clone()),
+                version: r.map(|r| r.version.clone()).unwrap_or_default(),
+                form_md: r.map(|r| form_md(&sig, f, r)).unwrap_or_default(),
+                signature: sig,
+                report: None,
+                bug: None,
             }
         })
         .collect();
@@ -59,7 +70,8 @@ pub(super) fn group(
 
 /// The report of streams run side by side: statistics added, findings in worker order,
 /// signatures merged across workers (counts and findings added, the smallest reduction
-/// and its report kept), most frequent first.
+/// and its report section kept), most frequent first. Bugs are grouped after
+/// ([`super::bugs::group`]).
 pub(super) fn merge(reports: Vec<LoopReport>) -> LoopReport {
     let mut out = LoopReport::default();
     let mut by_sig: BTreeMap<String, SignatureCount> = BTreeMap::new();
@@ -82,7 +94,9 @@ pub(super) fn merge(reports: Vec<LoopReport>) -> LoopReport {
                     m.oracles.dedup();
                     if g.statements.unwrap_or(usize::MAX) < m.statements.unwrap_or(usize::MAX) {
                         m.statements = g.statements;
-                        m.report = g.report.or(m.report.take());
+                        m.switches = g.switches;
+                        m.version = g.version;
+                        m.form_md = g.form_md;
                     }
                 }
             }
@@ -105,8 +119,11 @@ fn expectation(oracle: &str, f: &Finding) -> String {
     }
 }
 
-fn sql_block(out: &mut String, records: &[Record]) {
+fn sql_block(out: &mut String, first: Option<&str>, records: &[Record]) {
     out.push_str("```sql\n");
+    if let Some(sql) = first {
+        let _ = writeln!(out, "{sql};");
+    }
     for r in records {
         let sql = r.sql.clone().unwrap_or_else(|| r.stmt.to_string());
         let _ = writeln!(out, "{sql};");
@@ -114,51 +131,23 @@ fn sql_block(out: &mut String, records: &[Record]) {
     out.push_str("```\n");
 }
 
-fn write_report(
-    dir: &Path,
-    sig: &str,
-    f: &Finding,
-    r: &Reduction,
-    ks: &[usize],
-    findings: &[Finding],
-    oracles: &BTreeSet<&str>,
-) -> std::io::Result<std::path::PathBuf> {
-    std::fs::create_dir_all(dir)?;
+/// A reduced form's report section: how to repeat it (the session statement, the setup,
+/// the oracle's queries), expected and actual, with `##` headings.
+fn form_md(sig: &str, f: &Finding, r: &Reduction) -> String {
     let mut md = String::new();
-    let server = if r.version.is_empty() {
-        "unknown".to_string()
-    } else {
-        r.version.clone()
-    };
-    let _ = writeln!(md, "# Wrong result: {} oracle ({sig})\n", f.oracle);
-    let _ = writeln!(md, "- Server: {server}");
-    let _ = write!(md, "- Found by: faultline sqlsmith, oracle `{}`", f.oracle);
-    let others: Vec<&str> = oracles.iter().copied().filter(|o| *o != f.oracle).collect();
-    if !others.is_empty() {
-        let _ = write!(md, " (also seen by `{}`)", others.join("`, `"));
-    }
-    md.push('\n');
-    let _ = writeln!(md, "- Shape: `{}`", r.signature.shape);
-    let seen: Vec<String> = ks.iter().map(|k| findings[*k].index.to_string()).collect();
-    let _ = writeln!(
-        md,
-        "- Seen {} time(s) in the run (after statement(s) {})",
-        ks.len(),
-        seen.join(", ")
-    );
     if let Some(n) = &r.note {
-        let _ = writeln!(md, "- Reduction: {n}");
+        let _ = writeln!(md, "Reduction: {n}\n");
     }
-    let _ = writeln!(md, "\n## How to repeat\n");
+    let _ = writeln!(md, "## How to repeat\n");
     let _ = writeln!(
         md,
-        "On an empty database, the setup ({} statement(s)):\n",
+        "On an empty database, in a session with the run's character set (the first line), the setup ({} statement(s)):\n",
         r.setup.len()
     );
-    sql_block(&mut md, &r.setup);
+    sql_block(&mut md, Some(SESSION_SETUP), &r.setup);
     if !r.oracle_records.is_empty() {
         let _ = writeln!(md, "\nthen the queries:\n");
-        sql_block(&mut md, &r.oracle_records);
+        sql_block(&mut md, None, &r.oracle_records);
         let _ = writeln!(md, "\n## Expected\n\n{}\n", expectation(&f.oracle, f));
         let _ = writeln!(md, "## Actual\n");
         for (i, rec) in r.oracle_records.iter().enumerate() {
@@ -178,18 +167,13 @@ fn write_report(
         let _ = writeln!(md, "\n## Expected\n\n{}\n", expectation(&f.oracle, f));
         let _ = writeln!(md, "## Actual\n\n{}", f.what);
     }
-    let slt = dir.join(format!("{sig}.slt"));
-    if let Some(src) = &f.reproducer {
-        std::fs::copy(src, &slt)?;
+    if f.reproducer.is_some() {
         let _ = writeln!(
             md,
-            "\nThe same as a sqllogictest file: `{}` (expectations are the answers seen).",
-            slt.file_name().unwrap_or_default().to_string_lossy()
+            "\nThe same as a sqllogictest file: `{sig}.slt` (expectations are the answers seen)."
         );
     }
-    let path = dir.join(format!("{sig}.md"));
-    std::fs::write(&path, md)?;
-    Ok(path)
+    md
 }
 
 #[cfg(test)]
@@ -207,7 +191,8 @@ mod tests {
             findings: (0..count).collect(),
             workers: vec![worker],
             statements: Some(statements),
-            report: Some(format!("repro/{s}-w{worker}.md").into()),
+            form_md: format!("form of {s} from worker {worker}"),
+            ..Default::default()
         }
     }
 
@@ -232,6 +217,7 @@ mod tests {
                 ..Default::default()
             }],
             signatures: sigs,
+            bugs: vec![],
         }
     }
 
@@ -265,7 +251,7 @@ mod tests {
         assert_eq!(a.workers, [0, 1]);
         assert_eq!(a.oracles, ["norec", "tlp"], "the oracles of both sightings");
         assert_eq!(a.statements, Some(5));
-        assert_eq!(a.report.as_deref(), Some(Path::new("repro/aaaa-w1.md")));
+        assert_eq!(a.form_md, "form of aaaa from worker 1");
         assert_eq!(
             (m.signatures[1].signature.as_str(), m.signatures[1].count),
             ("bbbb", 1)

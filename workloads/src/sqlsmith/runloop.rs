@@ -225,7 +225,7 @@ impl LoopState {
 
     /// Reduces the first `--reduce` findings on `replayer` into reproducer files (the
     /// statements up to each finding, replayed on fresh databases), then groups them by
-    /// signature and writes one report per distinct signature.
+    /// signature (the bugs are grouped once every stream is reduced).
     pub async fn reduce(&mut self, replayer: &mut Replayer) {
         let failures: Vec<(usize, Failure)> = self
             .failures
@@ -288,5 +288,7 @@ pub async fn run_loop(
     if let Some(mut rp) = replayer {
         state.reduce(&mut rp).await;
     }
-    state.finish()
+    let mut report = state.finish();
+    super::bugs::group(&mut report, &opts.repro_dir);
+    report
 }

@@ -277,7 +277,8 @@ impl Workload for SqlsmithRun {
             }
             reports.push(report);
         }
-        let report = super::report::merge(reports);
+        let mut report = super::report::merge(reports);
+        super::bugs::group(&mut report, &dir.file("repro"));
         let s = &report.stats;
         println!(
             "{} statements, {:.0}/s ({} worker(s)), {:.0} oracle checks/s, syntax errors {:.3}%, {} unknown, {} TLP, {} aggregate TLP, {} NoREC and {} plan checks",
@@ -318,25 +319,42 @@ impl Workload for SqlsmithRun {
                 println!("    {n}");
             }
         }
-        if !report.signatures.is_empty() {
+        if !report.bugs.is_empty() {
             println!(
-                "{} distinct signature(s) among {} finding(s):",
+                "{} distinct bug(s) ({} signature(s)) among {} finding(s):",
+                report.bugs.len(),
                 report.signatures.len(),
                 report.findings.len()
             );
-            for g in &report.signatures {
-                let md = g
+            for b in &report.bugs {
+                let md = b
                     .report
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
+                let clearing = match &b.switches {
+                    Some(p) if !p.clearing.is_empty() => {
+                        format!(" [cleared by {}]", p.clearing.join(", "))
+                    }
+                    _ => String::new(),
+                };
                 println!(
-                    "  {} x{} ({} statement(s)): {} {md}",
-                    g.signature,
-                    g.count,
-                    g.statements.map_or("?".into(), |n| n.to_string()),
-                    g.shape
+                    "  {} x{} ({} statement(s)){clearing}: {md}",
+                    b.id,
+                    b.count,
+                    b.statements.map_or("?".into(), |n| n.to_string()),
                 );
+                for sig in &b.signatures {
+                    if let Some(g) = report.signatures.iter().find(|g| &g.signature == sig) {
+                        println!(
+                            "    {} x{} ({} statement(s)): {}",
+                            g.signature,
+                            g.count,
+                            g.statements.map_or("?".into(), |n| n.to_string()),
+                            g.shape
+                        );
+                    }
+                }
             }
         }
         let reference = self
@@ -349,6 +367,7 @@ impl Workload for SqlsmithRun {
             "stats": report.stats,
             "findings": report.findings,
             "signatures": report.signatures,
+            "bugs": report.bugs,
             "syntax_error_rate": report.stats.syntax_error_rate(),
             "reference": reference,
         }))

@@ -17,5 +17,6 @@ mod sqlsmith_no_false_alarms;
 mod sqlsmith_planted;
 mod sqlsmith_reduce_oracle;
 mod sqlsmith_signatures;
+mod sqlsmith_switches;
 mod sqlsmith_syntax;
 mod sqlsmith_workers;

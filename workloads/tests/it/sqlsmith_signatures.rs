@@ -101,18 +101,37 @@ async fn one_planted_bug_is_one_signature_and_two_are_two() {
         .unwrap();
     assert_eq!(tlp_sig.count, tlp.len());
 
-    // One ready-to-file report per signature, beside its .slt.
-    for s in &report.signatures {
-        let md_path = s.report.clone().expect("a report was written");
-        assert_eq!(md_path, dir.join(format!("{}.md", s.signature)));
+    // Two bugs (their conditions differ), one ready-to-file report each, beside the .slt
+    // of each form.
+    assert_eq!(report.bugs.len(), 2, "{:?}", report.bugs);
+    for b in &report.bugs {
+        let md_path = b.report.clone().expect("a report was written");
+        assert_eq!(md_path, dir.join(format!("{}.md", b.id)));
         let md = std::fs::read_to_string(&md_path).unwrap();
         println!("{md}");
         assert!(md.contains("- Server: 10."), "server version in the report");
-        assert!(md.contains(&format!("oracle `{}`", s.oracle)));
+        let rep = report
+            .signatures
+            .iter()
+            .find(|s| s.signature == b.signatures[0])
+            .unwrap();
+        assert!(md.contains(&format!("oracle `{}`", rep.oracle)));
         assert!(md.contains("## Expected") && md.contains("## Actual"));
         assert!(md.contains("CREATE TABLE"), "minimal SQL in the report");
-        assert!(dir.join(format!("{}.slt", s.signature)).exists());
-        assert!(s.statements.unwrap() <= 4, "reduced: {s:?}");
+        assert!(
+            md.contains("SET NAMES utf8mb4 COLLATE utf8mb4_bin;"),
+            "the session's character set, so it reproduces in any client"
+        );
+        // The planted bugs live in the harness: no optimizer flag clears them.
+        assert!(md.contains("No single `optimizer_switch` flag makes it go away"));
+        for sig in &b.signatures {
+            assert!(dir.join(format!("{sig}.slt")).exists());
+        }
+        assert!(b.statements.unwrap() <= 4, "reduced: {b:?}");
+    }
+    for s in &report.signatures {
+        let bug = report.bugs.iter().find(|b| Some(&b.id) == s.bug.as_ref());
+        assert_eq!(s.report, bug.expect("every signature has a bug").report);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
