@@ -3,14 +3,14 @@
 //! Phases, repeated until a round changes nothing (a fixpoint) or the budget is gone:
 //! delta debugging (ddmin) over whole statements; simplification inside the statements
 //! that are left (drop WHERE / HAVING / ORDER BY / LIMIT / DISTINCT / joins / select items /
-//! INSERT rows / indexes, replace any expression node by one of its children or by NULL);
+//! INSERT rows / indexes, inside views too, replace any expression node by one of its children or by NULL);
 //! then literals and types ([`crate::reduce_lit`]: a literal by the simplest of its kind, a
 //! column type by a simpler one). The closure does the expensive part (replaying on
 //! servers), so every call counts against a budget of calls and of time; the reducer never
 //! calls it on the unchanged input, and a call refused for lack of time is not counted.
 //! [`Reduced::stop`] says why it stopped, so a finding that stays long can say why.
 
-use crate::ast::{Expr, Literal, Select, Stmt};
+use crate::ast::{Derived, Expr, Literal, Select, Stmt};
 use crate::reduce_lit::stmt_literal_candidates;
 use serde::Serialize;
 use std::time::Instant;
@@ -293,6 +293,29 @@ pub fn stmt_candidates(s: &Stmt) -> Vec<Stmt> {
                     let mut c = ct.clone();
                     c.columns.remove(i);
                     out.push(Stmt::CreateTable(c));
+                }
+            }
+        }
+        Stmt::CreateView { name, query } => {
+            // The view's columns stay (later statements read them by name): its set
+            // operation dropped, and each smaller variant of its SELECT that keeps the
+            // select list's length (an item replaced by a child or NULL, WHERE or a join
+            // dropped, a window function replaced by its argument).
+            let view = |d: Derived| Stmt::CreateView {
+                name: name.clone(),
+                query: Box::new(d),
+            };
+            if !query.set_ops.is_empty() {
+                let mut d = (**query).clone();
+                d.set_ops.clear();
+                out.push(view(d));
+            }
+            for body in select_candidates(&query.body) {
+                if body.items.len() == query.body.items.len() {
+                    out.push(view(Derived {
+                        body,
+                        ..(**query).clone()
+                    }));
                 }
             }
         }

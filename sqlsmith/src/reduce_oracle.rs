@@ -9,6 +9,12 @@ use crate::plan::PlanCase;
 use crate::reduce::{expr_candidates, select_candidates};
 use crate::reduce_lit::{expr_literal_candidates, select_literal_candidates};
 
+/// Whether the select list is one literal already: `SELECT 1` would not be smaller (and
+/// with the literal phase turning 1 into 0, the two would take turns forever).
+fn one_literal(q: &Select) -> bool {
+    matches!(q.items.as_slice(), [Expr::Lit(_)])
+}
+
 /// Smaller TLP cases: the query simplified (its combination rule kept for an aggregate,
 /// set / multiset following DISTINCT otherwise), then p simplified.
 pub fn tlp_candidates(c: &TlpCase) -> Vec<TlpCase> {
@@ -31,7 +37,7 @@ pub fn tlp_candidates(c: &TlpCase) -> Vec<TlpCase> {
         .collect();
     let plain = !matches!(c.combine, Combine::Aggregate(_));
     let one = vec![Expr::Lit(Literal::Int(1))];
-    if plain && c.original.items != one {
+    if plain && !one_literal(&c.original) {
         // Row counts are what the multiset check compares; `SELECT 1` keeps them.
         let mut q = c.original.clone();
         q.items = one;
@@ -98,7 +104,7 @@ pub fn plan_candidates(c: &PlanCase) -> Vec<PlanCase> {
     };
     let mut out: Vec<PlanCase> = select_candidates(&c.query).into_iter().map(with).collect();
     let one = vec![Expr::Lit(Literal::Int(1))];
-    if c.query.items != one && !c.query.has_aggregate() {
+    if !one_literal(&c.query) && !c.query.has_aggregate() {
         let mut q = c.query.clone();
         q.items = one;
         out.push(with(q));
@@ -117,19 +123,29 @@ pub fn plan_candidates(c: &PlanCase) -> Vec<PlanCase> {
 }
 
 /// Greedy reduction of `case` with at most `max_tests` calls of `fails` (never called on
-/// the unchanged case). Returns the smallest failing case found and the calls made.
-pub fn reduce_case<C: Clone>(
+/// the unchanged case, nor on a case it has already been at: candidates that undo each
+/// other cannot make it cycle). Returns the smallest failing case found and the calls made.
+pub fn reduce_case<C: Clone + std::fmt::Debug>(
     case: C,
     candidates: fn(&C) -> Vec<C>,
     max_tests: usize,
     fails: &mut dyn FnMut(&C) -> bool,
 ) -> (C, usize) {
+    let key = |c: &C| {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&format!("{c:?}"), &mut h);
+        std::hash::Hasher::finish(&h)
+    };
+    let mut seen = std::collections::HashSet::from([key(&case)]);
     let mut cur = case;
     let mut used = 0;
     'again: while used < max_tests {
         for cand in candidates(&cur) {
             if used >= max_tests {
                 break 'again;
+            }
+            if !seen.insert(key(&cand)) {
+                continue;
             }
             used += 1;
             if fails(&cand) {

@@ -378,3 +378,80 @@ fn any_kind_of_index_is_one_need() {
     assert_eq!(primary, unique);
     assert_ne!(primary, plain, "a bug that needs an index is told apart");
 }
+
+#[test]
+fn views_are_reduced_inside_and_keep_their_columns() {
+    // `CREATE VIEW v2 AS SELECT MAX(r0.c2) OVER (ORDER BY 2) AS a1, 5 AS a2 FROM t5 AS r0
+    //  WHERE r0.c1 < 0`: the hunt's view with a constant column over a window function.
+    let (mut body, _) = known_bug("t5", "t0", "r0", Literal::Int(1), false);
+    body.items = vec![
+        Expr::Window {
+            func: faultline_sqlsmith::ast::WinFunc::Max,
+            arg: Some(Box::new(Expr::col("r0", "c2"))),
+            partition_by: vec![],
+            order_by: vec![Expr::Lit(Literal::Int(2))],
+        },
+        Expr::Lit(Literal::Int(5)),
+    ];
+    body.aliases = vec!["a1".into(), "a2".into()];
+    body.filter = Some(Expr::IsNull {
+        e: Box::new(Expr::col("r0", "c1")),
+        negated: false,
+    });
+    let view = Stmt::CreateView {
+        name: "v2".into(),
+        query: Box::new(faultline_sqlsmith::ast::Derived {
+            body,
+            set_ops: vec![],
+            cte: false,
+            columns: vec![
+                ("a1".into(), faultline_sqlsmith::schema::ColType::Int),
+                ("a2".into(), faultline_sqlsmith::schema::ColType::Int),
+            ],
+        }),
+    };
+    let cands = faultline_sqlsmith::reduce::stmt_candidates(&view);
+    let bodies: Vec<&Select> = cands
+        .iter()
+        .map(|c| match c {
+            Stmt::CreateView { name, query } => {
+                assert_eq!(name, "v2");
+                &query.body
+            }
+            other => panic!("a view's candidate is a view: {other}"),
+        })
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.items.len() == 2 && b.aliases.len() == 2),
+        "every candidate keeps the view's two columns"
+    );
+    assert!(
+        bodies.iter().any(|b| b.items[0] == Expr::col("r0", "c2")),
+        "the window function replaced by its argument"
+    );
+    assert!(bodies.iter().any(|b| b.filter.is_none()), "WHERE dropped");
+}
+
+#[test]
+fn the_query_reducer_reaches_a_fixpoint_instead_of_cycling() {
+    // A "still fails?" that always says yes: every candidate is taken. `SELECT 1` (the
+    // row-count form) and the literal phase (1 becomes 0) used to take turns until the
+    // budget ran out: every TLP reduction of the hunt ended on the 3000-check cap.
+    use faultline_sqlsmith::metamorphic::tlp;
+    use faultline_sqlsmith::reduce_oracle::{reduce_case, tlp_candidates};
+    let (q, p) = known_bug("t3", "t0", "r0", Literal::Int(7), true);
+    let case = tlp(&q, &p).expect("a TLP case");
+    let (small, used) = reduce_case(case, tlp_candidates, 1_000_000, &mut |_| true);
+    assert!(used < 1_000, "a fixpoint after {used} checks");
+    assert!(
+        matches!(small.original.items.as_slice(), [Expr::Lit(_)]),
+        "{}",
+        small.original
+    );
+    // Candidates that undo each other cannot make it cycle either.
+    let flip = |x: &i32| vec![1 - *x];
+    let (_, used) = reduce_case(0, flip, 1_000, &mut |_| true);
+    assert_eq!(used, 1, "0 -> 1, and 1 -> 0 is where it has been");
+}
