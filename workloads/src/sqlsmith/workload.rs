@@ -58,7 +58,7 @@ pub struct SqlsmithOptions {
     #[arg(long, default_value_t = 5)]
     pub max_failures: usize,
     /// Reduce this many findings into reproducers (and sign them: findings are grouped by
-    /// the signature of their reduced form, one `repro/<signature>.md` per bug). Default:
+    /// the signature of their reduced form, and signatures into bugs: one `repro/bug-<id>.md` each). Default:
     /// every finding (`--max-failures`); an unreduced finding has no signature and no report.
     #[arg(long)]
     pub reduce: Option<usize>,
