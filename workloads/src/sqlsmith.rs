@@ -15,7 +15,8 @@
 //! [`replay`] (replays, the reducer's checks, reproducer files), `snapshot` (a long
 //! prefix replaced by the state it built), `report` (findings grouped
 //! by signature), `bugs` (signatures grouped into bugs, one `repro/bug-<id>.md` each),
-//! [`switches`] (which `optimizer_switch` flags clear a failure). Generation, comparison and
+//! [`switches`] (which `optimizer_switch` flags clear a failure), `plan_dependent` (a
+//! divergence that does not replay, reduced as the plan-dependent wrong result behind it). Generation, comparison and
 //! reduction logic live in faultline-sqlsmith.
 
 mod bookkeeping;
@@ -23,6 +24,7 @@ mod bugs;
 pub mod exec;
 mod findings;
 pub mod options;
+mod plan_dependent;
 pub mod replay;
 mod report;
 pub mod runloop;

@@ -58,6 +58,11 @@ pub(super) async fn reduce_finding(
         .await
     {
         Ok(r) => {
+            if let Some(why) = &r.converted {
+                // Reduced as the plan-oracle finding it turned out to be.
+                f.what = format!("{}; {why}", f.what);
+                f.oracle = "plan".into();
+            }
             f.reproducer = Some(path);
             f.reduced_statements = Some(r.statements);
             f.reduced_query = r.query.clone();

@@ -227,9 +227,26 @@ impl Replayer {
         let mut failure = failure.clone();
         let mut header = header;
         let started = Instant::now();
-        let (whole, outcomes) = self.check_outcomes(&stmts, &failure).await;
+        let (mut whole, mut outcomes) = self.check_outcomes(&stmts, &failure).await;
         let replay_s = started.elapsed().as_secs_f64();
         let mut tests = 1;
+        let mut stmts = stmts;
+        let mut converted = None;
+        if let (Err(why), Failure::Diff) = (&whole, &failure) {
+            // Not a replay of the divergence: maybe a wrong result only one plan gives.
+            if let Some(f) = self.plan_dependent(&stmts, &outcomes).await {
+                let note = format!(
+                    "the divergence did not replay ({why}), but on the replayed state the statement's rows change with the plan on the system under test ({}): a wrong result that depends on the plan, which the two servers chose differently in the run; reduced as that plan-oracle finding",
+                    oracle_query(&f).unwrap_or_default()
+                );
+                header.push(note.clone());
+                converted = Some(note);
+                stmts.pop();
+                failure = f;
+                (whole, outcomes) = self.check_outcomes(&stmts, &failure).await;
+                tests += 1;
+            }
+        }
         let mut note = None;
         let mut cur = stmts;
         if whole.is_ok() {
@@ -408,13 +425,17 @@ impl Replayer {
             diverging: diverging.map(|(i, s, r)| (cur[i].to_string(), s, r)),
             version,
             switches,
+            converted,
         })
     }
 }
 
 /// The extra queries of an oracle failure on `sut` and the oracle's verdict; None for a
 /// differential failure.
-async fn oracle_on(sut: &mut SqlDb, f: &Failure) -> Option<(Vec<Record>, Result<(), String>)> {
+pub(super) async fn oracle_on(
+    sut: &mut SqlDb,
+    f: &Failure,
+) -> Option<(Vec<Record>, Result<(), String>)> {
     // Each oracle query as the statement it is and the SQL sent (another only when a
     // plan change wraps the query).
     let queries: Vec<(Select, Option<String>)> = match f {
@@ -470,6 +491,9 @@ pub struct Reduction {
     pub version: String,
     /// Which `optimizer_switch` flags clear an oracle failure (None: not probed).
     pub switches: Option<SwitchProbe>,
+    /// A divergence that did not replay and was reduced as the plan-oracle failure behind
+    /// it ([`super::plan_dependent`]): why.
+    pub converted: Option<String>,
 }
 
 /// The tables `s` reads or writes, subqueries included.

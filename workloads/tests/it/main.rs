@@ -14,6 +14,7 @@ mod rw_register_local;
 mod sqlsmith_faults;
 mod sqlsmith_metamorphic;
 mod sqlsmith_no_false_alarms;
+mod sqlsmith_plan_dependent;
 mod sqlsmith_planted;
 mod sqlsmith_reduce_oracle;
 mod sqlsmith_signatures;

@@ -97,7 +97,10 @@ async fn killing_the_client_node_gives_no_false_divergence() {
     // finding whose reproducer, replayed on a fresh server that no fault touches, still
     // fails its oracle (this seed's generator can reach MariaDB's known
     // `(SELECT MIN(..)) IN (SELECT <outer column> ..)` bug: which statements it emits depends on
-    // which tables the kills retired). A diff finding, or one that does not reproduce, fails.
+    // which tables the kills retired). A divergence that did not replay because the servers
+    // planned it differently in the run is reduced as the plan-dependent wrong result behind
+    // it (a plan-oracle finding: MariaDB's own bug again, e.g. its DOUBLE-key BETWEEN bug).
+    // A diff finding, or one that does not reproduce, fails.
     let findings = findings.as_array().expect("run.findings");
     if !findings.is_empty() {
         let healthy = crate::sqlsmith_common::mariadb(&[]).await;

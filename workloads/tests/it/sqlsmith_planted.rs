@@ -77,7 +77,9 @@ async fn a_sql_mode_difference_is_found_and_reduced() {
 
     // The file alone still reproduces: replay its statements on fresh databases.
     let stmts = slt_statements(&text);
-    assert_eq!(stmts.len(), n);
+    // The session's character set first, then the reduced statements.
+    assert_eq!(stmts.len(), n + 1);
+    assert_eq!(stmts[0], "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
     let (mut x, mut y) = (db(&a, "x", "sqlsmith_check"), db(&b, "y", "sqlsmith_check"));
     x.recreate_database().await.unwrap();
     y.recreate_database().await.unwrap();

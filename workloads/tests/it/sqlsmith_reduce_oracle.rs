@@ -63,7 +63,9 @@ async fn a_planted_tlp_failure_is_reduced_and_reproduces() {
     let records = slt_records(&text);
     let setup: Vec<&String> = records.iter().filter(|r| !r.0).map(|r| &r.1).collect();
     let queries: Vec<&String> = records.iter().filter(|r| r.0).map(|r| &r.1).collect();
-    assert_eq!(setup.len(), n);
+    // The session's character set first, then the reduced statements.
+    assert_eq!(setup.len(), n + 1);
+    assert_eq!(setup[0], "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
     assert_eq!(queries.len(), 4, "original and three partitions");
     let replayed = replay_oracle_finding(&server, &f.oracle, &text).await;
     assert!(replayed.is_err(), "the reduced file does not reproduce");
@@ -126,7 +128,9 @@ async fn a_planted_plan_failure_is_reduced_and_reproduces() {
     let records = slt_records(&text);
     let setup: Vec<&String> = records.iter().filter(|r| !r.0).map(|r| &r.1).collect();
     let queries: Vec<&String> = records.iter().filter(|r| r.0).map(|r| &r.1).collect();
-    assert_eq!(setup.len(), n);
+    // The session's character set first, then the reduced statements.
+    assert_eq!(setup.len(), n + 1);
+    assert_eq!(setup[0], "SET NAMES utf8mb4 COLLATE utf8mb4_bin");
     assert_eq!(
         queries.len(),
         2,
