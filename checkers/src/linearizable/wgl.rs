@@ -120,53 +120,43 @@ fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
     twin
 }
 
-/// Sorts `events`, built as `(call, i), (return, n + i)` for each op `i` in call order, by
-/// `(position, node)`: returns at +infinity come last in op order. Only the returns need
-/// sorting, and they come nearly in call order: they are insertion-sorted (handing over to
-/// a full sort if they are far from sorted), then merged with the calls in place. Kept out
-/// of line: the search's own code stays as it was.
-#[inline(never)]
-fn sort_events(events: &mut [(u64, u32)]) {
-    debug_assert!(events.iter().step_by(2).is_sorted());
-    let n = events.len() / 2;
-    let mut rets: Vec<(u64, u32)> = Vec::with_capacity(n);
-    rets.extend((0..n).map(|i| events[2 * i + 1]).filter(|e| e.0 != INF));
-    sort_nearly_sorted(&mut rets);
-    rets.extend((0..n).map(|i| events[2 * i + 1]).filter(|e| e.0 == INF));
-    // Before call j is written, at most j returns were: it is read before being overwritten.
-    let (mut out, mut r) = (0, 0);
-    for j in 0..n {
-        let call = events[2 * j];
-        while r < rets.len() && rets[r].0 < call.0 {
-            events[out] = rets[r];
-            (out, r) = (out + 1, r + 1);
-        }
-        events[out] = call;
-        out += 1;
-    }
-    events[out..].copy_from_slice(&rets[r..]);
-}
-
-/// Sorts `(position, node)` pairs with distinct positions by position. Insertion sort:
-/// linear in the length plus the number of inversions; past `8 * len` moves it hands over
-/// to `sort_unstable`.
-fn sort_nearly_sorted(v: &mut [(u64, u32)]) {
-    let mut moves = 8 * v.len();
-    for i in 1..v.len() {
-        let x = v[i];
-        let mut j = i;
-        while j > 0 && v[j - 1].0 > x.0 {
-            v[j] = v[j - 1];
-            j -= 1;
-            moves -= 1;
-            if moves == 0 {
-                v[j] = x;
-                v.sort_unstable();
-                return;
+/// The call and return nodes (call of op `i` is `i`, its return `n + i`) in time order:
+/// by position, returns at +infinity last in op order. Positions are distinct, so when they
+/// span a range not much wider than the node count (a key with most of the history, the
+/// usual case) a table indexed by position orders them in linear time; otherwise they are
+/// sorted.
+fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
+    let n = ops.len();
+    let mut order = Vec::with_capacity(2 * n);
+    let first = ops.iter().map(|o| o.call).min().unwrap_or(0);
+    let last = ops
+        .iter()
+        .map(|o| if o.ret == INF { o.call } else { o.call.max(o.ret) })
+        .max()
+        .unwrap_or(0);
+    let span = (last - first) as usize + 1;
+    if span <= 4 * n + 64 {
+        let mut at = vec![NONE; span];
+        for (i, o) in ops.iter().enumerate() {
+            at[(o.call - first) as usize] = i as u32;
+            if o.ret != INF {
+                at[(o.ret - first) as usize] = (n + i) as u32;
             }
         }
-        v[j] = x;
+        order.extend(at.into_iter().filter(|&x| x != NONE));
+    } else {
+        let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
+        for (i, o) in ops.iter().enumerate() {
+            events.push((o.call, i as u32));
+            if o.ret != INF {
+                events.push((o.ret, (n + i) as u32));
+            }
+        }
+        events.sort_unstable();
+        order.extend(events.into_iter().map(|e| e.1));
     }
+    order.extend((0..n).filter(|&i| ops[i].ret == INF).map(|i| (n + i) as u32));
+    order
 }
 
 fn run<M: SeqModel>(
@@ -184,16 +174,10 @@ fn run<M: SeqModel>(
     }
     // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
     let (head, tail) = (2 * n, 2 * n + 1);
-    let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
-    for (i, o) in ops.iter().enumerate() {
-        events.push((o.call, i as u32));
-        events.push((o.ret, (n + i) as u32));
-    }
-    sort_events(&mut events);
     let mut next = vec![0u32; 2 * n + 2];
     let mut prev = vec![0u32; 2 * n + 2];
     let mut last = head;
-    for &(_, node) in &events {
+    for node in time_order(ops) {
         next[last] = node;
         prev[node as usize] = last as u32;
         last = node as usize;
