@@ -13,6 +13,7 @@ use super::ModelKind;
 use faultline_core::{History, Op, OpType, Process};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// At most this many ops of the linearizable prefix are kept (the last ones).
@@ -47,8 +48,10 @@ pub struct CounterexampleOp {
     pub index: u64,
     /// History index of the completion, if it has one.
     pub completion_index: Option<u64>,
-    pub process: String,
-    pub f: String,
+    /// Borrowed for small client numbers (no allocation per op), owned otherwise.
+    pub process: Cow<'static, str>,
+    /// Borrowed for the operations the models know, owned otherwise.
+    pub f: Cow<'static, str>,
     /// E.g. `write(3)`, `read() -> 2`, `cas(1, 4) -> ok`, `append("0", "x 1 y")`.
     pub description: String,
     /// Position of the invoke in the history (the time line of the picture).
@@ -107,11 +110,36 @@ fn debug_is_quoted(s: &str) -> bool {
         .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }
 
+/// Client numbers below 100 as text, so most counterexample ops borrow their process name.
+const SMALL_NUMBERS: [&str; 100] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32",
+    "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48",
+    "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63", "64",
+    "65", "66", "67", "68", "69", "70", "71", "72", "73", "74", "75", "76", "77", "78", "79", "80",
+    "81", "82", "83", "84", "85", "86", "87", "88", "89", "90", "91", "92", "93", "94", "95", "96",
+    "97", "98", "99",
+];
+
 /// A process as [`Process`]'s `Display` shows it (without the formatting machinery).
-fn process_name(p: Process) -> String {
+fn process_name(p: Process) -> Cow<'static, str> {
     match p {
-        Process::Client(c) => itoa::Buffer::new().format(c).to_string(),
-        Process::Nemesis => p.to_string(),
+        Process::Client(c) if c < 100 => Cow::Borrowed(SMALL_NUMBERS[c as usize]),
+        Process::Client(c) => Cow::Owned(itoa::Buffer::new().format(c).to_string()),
+        Process::Nemesis => Cow::Owned(p.to_string()),
+    }
+}
+
+/// An op's name, borrowed when it is one the models know.
+fn op_name(f: &str) -> Cow<'static, str> {
+    match f {
+        "read" => Cow::Borrowed("read"),
+        "write" => Cow::Borrowed("write"),
+        "cas" => Cow::Borrowed("cas"),
+        "get" => Cow::Borrowed("get"),
+        "put" => Cow::Borrowed("put"),
+        "append" => Cow::Borrowed("append"),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -230,7 +258,7 @@ where
             index: inv.index,
             completion_index: comp.map(|c| c.index),
             process: process_name(inv.process),
-            f: inv.f.clone(),
+            f: op_name(&inv.f),
             description: describe(inv, comp),
             call: p.call,
             ret: (p.ret != INF).then_some(p.ret),
@@ -406,6 +434,8 @@ mod tests {
         for p in [
             Process::Client(0),
             Process::Client(u64::MAX),
+            Process::Client(99),
+            Process::Client(100),
             Process::Nemesis,
         ] {
             assert_eq!(process_name(p), p.to_string());

@@ -35,11 +35,11 @@ const TOP: f64 = 24.0;
 /// Renders `cx` as an HTML fragment (a `<div>` with a caption and an inline `<svg>`).
 pub fn render_counterexample_html(cx: &Counterexample) -> String {
     // Process rows, numeric ids in numeric order.
-    let mut rows: BTreeMap<(u8, u64, String), usize> = BTreeMap::new();
+    let mut rows: BTreeMap<(u8, u64, &str), usize> = BTreeMap::new();
     for o in &cx.ops {
         let k = match o.process.parse::<u64>() {
-            Ok(n) => (0, n, o.process.clone()),
-            Err(_) => (1, 0, o.process.clone()),
+            Ok(n) => (0, n, &*o.process),
+            Err(_) => (1, 0, &*o.process),
         };
         rows.insert(k, 0);
     }
@@ -48,7 +48,7 @@ pub fn render_counterexample_html(cx: &Counterexample) -> String {
     }
     let row_of = |p: &str| {
         rows.iter()
-            .find(|((_, _, name), _)| name == p)
+            .find(|((_, _, name), _)| *name == p)
             .map_or(0, |(_, &r)| r)
     };
     // Rank the finite event positions for the x axis.

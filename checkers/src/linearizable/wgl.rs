@@ -131,7 +131,13 @@ fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
     let first = ops.iter().map(|o| o.call).min().unwrap_or(0);
     let last = ops
         .iter()
-        .map(|o| if o.ret == INF { o.call } else { o.call.max(o.ret) })
+        .map(|o| {
+            if o.ret == INF {
+                o.call
+            } else {
+                o.call.max(o.ret)
+            }
+        })
         .max()
         .unwrap_or(0);
     let span = (last - first) as usize + 1;
@@ -155,7 +161,11 @@ fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
         events.sort_unstable();
         order.extend(events.into_iter().map(|e| e.1));
     }
-    order.extend((0..n).filter(|&i| ops[i].ret == INF).map(|i| (n + i) as u32));
+    order.extend(
+        (0..n)
+            .filter(|&i| ops[i].ret == INF)
+            .map(|i| (n + i) as u32),
+    );
     order
 }
 
