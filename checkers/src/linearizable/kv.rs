@@ -61,7 +61,7 @@ pub(crate) struct KvModel<'h> {
 
 impl<'h> KvModel<'h> {
     /// A model whose keys all start as `initial` (Porcupine: the empty string), with room
-    /// for `ops` ops.
+    /// for `ops` ops. One key needs no name (`key_names` may be empty).
     pub fn new(key_names: Vec<String>, initial: &str, ops: usize) -> Self {
         let mut m = KvModel {
             lits: Vec::with_capacity(ops + 1),
@@ -69,8 +69,9 @@ impl<'h> KvModel<'h> {
             lit_root: Vec::with_capacity(ops + 1),
             reads: Vec::with_capacity(ops),
             nodes: Vec::with_capacity(2 * ops + 1),
-            children: FxMap::with_capacity_and_hasher(ops, Default::default()),
-            prefix_memo: FxMap::with_capacity_and_hasher(ops, Default::default()),
+            // Filled by appends and multi-literal gets only: allocated when first used.
+            children: FxMap::default(),
+            prefix_memo: FxMap::default(),
             init_node: 0,
             maps: Vec::new(),
             map_ids: FxMap::default(),

@@ -420,7 +420,13 @@ fn kv_part<'h>(
 ) -> Part<KvModel<'h>> {
     let init = initial.map(kv_text).unwrap_or_default();
     let n = keys.iter().map(|(_, raws)| raws.len()).sum();
-    let mut model = KvModel::new(keys.iter().map(|(k, _)| k.clone()).collect(), &init, n);
+    // Names only show in the states of a multi-key model.
+    let names = if keys.len() > 1 {
+        keys.iter().map(|(k, _)| k.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let mut model = KvModel::new(names, &init, n);
     let mut ops = Vec::with_capacity(n);
     for (ki, (_, raws)) in keys.into_iter().enumerate() {
         for r in raws {
