@@ -21,7 +21,7 @@ impl Cache {
     /// A cache for bitsets of `words` 64-bit words, sized for a search over `ops` ops that
     /// does not backtrack much (it grows as needed).
     pub fn new(words: usize, ops: usize) -> Self {
-        let cap = (2 * ops).clamp(64, 1 << 12).next_power_of_two();
+        let cap = Self::capacity(ops);
         Cache {
             words,
             arena: Vec::with_capacity(cap / 2 * (words + 1)),
@@ -29,6 +29,22 @@ impl Cache {
             mask: cap - 1,
             len: 0,
         }
+    }
+
+    /// Empties the cache for a new search, as [`Cache::new`] would size it, keeping the
+    /// allocations.
+    pub fn reset(&mut self, words: usize, ops: usize) {
+        let cap = Self::capacity(ops);
+        self.words = words;
+        self.arena.clear();
+        self.slots.clear();
+        self.slots.resize(cap, (0, EMPTY));
+        self.mask = cap - 1;
+        self.len = 0;
+    }
+
+    fn capacity(ops: usize) -> usize {
+        (2 * ops).clamp(64, 1 << 12).next_power_of_two()
     }
 
     pub fn len(&self) -> usize {

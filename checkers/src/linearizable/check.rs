@@ -8,7 +8,7 @@
 use super::counterexample::{build, Counterexample};
 use super::model::SeqModel;
 use super::prepare::{prepare, Part, PrepareError, Prepared};
-use super::wgl::{search, Abort, Budget, Outcome};
+use super::wgl::{search, Abort, Budget, Outcome, Scratch};
 use super::ModelKind;
 use faultline_core::{CheckResult, Checker, History, Validity};
 use serde::{Deserialize, Serialize};
@@ -189,8 +189,9 @@ fn run_one<M: SeqModel>(
     budget: &Budget,
     history: &History,
     kind: ModelKind,
+    scratch: &mut Scratch,
 ) -> KeyResult {
-    let r = search(&mut part.model, &part.ops, budget);
+    let r = search(&mut part.model, &part.ops, budget, scratch);
     let outcome = match r.outcome {
         Outcome::Linearizable => KeyOutcome::Linearizable,
         Outcome::Aborted(a) => KeyOutcome::Aborted(a),
@@ -223,11 +224,12 @@ fn run_parts<M: SeqModel + Send>(
     };
     if threads == 1 {
         let mut out = Vec::with_capacity(parts.len());
+        let mut scratch = Scratch::default();
         for part in &mut parts {
             if budget.cancel.load(Ordering::Relaxed) {
                 out.push(not_run(&part.key));
             } else {
-                out.push(run_one(part, budget, history, kind));
+                out.push(run_one(part, budget, history, kind, &mut scratch));
             }
         }
         return (out, ops);
@@ -238,19 +240,22 @@ fn run_parts<M: SeqModel + Send>(
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(slot) = slots.get(i) else { break };
-                let Some(mut part) = slot.lock().ok().and_then(|mut g| g.take()) else {
-                    continue;
-                };
-                let r = if budget.cancel.load(Ordering::Relaxed) {
-                    not_run(&part.key)
-                } else {
-                    run_one(&mut part, budget, history, kind)
-                };
-                if let Ok(mut g) = results.lock() {
-                    g.push(r);
+            s.spawn(|| {
+                let mut scratch = Scratch::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(i) else { break };
+                    let Some(mut part) = slot.lock().ok().and_then(|mut g| g.take()) else {
+                        continue;
+                    };
+                    let r = if budget.cancel.load(Ordering::Relaxed) {
+                        not_run(&part.key)
+                    } else {
+                        run_one(&mut part, budget, history, kind, &mut scratch)
+                    };
+                    if let Ok(mut g) = results.lock() {
+                        g.push(r);
+                    }
                 }
             });
         }

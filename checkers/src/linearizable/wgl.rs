@@ -80,15 +80,48 @@ fn mix(h: u64, state: u64) -> u64 {
     h ^ state.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32)
 }
 
+/// The buffers of a search, kept for the next one: the keys of a check are searched one
+/// after another on each worker, and a small key should not pay for a dozen allocations.
+/// A memo grown past [`Scratch::KEEP_MEMO`] bytes is not kept.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// `next` then `prev` links of the entry list.
+    links: Vec<u32>,
+    /// Position table or sort buffer of [`link_in_time_order`].
+    at: Vec<u32>,
+    events: Vec<(u64, u32)>,
+    read_only: Vec<bool>,
+    resets: Vec<u32>,
+    twin: Vec<u32>,
+    effects: Vec<u32>,
+    bits: Vec<u64>,
+    /// `splitmix64(i)` for op `i`; only ever extended.
+    zobrist: Vec<u64>,
+    stack: Vec<(u32, u64)>,
+    cache: Option<Cache>,
+}
+
+impl Scratch {
+    const KEEP_MEMO: usize = 1 << 20;
+}
+
 /// Searches for a linearization of `ops` (one key) under `model`.
 pub(crate) fn search<M: SeqModel>(
     model: &mut M,
     ops: &[PreparedOp<M::Op>],
     budget: &Budget,
+    scratch: &mut Scratch,
 ) -> SearchResult {
     let mut held = 0usize; // bytes of ours counted in budget.memory_used
-    let r = run(model, ops, budget, &mut held);
+    let r = run(model, ops, budget, &mut held, scratch);
     budget.memory_used.fetch_sub(held, Ordering::Relaxed);
+    if scratch
+        .cache
+        .as_ref()
+        .is_some_and(|c| c.bytes() > Scratch::KEEP_MEMO)
+    {
+        scratch.cache = None;
+    }
     r
 }
 
@@ -98,9 +131,10 @@ const FORCED: u32 = 1 << 31;
 /// For each op with an infinite return, the nearest earlier op with the same effect and an
 /// infinite return (its "twin"), or NONE. Only the first few distinct effects are tracked:
 /// the rule is an optimisation, never needed for completeness.
-fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
-    let mut last: Vec<u32> = Vec::new(); // latest op of each distinct effect seen
-    let mut twin = vec![NONE; ops.len()];
+fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>], twin: &mut Vec<u32>, last: &mut Vec<u32>) {
+    last.clear(); // latest op of each distinct effect seen
+    twin.clear();
+    twin.resize(ops.len(), NONE);
     for (i, o) in ops.iter().enumerate() {
         if o.ret != INF {
             continue;
@@ -117,19 +151,30 @@ fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>]) -> Vec<u32> {
             None => {}
         }
     }
-    twin
 }
 
-/// The call and return nodes (call of op `i` is `i`, its return `n + i`) in time order:
-/// by position, returns at +infinity last in op order. Positions are distinct, so when they
-/// span a range not much wider than the node count (a key with most of the history, the
-/// usual case) a table indexed by position orders them in linear time; otherwise they are
-/// sorted.
-fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
+/// Links the call and return nodes (call of op `i` is `i`, its return `n + i`) from `head`
+/// to `tail` in time order: by position, returns at +infinity last in op order. Positions
+/// are distinct, so when they span a range not much wider than the node count (a key with
+/// most of the history, the usual case) a table indexed by position orders them in linear
+/// time; otherwise they are sorted.
+fn link_in_time_order<O>(
+    ops: &[PreparedOp<O>],
+    next: &mut [u32],
+    prev: &mut [u32],
+    at: &mut Vec<u32>,
+    events: &mut Vec<(u64, u32)>,
+) {
     let n = ops.len();
-    let mut order = Vec::with_capacity(2 * n);
+    let (head, tail) = (2 * n, 2 * n + 1);
+    let mut last = head;
+    let mut link = |node: u32| {
+        next[last] = node;
+        prev[node as usize] = last as u32;
+        last = node as usize;
+    };
     let first = ops.iter().map(|o| o.call).min().unwrap_or(0);
-    let last = ops
+    let end = ops
         .iter()
         .map(|o| {
             if o.ret == INF {
@@ -140,18 +185,19 @@ fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
         })
         .max()
         .unwrap_or(0);
-    let span = (last - first) as usize + 1;
+    let span = (end - first) as usize + 1;
     if span <= 4 * n + 64 {
-        let mut at = vec![NONE; span];
+        at.clear();
+        at.resize(span, NONE);
         for (i, o) in ops.iter().enumerate() {
             at[(o.call - first) as usize] = i as u32;
             if o.ret != INF {
                 at[(o.ret - first) as usize] = (n + i) as u32;
             }
         }
-        order.extend(at.into_iter().filter(|&x| x != NONE));
+        at.iter().filter(|&&x| x != NONE).for_each(|&x| link(x));
     } else {
-        let mut events: Vec<(u64, u32)> = Vec::with_capacity(2 * n);
+        events.clear();
         for (i, o) in ops.iter().enumerate() {
             events.push((o.call, i as u32));
             if o.ret != INF {
@@ -159,14 +205,13 @@ fn time_order<O>(ops: &[PreparedOp<O>]) -> Vec<u32> {
             }
         }
         events.sort_unstable();
-        order.extend(events.into_iter().map(|e| e.1));
+        events.iter().for_each(|e| link(e.1));
     }
-    order.extend(
-        (0..n)
-            .filter(|&i| ops[i].ret == INF)
-            .map(|i| (n + i) as u32),
-    );
-    order
+    (0..n)
+        .filter(|&i| ops[i].ret == INF)
+        .for_each(|i| link((n + i) as u32));
+    next[last] = tail as u32;
+    prev[tail] = last as u32;
 }
 
 fn run<M: SeqModel>(
@@ -174,6 +219,7 @@ fn run<M: SeqModel>(
     ops: &[PreparedOp<M::Op>],
     budget: &Budget,
     held: &mut usize,
+    scratch: &mut Scratch,
 ) -> SearchResult {
     let n = ops.len();
     if n == 0 {
@@ -184,35 +230,50 @@ fn run<M: SeqModel>(
     }
     // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
     let (head, tail) = (2 * n, 2 * n + 1);
-    let mut next = vec![0u32; 2 * n + 2];
-    let mut prev = vec![0u32; 2 * n + 2];
-    let mut last = head;
-    for node in time_order(ops) {
-        next[last] = node;
-        prev[node as usize] = last as u32;
-        last = node as usize;
-    }
-    next[last] = tail as u32;
-    prev[tail] = last as u32;
+    let Scratch {
+        links,
+        at,
+        events,
+        read_only,
+        resets,
+        twin,
+        effects,
+        bits,
+        zobrist,
+        stack,
+        cache,
+    } = scratch;
+    links.clear();
+    links.resize(2 * (2 * n + 2), 0);
+    let (next, prev) = links.split_at_mut(2 * n + 2);
+    link_in_time_order(ops, next, prev, at, events);
 
-    let read_only: Vec<bool> = ops.iter().map(|o| M::read_only(&o.op)).collect();
+    read_only.clear();
+    read_only.extend(ops.iter().map(|o| M::read_only(&o.op)));
     // Ops that may reset the state, in call order.
-    let resets: Vec<u32> = (0..n as u32)
-        .filter(|&i| M::resets(&ops[i as usize].op))
-        .collect();
-    let twin = twins::<M>(ops);
+    resets.clear();
+    resets.extend((0..n as u32).filter(|&i| M::resets(&ops[i as usize].op)));
+    twins::<M>(ops, twin, effects);
     let words = n.div_ceil(64);
-    let mut bits = vec![0u64; words];
-    let zobrist: Vec<u64> = (0..n as u64).map(splitmix64).collect();
+    bits.clear();
+    bits.resize(words, 0);
+    let known = zobrist.len() as u64;
+    zobrist.extend((known..n as u64).map(splitmix64));
     let mut hash = 0u64;
-    let mut cache = Cache::new(words, n);
+    let cache = match cache {
+        Some(c) => {
+            c.reset(words, n);
+            c
+        }
+        None => cache.insert(Cache::new(words, n)),
+    };
     let mut cache_counted = cache.bytes(); // bytes of the memo counted in the budget
     *held += cache_counted;
     budget
         .memory_used
         .fetch_add(cache_counted, Ordering::Relaxed);
     // (op | FORCED, state before it). A forced op was the only child worth trying.
-    let mut stack: Vec<(u32, u64)> = Vec::with_capacity(n);
+    stack.clear();
     let mut state = model.init();
     // The deepest stack seen, copied lazily: at the first backtrack after a new maximum
     // (so a search that never backtracks copies nothing).
@@ -326,7 +387,7 @@ fn run<M: SeqModel>(
             let (w, b) = (e / 64, 1u64 << (e % 64));
             bits[w] |= b;
             let new_hash = hash ^ zobrist[e];
-            let inserted = cache.insert(&bits, new_state, mix(new_hash, new_state));
+            let inserted = cache.insert(bits, new_state, mix(new_hash, new_state));
             if growth.is_some() {
                 // Count what the insert really grew: a configuration seen before grows nothing
                 // (counting the growth it might have needed leaked budget at every such hit).
