@@ -144,11 +144,15 @@ fn op_name(f: &str) -> Cow<'static, str> {
 }
 
 /// Cuts `out[from..]` to at most `max` characters, marking the cut with `…`.
+#[inline]
 fn truncate_tail(out: &mut String, from: usize, max: usize) {
-    let tail = &out[from..];
-    if tail.len() <= max {
-        return; // fewer bytes than `max`: fewer characters too
+    if out.len() - from > max {
+        cut_tail(out, from, max); // otherwise fewer bytes than `max`: fewer characters too
     }
+}
+
+fn cut_tail(out: &mut String, from: usize, max: usize) {
+    let tail = &out[from..];
     if let Some((cut, _)) = tail.char_indices().nth(max.saturating_sub(1)) {
         if tail[cut..].chars().nth(1).is_some() {
             out.truncate(from + cut);
@@ -284,49 +288,52 @@ where
         shown.push(op_of(i, role, None));
     }
 
-    // One buffer for the whole paragraph.
+    // One buffer for the whole paragraph, written without the formatting machinery.
     let mut explanation = String::with_capacity(256);
+    let mut num = itoa::Buffer::new();
     if !key.is_empty() {
-        let _ = write!(explanation, "key {key}: ");
+        explanation.push_str("key ");
+        explanation.push_str(key);
+        explanation.push_str(": ");
     }
     match shown.iter().rev().find(|o| o.role == OpRole::Linearized) {
         Some(last) => {
-            let _ = write!(
-                explanation,
-                "after {prefix_len} ops linearized (the last: op {}, {})",
-                last.index, last.description
-            );
+            explanation.push_str("after ");
+            explanation.push_str(num.format(prefix_len));
+            explanation.push_str(" ops linearized (the last: op ");
+            explanation.push_str(num.format(last.index));
+            explanation.push_str(", ");
+            explanation.push_str(&last.description);
+            explanation.push(')');
         }
         None => explanation.push_str("before any op is linearized"),
     }
+    explanation.push_str(" the state is ");
+    explanation.push_str(&failure.state);
     let rejected = || shown.iter().filter(|o| o.role == OpRole::CannotFollow);
     let rejected_count = rejected().count();
     if rejected_count == 0 {
-        let _ = write!(
-            explanation,
-            " the state is {}; each of the {} ops that could come next is allowed there but \
-             leads to a dead end",
-            failure.state,
-            failure.candidates.len()
-        );
+        explanation.push_str("; each of the ");
+        explanation.push_str(num.format(failure.candidates.len()));
+        explanation.push_str(" ops that could come next is allowed there but leads to a dead end");
     } else {
-        let _ = write!(
-            explanation,
-            " the state is {}, and no op can take effect next: ",
-            failure.state
-        );
+        explanation.push_str(", and no op can take effect next: ");
         for (k, o) in rejected().take(3).enumerate() {
             if k > 0 {
                 explanation.push_str(", ");
             }
-            let _ = write!(
-                explanation,
-                "op {} {} (process {})",
-                o.index, o.description, o.process
-            );
+            explanation.push_str("op ");
+            explanation.push_str(num.format(o.index));
+            explanation.push(' ');
+            explanation.push_str(&o.description);
+            explanation.push_str(" (process ");
+            explanation.push_str(&o.process);
+            explanation.push(')');
         }
         if rejected_count > 3 {
-            let _ = write!(explanation, " and {} more", rejected_count - 3);
+            explanation.push_str(" and ");
+            explanation.push_str(num.format(rejected_count - 3));
+            explanation.push_str(" more");
         }
         explanation.push_str(" cannot");
     }
