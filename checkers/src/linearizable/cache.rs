@@ -71,7 +71,7 @@ impl Cache {
             self.arena.capacity()
         };
         let slots = if table_full {
-            self.slots.len() * 2
+            self.grown_slots()
         } else {
             self.slots.len()
         };
@@ -79,7 +79,7 @@ impl Cache {
     }
 
     /// Inserts `(bits, state)` unless present; returns whether it was new.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, bits: &[u64], state: u64, hash: u64) -> bool {
         debug_assert_eq!(bits.len(), self.words);
         let stride = self.words + 1;
@@ -92,7 +92,9 @@ impl Cache {
             if h == hash {
                 let at = e as usize * stride;
                 let entry = &self.arena[at..at + stride];
-                if entry[self.words] == state && &entry[..self.words] == bits {
+                // An inline loop: the bitsets are mostly a word or two, shorter than a
+                // call to memcmp.
+                if entry[self.words] == state && entry[..self.words].iter().eq(bits) {
                     return false;
                 }
             }
@@ -112,8 +114,20 @@ impl Cache {
         true
     }
 
+    /// The table grows fourfold while small (fewer rehashes for the many searches that
+    /// end within a few thousand configurations), then twofold.
+    fn grown_slots(&self) -> usize {
+        if self.slots.len() < 1 << 16 {
+            self.slots.len() * 4
+        } else {
+            self.slots.len() * 2
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
-        let cap = self.slots.len() * 2;
+        let cap = self.grown_slots();
         let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); cap]);
         self.mask = cap - 1;
         for (h, e) in old {
