@@ -259,6 +259,8 @@ fn run<M: SeqModel>(
     bits.resize(words, 0);
     let known = zobrist.len() as u64;
     zobrist.extend((known..n as u64).map(splitmix64));
+    // Slices of length exactly n: indices tested against n need no bounds check.
+    let (read_only, twin, zobrist) = (&read_only[..n], &twin[..n], &zobrist[..n]);
     let mut hash = 0u64;
     let cache = match cache {
         Some(c) => {
