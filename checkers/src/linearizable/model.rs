@@ -125,10 +125,22 @@ const FX_K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 impl Hasher for FxHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
+        // Little-endian words, the last one zero-padded; built without a call to memcpy.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut x = 0u64;
+            for (i, &b) in w.iter().enumerate() {
+                x |= (b as u64) << (8 * i);
+            }
+            self.write_u64(x);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut x = 0u64;
+            for (i, &b) in rest.iter().enumerate() {
+                x |= (b as u64) << (8 * i);
+            }
+            self.write_u64(x);
         }
     }
     #[inline]
