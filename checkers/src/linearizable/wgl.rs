@@ -19,7 +19,8 @@
 //! the branch is dead.
 //!
 //! Speed: the bitset is a `Vec<u64>` updated in place, its hash is a Zobrist hash kept up
-//! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate.
+//! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate;
+//! the buffers of one search serve the worker's next key ([`Scratch`]).
 //! Budgets (deadline, shared memory counter, cancellation) are checked every 16384 steps,
 //! and before every growth of the memo.
 
