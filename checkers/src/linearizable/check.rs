@@ -1,13 +1,14 @@
 //! The check driver: prepare, run one search per key in parallel, combine the verdicts.
 //!
 //! Keys are handed out to `threads` workers (std::thread::scope) largest first. The first
-//! key found not linearizable cancels the others: the verdict is invalid whatever they say.
+//! key found not linearizable cancels the others: the verdict is invalid whatever they say
+//! (and the parts not started yet are never built).
 //! A time or memory budget that runs out ends every search with the verdict unknown and a
 //! report of which keys were done and which were left.
 
 use super::counterexample::{build, Counterexample};
 use super::model::SeqModel;
-use super::prepare::{prepare, Part, PrepareError, Prepared};
+use super::prepare::{prepare, Part, PartSource, PrepareError, Prepared};
 use super::wgl::{search, Abort, Budget, Outcome, Scratch};
 use super::ModelKind;
 use faultline_core::{CheckResult, Checker, History, Validity};
@@ -207,15 +208,15 @@ fn run_one<M: SeqModel>(
     }
 }
 
-fn run_parts<M: SeqModel + Send>(
-    mut parts: Vec<Part<M>>,
+fn run_parts<S: PartSource>(
+    mut parts: Vec<S>,
     budget: &Budget,
     threads: usize,
     history: &History,
     kind: ModelKind,
 ) -> (Vec<KeyResult>, usize) {
-    let ops = parts.iter().map(|p| p.ops.len()).sum();
-    parts.sort_by_key(|p| std::cmp::Reverse(p.ops.len()));
+    let ops = parts.iter().map(S::ops).sum();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.ops()));
     // Spawning threads costs tens of microseconds: more than checking a small history.
     let threads = if ops < SMALL_HISTORY {
         1
@@ -225,17 +226,22 @@ fn run_parts<M: SeqModel + Send>(
     if threads == 1 {
         let mut out = Vec::with_capacity(parts.len());
         let mut scratch = Scratch::default();
-        for part in &mut parts {
+        for part in parts {
             if budget.cancel.load(Ordering::Relaxed) {
-                out.push(not_run(&part.key));
+                out.push(not_run(part.key()));
             } else {
-                out.push(run_one(part, budget, history, kind, &mut scratch));
+                out.push(run_one(
+                    &mut part.build(),
+                    budget,
+                    history,
+                    kind,
+                    &mut scratch,
+                ));
             }
         }
         return (out, ops);
     }
-    let slots: Vec<Mutex<Option<Part<M>>>> =
-        parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let slots: Vec<Mutex<Option<S>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
     let results: Mutex<Vec<KeyResult>> = Mutex::new(Vec::with_capacity(slots.len()));
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -245,13 +251,13 @@ fn run_parts<M: SeqModel + Send>(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = slots.get(i) else { break };
-                    let Some(mut part) = slot.lock().ok().and_then(|mut g| g.take()) else {
+                    let Some(part) = slot.lock().ok().and_then(|mut g| g.take()) else {
                         continue;
                     };
                     let r = if budget.cancel.load(Ordering::Relaxed) {
-                        not_run(&part.key)
+                        not_run(part.key())
                     } else {
-                        run_one(&mut part, budget, history, kind, &mut scratch)
+                        run_one(&mut part.build(), budget, history, kind, &mut scratch)
                     };
                     if let Ok(mut g) = results.lock() {
                         g.push(r);

@@ -6,7 +6,8 @@
 //! Reads and gets without an `ok` result constrain nothing and are dropped. Positions in the
 //! history (its op order) are the time line: a call at position `i` precedes everything
 //! after `i`. Ops are grouped by their `"key"` (P-compositionality: a history is
-//! linearizable iff each key's sub-history is), except for the unpartitioned kv model.
+//! linearizable iff each key's sub-history is), except for the unpartitioned kv model. A kv
+//! part's model and ops are built only when its search starts ([`PartSource`]).
 
 use super::kv::{KvKind, KvModel, KvOp};
 use super::model::FxMap;
@@ -53,9 +54,52 @@ pub(crate) struct Part<M: SeqModel> {
     pub ops: Vec<PreparedOp<M::Op>>,
 }
 
-pub(crate) enum Prepared<'h> {
+pub(crate) enum Prepared<'h, 'i> {
     Register(Vec<Part<RegisterModel>>),
-    Kv(Vec<Part<KvModel<'h>>>),
+    Kv(Vec<KvPart<'h, 'i>>),
+}
+
+/// A part as the driver receives it: its op count and key are known, its model and ops are
+/// built when its search starts (a check that stops at the first key found not
+/// linearizable never builds the others).
+pub(crate) trait PartSource: Send {
+    type Model: SeqModel;
+    fn ops(&self) -> usize;
+    fn key(&self) -> &str;
+    fn build(self) -> Part<Self::Model>;
+}
+
+impl<M: SeqModel + Send> PartSource for Part<M> {
+    type Model = M;
+    fn ops(&self) -> usize {
+        self.ops.len()
+    }
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn build(self) -> Part<M> {
+        self
+    }
+}
+
+/// The raw ops of a kv part (one key, or all keys for the unpartitioned model).
+pub(crate) struct KvPart<'h, 'i> {
+    name: String,
+    keys: Vec<(String, Vec<RawOp<'h>>)>,
+    initial: Option<&'i Value>,
+}
+
+impl<'h> PartSource for KvPart<'h, '_> {
+    type Model = KvModel<'h>;
+    fn ops(&self) -> usize {
+        self.keys.iter().map(|(_, raws)| raws.len()).sum()
+    }
+    fn key(&self) -> &str {
+        &self.name
+    }
+    fn build(self) -> Part<KvModel<'h>> {
+        kv_part(self.name, self.keys, self.initial)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -170,11 +214,11 @@ impl KeyRef<'_> {
 }
 
 /// Splits `history` into per-key parts for `model`.
-pub(crate) fn prepare<'h>(
+pub(crate) fn prepare<'h, 'i>(
     history: &'h History,
     model: ModelKind,
-    initial: Option<&Value>,
-) -> Result<Prepared<'h>, PrepareError> {
+    initial: Option<&'i Value>,
+) -> Result<Prepared<'h, 'i>, PrepareError> {
     let completion = completions(history);
     let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
     let mut last_key: Option<(KeyRef, usize)> = None; // ops of one key often come in a row
@@ -255,17 +299,21 @@ pub(crate) fn prepare<'h>(
         ModelKind::Kv => Ok(Prepared::Kv(
             by_key
                 .into_iter()
-                .map(|(key, raws)| kv_part(key.clone(), vec![(key, raws)], initial))
+                .map(|(key, raws)| KvPart {
+                    name: key.clone(),
+                    keys: vec![(key, raws)],
+                    initial,
+                })
                 .collect(),
         )),
         ModelKind::KvUnpartitioned if by_key.is_empty() => Ok(Prepared::Kv(Vec::new())),
         ModelKind::KvUnpartitioned => {
             by_key.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok(Prepared::Kv(vec![kv_part(
-                "(all keys)".to_string(),
-                by_key,
+            Ok(Prepared::Kv(vec![KvPart {
+                name: "(all keys)".to_string(),
+                keys: by_key,
                 initial,
-            )]))
+            }]))
         }
     }
 }
