@@ -325,10 +325,14 @@ fn summarise(
     let elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
     let unfinished_count = unfinished.len();
     let (valid, summary) = if let Some(cx) = &counterexample {
-        (
-            Validity::Invalid,
-            format!("not linearizable ({model}): {}", cx.explanation),
-        )
+        // As `format!` would write it, without the formatting machinery (the explanation
+        // is long).
+        let mut summary = String::with_capacity(cx.explanation.len() + model.name().len() + 22);
+        summary.push_str("not linearizable (");
+        summary.push_str(model.name());
+        summary.push_str("): ");
+        summary.push_str(&cx.explanation);
+        (Validity::Invalid, summary)
     } else if unfinished_count > 0 {
         let why = match reason {
             Some("timeout") => "the time budget ran out",
