@@ -198,7 +198,7 @@ fn run_one<M: SeqModel>(
         Outcome::Aborted(a) => KeyOutcome::Aborted(a),
         Outcome::NotLinearizable(f) => {
             budget.cancel.store(true, Ordering::Relaxed);
-            KeyOutcome::Failed(Box::new(build(history, kind, &part.key, &part.ops, &f)))
+            KeyOutcome::Failed(Box::new(build(history, kind, &part.key, &part.ops, f)))
         }
     };
     KeyResult {

@@ -238,13 +238,14 @@ pub(crate) fn build<O>(
     model: ModelKind,
     key: &str,
     ops: &[PreparedOp<O>],
-    failure: &Failure,
+    failure: Failure,
 ) -> Counterexample
 where
     O: Copy,
 {
     let prefix_len = failure.prefix.len();
-    let mut candidates = failure.candidates.clone();
+    let candidate_count = failure.candidates.len();
+    let mut candidates = failure.candidates;
     // Rejected ops first: they are the evidence.
     candidates.sort_by_key(|&(i, accepted)| (accepted, ops[i as usize].call));
     let cand_room = MAX_OPS_SHOWN - MAX_PREFIX_SHOWN.min(prefix_len);
@@ -314,7 +315,7 @@ where
     let rejected_count = rejected().count();
     if rejected_count == 0 {
         explanation.push_str("; each of the ");
-        explanation.push_str(num.format(failure.candidates.len()));
+        explanation.push_str(num.format(candidate_count));
         explanation.push_str(" ops that could come next is allowed there but leads to a dead end");
     } else {
         explanation.push_str(", and no op can take effect next: ");
@@ -342,7 +343,7 @@ where
         model,
         prefix_len,
         prefix_omitted,
-        state_after_prefix: failure.state.clone(),
+        state_after_prefix: failure.state,
         ops: shown,
         candidates_omitted,
         explanation,
@@ -388,7 +389,7 @@ mod tests {
             state: "7".into(),
             candidates,
         };
-        build(&history, ModelKind::CasRegister, "k", &ops, &failure).explanation
+        build(&history, ModelKind::CasRegister, "k", &ops, failure).explanation
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl SeqModel for RegisterModel {
     fn describe_state(&self, state: u64) -> String {
         match self.names.get(state as usize) {
             Some(RegValue::Nil) => "nil".to_string(),
-            Some(RegValue::Int(i)) => i.to_string(),
+            Some(RegValue::Int(i)) => itoa::Buffer::new().format(*i).to_string(),
             Some(RegValue::Json(s)) => s.clone(),
             None => format!("#{state}"),
         }
