@@ -133,17 +133,18 @@ impl<'h> KvModel<'h> {
 
     /// The string a node stands for.
     fn text(&self, mut node: u32) -> String {
+        let len = self.nodes.get(node as usize).map_or(0, |n| n.len as usize);
         let mut parts = Vec::new();
         while node != NONE {
             let n = &self.nodes[node as usize];
             parts.push(n.lit);
             node = n.parent;
         }
-        parts
-            .iter()
-            .rev()
-            .map(|&l| &*self.lits[l as usize])
-            .collect()
+        let mut text = String::with_capacity(len);
+        for &l in parts.iter().rev() {
+            text.push_str(&self.lits[l as usize]);
+        }
+        text
     }
 
     /// Whether the text of `node` is a prefix of what get `read` read.
@@ -264,7 +265,15 @@ impl SeqModel for KvModel<'_> {
     fn describe_state(&self, state: u64) -> String {
         let show = |node: u32| {
             let s = self.text(node);
-            if s.chars().count() > 60 {
+            let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
+            if s.len() <= 60 && s.bytes().all(plain) {
+                // What `{s:?}` writes for printable ASCII without quotes or backslashes.
+                let mut q = String::with_capacity(s.len() + 2);
+                q.push('"');
+                q.push_str(&s);
+                q.push('"');
+                q
+            } else if s.chars().count() > 60 {
                 let tail: Vec<char> = s.chars().rev().take(57).collect();
                 format!("\"...{}\"", tail.into_iter().rev().collect::<String>())
             } else {
@@ -326,6 +335,12 @@ mod tests {
         assert_eq!(m.step(s3, &op(KvKind::Get, 0, read_xy, 5)), Some(s3));
         assert_eq!(m.step(s1, &op(KvKind::Append, 0, y, 2)), Some(s2));
         assert_eq!(m.describe_state(s2), "\"xy\"");
+        // Written as `{:?}` writes it, plain ASCII or not.
+        for text in ["a\"b", "tab\there", "é", "it's"] {
+            let lit = m.intern_str(text.to_string());
+            let s = m.step(s0, &op(KvKind::Put, 0, lit, 6)).unwrap();
+            assert_eq!(m.describe_state(s), format!("{text:?}"));
+        }
     }
 
     #[test]
