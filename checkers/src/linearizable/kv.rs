@@ -13,6 +13,7 @@
 
 use super::model::{FxMap, SeqModel};
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 
 const NONE: u32 = u32::MAX;
 
@@ -94,19 +95,20 @@ impl<'h> KvModel<'h> {
     /// The id of literal `s` (a put or append value), creating it (and its root node) if
     /// new.
     pub fn intern_str(&mut self, s: impl Into<Cow<'h, str>>) -> u32 {
-        let s = s.into();
-        if let Some(&id) = self.lit_ids.get(&*s) {
-            return id;
-        }
         let id = self.lits.len() as u32;
+        // One hash and probe for a look-up and, if new, the insert.
+        let slot = match self.lit_ids.entry(s.into()) {
+            Entry::Occupied(e) => return *e.get(),
+            Entry::Vacant(v) => v,
+        };
         self.nodes.push(Node {
             parent: NONE,
             lit: id,
-            len: s.len() as u64,
+            len: slot.key().len() as u64,
         });
         self.lit_root.push(self.nodes.len() as u32 - 1);
-        self.lits.push(s.clone());
-        self.lit_ids.insert(s, id);
+        self.lits.push(slot.key().clone());
+        slot.insert(id);
         id
     }
 
