@@ -119,9 +119,10 @@ impl<'h> KvModel<'h> {
     }
 
     fn append(&mut self, node: u32, lit: u32) -> u32 {
-        if let Some(&c) = self.children.get(&(node, lit)) {
-            return c;
-        }
+        let slot = match self.children.entry((node, lit)) {
+            Entry::Occupied(e) => return *e.get(),
+            Entry::Vacant(v) => v,
+        };
         let len = self.nodes[node as usize].len + self.lits[lit as usize].len() as u64;
         self.nodes.push(Node {
             parent: node,
@@ -129,7 +130,7 @@ impl<'h> KvModel<'h> {
             len,
         });
         let c = self.nodes.len() as u32 - 1;
-        self.children.insert((node, lit), c);
+        slot.insert(c);
         c
     }
 
