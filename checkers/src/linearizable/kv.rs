@@ -54,6 +54,8 @@ pub(crate) struct KvModel<'h> {
     /// than one literal whose last literal matches.
     prefix_memo: FxMap<(u32, u32), bool>,
     init_node: u32,
+    /// The op count given to [`KvModel::new`]: the room the memos get when first used.
+    room: usize,
     maps: Vec<Box<[u32]>>,
     map_ids: FxMap<Box<[u32]>, u64>,
     memo: FxMap<(u64, u32), u64>,
@@ -74,6 +76,7 @@ impl<'h> KvModel<'h> {
             children: FxMap::default(),
             prefix_memo: FxMap::default(),
             init_node: 0,
+            room: ops,
             maps: Vec::new(),
             map_ids: FxMap::default(),
             memo: FxMap::default(),
@@ -119,6 +122,9 @@ impl<'h> KvModel<'h> {
     }
 
     fn append(&mut self, node: u32, lit: u32) -> u32 {
+        if self.children.capacity() == 0 {
+            self.children.reserve(self.room);
+        }
         let slot = match self.children.entry((node, lit)) {
             Entry::Occupied(e) => return *e.get(),
             Entry::Vacant(v) => v,
@@ -169,6 +175,9 @@ impl<'h> KvModel<'h> {
             return v;
         }
         let v = self.spells(n.parent, rest);
+        if self.prefix_memo.capacity() == 0 {
+            self.prefix_memo.reserve(self.room);
+        }
         self.prefix_memo.insert((node, read), v);
         v
     }
