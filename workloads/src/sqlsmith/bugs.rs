@@ -35,21 +35,18 @@ pub(super) fn group(report: &mut LoopReport, dir: &Path) {
         by_key.entry(key(s)).or_default().push(i);
     }
     let mut bugs = Vec::new();
+    // Which bug each signature went into, set once the grouping is done.
+    let mut members = Vec::new();
     for (k, mut forms) in by_key {
         let sigs = &report.signatures;
         // The representative: the smallest reduction, then the most seen.
-        forms.sort_by(|a, b| {
-            let (x, y) = (&sigs[*a], &sigs[*b]);
+        forms.sort_by_key(|i| {
+            let s = &sigs[*i];
             (
-                x.statements.unwrap_or(usize::MAX),
-                std::cmp::Reverse(x.count),
-                &x.signature,
+                s.statements.unwrap_or(usize::MAX),
+                std::cmp::Reverse(s.count),
+                s.signature.clone(),
             )
-                .cmp(&(
-                    y.statements.unwrap_or(usize::MAX),
-                    std::cmp::Reverse(y.count),
-                    &y.signature,
-                ))
         });
         let rep = &sigs[forms[0]];
         let oracles: BTreeSet<String> = forms
@@ -66,23 +63,24 @@ pub(super) fn group(report: &mut LoopReport, dir: &Path) {
             statements: rep.statements,
             report: None,
         };
-        let forms: Vec<&SignatureCount> = forms.iter().map(|i| &sigs[*i]).collect();
+        let shown: Vec<&SignatureCount> = forms.iter().map(|i| &sigs[*i]).collect();
         let path = dir.join(format!("{}.md", bug.id));
         let written =
-            std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, bug_md(&bug, &forms)));
+            std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, bug_md(&bug, &shown)));
         match written {
             Ok(()) => bug.report = Some(path),
             Err(e) => tracing::warn!("writing the report of {}: {e}", bug.id),
         }
+        members.extend(
+            forms
+                .into_iter()
+                .map(|i| (i, bug.id.clone(), bug.report.clone())),
+        );
         bugs.push(bug);
     }
-    for b in &bugs {
-        for s in report.signatures.iter_mut() {
-            if b.signatures.contains(&s.signature) {
-                s.bug = Some(b.id.clone());
-                s.report = b.report.clone();
-            }
-        }
+    for (i, id, path) in members {
+        report.signatures[i].bug = Some(id);
+        report.signatures[i].report = path;
     }
     bugs.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
     report.bugs = bugs;

@@ -379,14 +379,7 @@ impl Replayer {
             f => {
                 switches::probe(&mut self.sut, |db: &mut SqlDb| {
                     let f = f.clone();
-                    Box::pin(async move {
-                        match oracle_on(db, &f).await {
-                            Some((outs, v)) if outs.iter().all(|r| r.expected.rows().is_some()) => {
-                                Some(v.is_err())
-                            }
-                            _ => None,
-                        }
-                    })
+                    Box::pin(async move { oracle_fails(db, &f).await })
                 })
                 .await
             }
@@ -468,6 +461,16 @@ pub(super) async fn oracle_on(
         (Failure::Diff, _) => Ok(()),
     };
     Some((outs, verdict))
+}
+
+/// Whether oracle failure `f` shows on `sut`: Some(true) when it does, Some(false) when its
+/// identity holds with every query answered, None when a query erred (it cannot tell).
+pub(super) async fn oracle_fails(sut: &mut SqlDb, f: &Failure) -> Option<bool> {
+    match oracle_on(sut, f).await? {
+        (_, Err(_)) => Some(true),
+        (outs, Ok(())) if outs.iter().all(|r| r.expected.rows().is_some()) => Some(false),
+        _ => None,
+    }
 }
 
 /// What a reduction left: the reproducer's parts, for the finding and its report.
