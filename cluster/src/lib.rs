@@ -68,13 +68,31 @@ pub type Result<T> = std::result::Result<T, ClusterError>;
 
 /// Runs a short command to completion; non-zero exit is an error with its stderr.
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<String> {
-    let out = std::process::Command::new(program)
+    run_with_input(program, args, None)
+}
+
+/// [`run`], writing `input` to the command's stdin first (then closing it).
+pub(crate) fn run_with_input(program: &str, args: &[&str], input: Option<&str>) -> Result<String> {
+    use std::io::Write;
+    let io = |source| ClusterError::Io {
+        context: format!("running {program}"),
+        source,
+    };
+    let mut child = std::process::Command::new(program)
         .args(args)
-        .output()
-        .map_err(|source| ClusterError::Io {
-            context: format!("running {program}"),
-            source,
-        })?;
+        .stdin(if input.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(io)?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(text.as_bytes()).map_err(io)?;
+    }
+    let out = child.wait_with_output().map_err(io)?;
     if !out.status.success() {
         return Err(ClusterError::Command {
             command: format!("{program} {}", args.join(" ")),

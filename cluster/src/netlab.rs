@@ -7,7 +7,7 @@
 //! namespace (its INPUT and OUTPUT chains), so the root namespace's firewall is never
 //! touched and deleting the namespace removes every rule with it.
 
-use crate::{run, ClusterError, Result};
+use crate::{run, run_with_input, ClusterError, Result};
 use faultline_core::Grudge;
 use rand::Rng;
 use std::net::Ipv4Addr;
@@ -102,15 +102,28 @@ impl NetLab {
 
     /// Replaces all partition rules with `grudge` (node names are `n<k>`). Each node drops
     /// packets to and from the nodes it holds a grudge against.
+    ///
+    /// Each namespace's rules are replaced in one `iptables-restore` transaction, and the
+    /// nodes with the most enemies go first: cutting one node off is then a single step (its
+    /// own rules drop both directions), where rule-by-rule installation left the cluster for
+    /// a moment in a partial partition (n1-n2 cut, both still seeing n3). Galera formed its
+    /// primary component in that moment out of the wrong pair ({n1, n3}), and the real
+    /// majority {n2, n3} then could not reach quorum against it and stayed non-Primary.
     pub fn partition(&self, grudge: &Grudge) -> Result<()> {
-        self.heal()?;
-        for (node, enemies) in grudge {
-            let k = node_index(node)?;
-            for enemy in enemies {
-                let peer = self.address(node_index(enemy)?).to_string();
-                self.iptables(k, &["-A", "INPUT", "-s", &peer, "-j", "DROP"])?;
-                self.iptables(k, &["-A", "OUTPUT", "-d", &peer, "-j", "DROP"])?;
-            }
+        for k in install_order(grudge, self.nodes)? {
+            let peers = match grudge.get(format!("n{k}").as_str()) {
+                Some(enemies) => enemies
+                    .iter()
+                    .map(|e| Ok(self.address(node_index(e)?)))
+                    .collect::<Result<Vec<_>>>()?,
+                None => Vec::new(),
+            };
+            let ns = self.namespace(k);
+            run_with_input(
+                "ip",
+                &["netns", "exec", &ns, "iptables-restore", "-w"],
+                Some(&drop_rules(&peers)),
+            )?;
         }
         Ok(())
     }
@@ -198,4 +211,71 @@ pub fn node_index(node: &str) -> Result<usize> {
         .ok_or_else(|| {
             ClusterError::Other(format!("unknown node {node:?} (nodes are n1, n2, ...)"))
         })
+}
+
+/// The order in which a grudge's rules go in: nodes with the most enemies first (ties by
+/// index), every node of the lab once (a node without enemies gets its rules cleared).
+fn install_order(grudge: &Grudge, nodes: usize) -> Result<Vec<usize>> {
+    let mut enemies = vec![0; nodes + 1];
+    for (node, against) in grudge {
+        let k = node_index(node)?;
+        if k > nodes {
+            return Err(ClusterError::Other(format!(
+                "unknown node {node:?} (this cluster has n1..n{nodes})"
+            )));
+        }
+        enemies[k] = against.len();
+    }
+    let mut order: Vec<usize> = (1..=nodes).collect();
+    order.sort_by_key(|&k| (std::cmp::Reverse(enemies[k]), k));
+    Ok(order)
+}
+
+/// An `iptables-restore` script that replaces the filter table with rules dropping every
+/// packet to and from `peers` (one transaction: the node is cut from all of them at once).
+fn drop_rules(peers: &[Ipv4Addr]) -> String {
+    let mut script = String::from("*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for peer in peers {
+        script += &format!("-A INPUT -s {peer}/32 -j DROP\n-A OUTPUT -d {peer}/32 -j DROP\n");
+    }
+    script + "COMMIT\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grudge(pairs: &[(&str, &[&str])]) -> Grudge {
+        pairs
+            .iter()
+            .map(|(n, e)| (n.to_string(), e.iter().map(|x| x.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn the_isolated_node_is_cut_first_and_every_node_is_visited() {
+        // n3 cut off from n1 and n2: n3's own rules cut it in one step.
+        let g = grudge(&[("n1", &["n3"]), ("n2", &["n3"]), ("n3", &["n1", "n2"])]);
+        assert_eq!(install_order(&g, 3).unwrap(), vec![3, 1, 2]);
+        // The node with three enemies first, then the one with one;
+        // a node outside the grudge is still visited, to clear what it had.
+        let g = grudge(&[("n1", &["n3", "n4", "n5"]), ("n3", &["n1"])]);
+        assert_eq!(install_order(&g, 5).unwrap(), vec![1, 3, 2, 4, 5]);
+        assert!(install_order(&grudge(&[("n7", &["n1"])]), 3).is_err());
+        assert!(install_order(&grudge(&[("x1", &["n1"])]), 3).is_err());
+    }
+
+    #[test]
+    fn drop_rules_replace_the_filter_table_in_one_transaction() {
+        let script = drop_rules(&[Ipv4Addr::new(10, 1, 2, 3)]);
+        assert_eq!(
+            script,
+            "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -s 10.1.2.3/32 -j DROP\n-A OUTPUT -d 10.1.2.3/32 -j DROP\nCOMMIT\n"
+        );
+        assert_eq!(
+            drop_rules(&[]),
+            "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+        );
+    }
 }
