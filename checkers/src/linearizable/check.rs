@@ -20,6 +20,11 @@ use std::time::{Duration, Instant};
 
 /// Default memory budget for the memo of one check: 2 GiB.
 pub const DEFAULT_MEMORY_BUDGET: usize = 2 << 30;
+thread_local! {
+    /// Search buffers of the calling thread, kept between checks (see `run_parts`).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Histories with fewer ops than this are checked on the calling thread.
 const SMALL_HISTORY: usize = 1000;
 /// At most this many key names are listed as unfinished or failed in a report.
@@ -225,7 +230,12 @@ fn run_parts<S: PartSource>(
     };
     if threads == 1 {
         let mut out = Vec::with_capacity(parts.len());
-        let mut scratch = Scratch::default();
+        // The calling thread keeps its search buffers for its next check: a caller that
+        // checks many small histories (a test suite, a fuzzer) should not pay a dozen
+        // allocations per check. What is kept is bounded ([`Scratch::keep`]).
+        let mut scratch = SCRATCH
+            .with(|s| s.try_borrow_mut().ok().map(|mut s| std::mem::take(&mut *s)))
+            .unwrap_or_default();
         for part in parts {
             if budget.cancel.load(Ordering::Relaxed) {
                 out.push(not_run(part.key()));
@@ -238,6 +248,13 @@ fn run_parts<S: PartSource>(
                     &mut scratch,
                 ));
             }
+        }
+        if scratch.keep() {
+            SCRATCH.with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    *s = scratch;
+                }
+            });
         }
         return (out, ops);
     }

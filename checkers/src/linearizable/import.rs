@@ -6,7 +6,9 @@
 //!   kept: a `:fail` cas is a compare seen to fail, imported as an `ok` cas with
 //!   `"swapped": false`; an `:info` op (value `:timed-out`) may have happened, and its
 //!   completion carries the invoke's value with the `:timed-out` in `error`. Other log lines
-//!   (without `jepsen.util -`) are skipped.
+//!   (without `jepsen.util -`) are skipped. Values are bare, as in Jepsen's EDN (`3`,
+//!   `[1 4]`, `null`), except that compare-failed completion: `{"value": v, "swapped":
+//!   false}`.
 //! - [`porcupine_kv`]: Porcupine's kv histories (`test_data/kv/*.txt`), EDN maps with
 //!   `:process`, `:type`, `:f` (`:get`/`:put`/`:append`), `:key` and `:value`. Check with
 //!   the kv model.
@@ -171,7 +173,7 @@ pub fn porcupine_etcd_str(text: &str) -> Result<History, ImportError> {
         let value = match kind {
             OpType::Invoke => {
                 open.insert(process, v.clone());
-                json!({ "value": v })
+                v
             }
             OpType::Fail if f == "cas" => {
                 kind = OpType::Ok; // Porcupine: the compare was evaluated and failed
@@ -183,11 +185,11 @@ pub fn porcupine_etcd_str(text: &str) -> Result<History, ImportError> {
                 if let Value::String(s) = &v {
                     error = Some(s.clone());
                 }
-                json!({ "value": invoked })
+                invoked
             }
             OpType::Ok => {
                 open.remove(&process);
-                json!({ "value": v })
+                v
             }
         };
         ops.push(op(ops.len(), process, kind, f, value, error));

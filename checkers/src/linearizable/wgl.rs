@@ -104,6 +104,26 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     const KEEP_MEMO: usize = 1 << 20;
+    /// Buffers (besides the memo) are kept for another check up to this many bytes.
+    const KEEP_BUFFERS: usize = 1 << 20;
+
+    /// Whether these buffers are small enough to keep for the thread's next check.
+    pub(crate) fn keep(&self) -> bool {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        let buffers = bytes(&self.links)
+            + bytes(&self.at)
+            + bytes(&self.events)
+            + bytes(&self.read_only)
+            + bytes(&self.resets)
+            + bytes(&self.twin)
+            + bytes(&self.effects)
+            + bytes(&self.bits)
+            + bytes(&self.zobrist)
+            + bytes(&self.stack);
+        buffers <= Self::KEEP_BUFFERS
+    }
 }
 
 /// Searches for a linearization of `ops` (one key) under `model`.

@@ -179,7 +179,12 @@ fn etcd_logs_import_with_porcupine_semantics_and_line_numbers() {
     assert_eq!(h.ops[3].kind, OpType::Ok);
     assert_eq!(h.ops[3].value, json!({"value": [2, 3], "swapped": false}));
     assert_eq!(h.ops[5].error.as_deref(), Some("timed-out"));
-    assert_eq!(h.ops[5].value, json!({"value": 4}));
+    assert_eq!(h.ops[5].value, json!(4));
+    assert_eq!(
+        h.ops[0].value,
+        json!(1),
+        "values are bare, as in Jepsen's EDN"
+    );
     assert_eq!(
         check(&h, &opts(ModelKind::CasRegister)).valid,
         Validity::Valid

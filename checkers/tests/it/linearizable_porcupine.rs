@@ -109,3 +109,44 @@ fn the_empty_log_is_an_empty_history() {
     let r = check(&h, &LinearizableOptions::default());
     assert_eq!(r.valid, Validity::Valid);
 }
+
+/// The calling thread keeps its search buffers between checks: checking one history after
+/// others (a bigger one, a valid one, another model) gives the same report as a first check.
+#[test]
+fn a_check_after_other_checks_reports_what_a_first_check_does() {
+    let report = |file: &str, model: ModelKind| {
+        let h = if model == ModelKind::Kv {
+            import::porcupine_kv(&data_dir().join(file)).unwrap()
+        } else {
+            import::porcupine_etcd(&data_dir().join(file)).unwrap()
+        };
+        let opts = LinearizableOptions {
+            model,
+            threads: 1,
+            ..Default::default()
+        };
+        let mut r = check(&h, &opts);
+        r.elapsed_ms = 0.0;
+        r.summary = r.summary.split(" checked in ").next().unwrap().to_string();
+        r
+    };
+    let runs = [
+        ("jepsen/etcd_000.log", ModelKind::CasRegister),
+        ("jepsen/etcd_002.log", ModelKind::CasRegister),
+        ("kv/c10-bad.txt", ModelKind::Kv),
+        ("jepsen/etcd_069.log", ModelKind::CasRegister),
+    ];
+    // Each on a thread of its own first: nothing kept from an earlier check.
+    let first: Vec<_> = runs
+        .iter()
+        .map(|&(f, m)| std::thread::spawn(move || report(f, m)).join().unwrap())
+        .collect();
+    // Then one after another on one thread, twice round.
+    for round in 0..2 {
+        for ((f, m), want) in runs.iter().zip(&first) {
+            assert_eq!(&report(f, *m), want, "{f}, round {round}");
+        }
+    }
+    assert_eq!(first[0].valid, Validity::Invalid);
+    assert_eq!(first[1].valid, Validity::Valid);
+}
