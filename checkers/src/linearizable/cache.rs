@@ -5,14 +5,33 @@
 //! nothing but amortised arena growth. The caller supplies the hash (the search keeps a
 //! Zobrist hash of the bitset up to date in O(1) per step). [`Cache::bytes`] is what the
 //! memory budget counts.
+//!
+//! Slots carry the generation of the search that filled them, so emptying the cache for
+//! the next key is O(1): a slot of an older generation is free. The table keeps the size
+//! the previous key grew it to (a worker's keys are alike), without clearing it.
 
-const EMPTY: u32 = u32::MAX;
+/// One table slot: the configuration's hash, its entry in the arena, and the generation
+/// that wrote it (16 bytes, as `(u64, u32)` alone would be with its padding).
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    entry: u32,
+    generation: u32,
+}
+
+/// A slot no search has written (generation 0 is never current).
+const FREE: Slot = Slot {
+    hash: 0,
+    entry: 0,
+    generation: 0,
+};
 
 pub(crate) struct Cache {
     words: usize,
     arena: Vec<u64>,
-    /// `(hash, entry index)`; `entry == EMPTY` marks a free slot.
-    slots: Vec<(u64, u32)>,
+    /// A slot is in use when its generation is the current one.
+    slots: Vec<Slot>,
+    generation: u32,
     mask: usize,
     len: usize,
 }
@@ -25,22 +44,30 @@ impl Cache {
         Cache {
             words,
             arena: Vec::with_capacity(cap / 2 * (words + 1)),
-            slots: vec![(0, EMPTY); cap],
+            slots: vec![FREE; cap],
+            generation: 1,
             mask: cap - 1,
             len: 0,
         }
     }
 
-    /// Empties the cache for a new search, as [`Cache::new`] would size it, keeping the
-    /// allocations.
+    /// Empties the cache for a new search over `ops` ops with bitsets of `words` words,
+    /// keeping the allocations and the table's size (at least what [`Cache::new`] gives).
     pub fn reset(&mut self, words: usize, ops: usize) {
         let cap = Self::capacity(ops);
         self.words = words;
         self.arena.clear();
-        self.slots.clear();
-        self.slots.resize(cap, (0, EMPTY));
-        self.mask = cap - 1;
         self.len = 0;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Once in 2^32 searches: really clear, so no slot looks current by accident.
+            self.slots.fill(FREE);
+            self.generation = 1;
+        }
+        if self.slots.len() < cap {
+            self.slots.resize(cap, FREE);
+        }
+        self.mask = self.slots.len() - 1;
     }
 
     fn capacity(ops: usize) -> usize {
@@ -85,12 +112,12 @@ impl Cache {
         let stride = self.words + 1;
         let mut i = (hash as usize) & self.mask;
         loop {
-            let (h, e) = self.slots[i];
-            if e == EMPTY {
+            let slot = self.slots[i];
+            if slot.generation != self.generation {
                 break;
             }
-            if h == hash {
-                let at = e as usize * stride;
+            if slot.hash == hash {
+                let at = slot.entry as usize * stride;
                 let entry = &self.arena[at..at + stride];
                 // An inline loop: the bitsets are mostly a word or two, shorter than a
                 // call to memcmp.
@@ -106,7 +133,11 @@ impl Cache {
         }
         self.arena.extend_from_slice(bits);
         self.arena.push(state);
-        self.slots[i] = (hash, e);
+        self.slots[i] = Slot {
+            hash,
+            entry: e,
+            generation: self.generation,
+        };
         self.len += 1;
         if self.len * 2 > self.slots.len() {
             self.grow();
@@ -128,17 +159,17 @@ impl Cache {
     #[inline(never)]
     fn grow(&mut self) {
         let cap = self.grown_slots();
-        let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); cap]);
+        let old = std::mem::replace(&mut self.slots, vec![FREE; cap]);
         self.mask = cap - 1;
-        for (h, e) in old {
-            if e == EMPTY {
+        for slot in old {
+            if slot.generation != self.generation {
                 continue;
             }
-            let mut i = (h as usize) & self.mask;
-            while self.slots[i].1 != EMPTY {
+            let mut i = (slot.hash as usize) & self.mask;
+            while self.slots[i].generation == self.generation {
                 i = (i + 1) & self.mask;
             }
-            self.slots[i] = (h, e);
+            self.slots[i] = slot;
         }
     }
 }
@@ -160,5 +191,34 @@ mod tests {
         }
         assert_eq!(c.len(), 10000);
         assert!(c.bytes() >= 10000 * 24);
+    }
+
+    #[test]
+    fn a_reset_forgets_everything_and_keeps_the_grown_table() {
+        let mut c = Cache::new(1, 10);
+        for i in 0..1000u64 {
+            assert!(c.insert(&[i], 0, i));
+        }
+        let grown = c.slots.len();
+        assert!(grown > Cache::capacity(10));
+        for round in 0..3 {
+            c.reset(1, 10);
+            assert_eq!(c.len(), 0);
+            assert_eq!(c.slots.len(), grown, "round {round}");
+            // What the last search memoised is new to this one, once.
+            for i in 0..1000u64 {
+                assert!(c.insert(&[i], 0, i), "round {round}: {i} seen");
+                assert!(!c.insert(&[i], 0, i));
+            }
+        }
+        // A reset that needs a bigger table than the kept one grows it.
+        c.reset(1, 100_000);
+        assert_eq!(c.slots.len(), Cache::capacity(100_000).max(grown));
+        // The generation wraps: a real clear, then the slots are free again.
+        c.generation = u32::MAX;
+        c.insert(&[7], 0, 7);
+        c.reset(1, 10);
+        assert_eq!(c.generation, 1);
+        assert!(c.insert(&[7], 0, 7));
     }
 }
