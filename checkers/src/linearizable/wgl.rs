@@ -249,7 +249,7 @@ fn run<M: SeqModel>(
             configurations: 0,
         };
     }
-    if let Some(r) = sequential(model, ops) {
+    if let Some(r) = sequential(model, ops, budget) {
         return r;
     }
     // Nodes: call of op i is i, its return is n + i; then head and tail sentinels.
@@ -480,8 +480,13 @@ fn run<M: SeqModel>(
 /// A key whose ops never overlap (each returns before the next is called; only the last
 /// may never return) has one order to check: the ops as they came. Linearizable iff the
 /// model accepts them in that order (the last one, if it never returned, may also not have
-/// happened). No list, bitset or memo is built: `None` when some ops overlap.
-fn sequential<M: SeqModel>(model: &mut M, ops: &[PreparedOp<M::Op>]) -> Option<SearchResult> {
+/// happened). No list, bitset or memo is built: `None` when some ops overlap. The time
+/// budget and cancellation are checked as in the search.
+fn sequential<M: SeqModel>(
+    model: &mut M,
+    ops: &[PreparedOp<M::Op>],
+    budget: &Budget,
+) -> Option<SearchResult> {
     let overlap = ops
         .windows(2)
         .any(|w| w[0].ret == INF || w[0].ret > w[1].call);
@@ -490,6 +495,21 @@ fn sequential<M: SeqModel>(model: &mut M, ops: &[PreparedOp<M::Op>]) -> Option<S
     }
     let mut state = model.init();
     for (i, o) in ops.iter().enumerate() {
+        if i & 0x3FFF == 0x3FFF {
+            let abort = if budget.cancel.load(Ordering::Relaxed) {
+                Some(Abort::Cancelled)
+            } else if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Abort::Timeout)
+            } else {
+                None
+            };
+            if let Some(why) = abort {
+                return Some(SearchResult {
+                    outcome: Outcome::Aborted(why),
+                    configurations: i,
+                });
+            }
+        }
         match model.step(state, &o.op) {
             Some(s) => state = s,
             None if o.ret == INF => break, // the last op, which may not have happened

@@ -35,6 +35,21 @@ fn sequential(ops: &mut Vec<Op>, key: i64, pairs: usize) {
     }
 }
 
+/// Like [`sequential`], but each read is called before the write it reads returns: the
+/// ops overlap, so the key goes through the search (not the in-order walk of a key whose
+/// ops never overlap).
+fn overlapping(ops: &mut Vec<Op>, key: i64, pairs: usize) {
+    for i in 0..pairs {
+        let v = json!({"key": key, "value": (i % 5) as i64});
+        let r = json!({"key": key, "value": null});
+        let n = ops.len();
+        ops.push(op(n, 0, OpType::Invoke, "write", v.clone()));
+        ops.push(op(n + 1, 1, OpType::Invoke, "read", r));
+        ops.push(op(n + 2, 0, OpType::Ok, "write", v.clone()));
+        ops.push(op(n + 3, 1, OpType::Ok, "read", v));
+    }
+}
+
 fn opts(model: ModelKind) -> LinearizableOptions {
     LinearizableOptions {
         model,
@@ -47,7 +62,7 @@ fn a_time_budget_that_runs_out_says_unknown_with_the_keys_done_and_left() {
     let mut ops = Vec::new();
     sequential(&mut ops, 1, 3);
     sequential(&mut ops, 2, 3);
-    sequential(&mut ops, 3, 20_000); // needs more than one budget interval of steps
+    overlapping(&mut ops, 3, 20_000); // needs more than one budget interval of steps
     let h = History::new(ops);
     let mut o = opts(ModelKind::CasRegister);
     assert_eq!(check(&h, &o).valid, Validity::Valid);
@@ -62,10 +77,70 @@ fn a_time_budget_that_runs_out_says_unknown_with_the_keys_done_and_left() {
     assert!(r.summary.contains("time budget"), "{}", r.summary);
 }
 
+/// A key whose ops never overlap is checked by walking its ops in order: the same
+/// verdicts, counterexamples and budgets as the search.
+#[test]
+fn keys_whose_ops_never_overlap_are_checked_in_order() {
+    let mut ops = Vec::new();
+    sequential(&mut ops, 1, 300);
+    let valid = History::new(ops.clone());
+    assert_eq!(
+        check(&valid, &opts(ModelKind::CasRegister)).valid,
+        Validity::Valid
+    );
+
+    // A write that never returned, last: it may not have happened; fine either way.
+    let mut with_info = ops.clone();
+    let n = with_info.len();
+    let w = json!({"key": 1, "value": 9});
+    with_info.push(op(n, 0, OpType::Invoke, "write", w.clone()));
+    with_info.push(op(n + 1, 0, OpType::Info, "write", w));
+    let r = check(&History::new(with_info), &opts(ModelKind::CasRegister));
+    assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
+
+    // A cas that cannot have swapped, last and never returned: it did not happen.
+    let mut cas_info = ops.clone();
+    let n = cas_info.len();
+    let c = json!({"key": 1, "value": [7, 8]});
+    cas_info.push(op(n, 0, OpType::Invoke, "cas", c.clone()));
+    cas_info.push(op(n + 1, 0, OpType::Info, "cas", c));
+    let r = check(&History::new(cas_info), &opts(ModelKind::CasRegister));
+    assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
+
+    // A cas that returned ok but cannot have swapped (the value is 4, not 7), then more.
+    let mut bad = ops.clone();
+    let n = bad.len();
+    let c = json!({"key": 1, "value": [7, 8]});
+    bad.push(op(n, 0, OpType::Invoke, "cas", c.clone()));
+    bad.push(op(n + 1, 0, OpType::Ok, "cas", c));
+    sequential(&mut bad, 1, 2);
+    let r = check(&History::new(bad), &opts(ModelKind::CasRegister));
+    assert_eq!(r.valid, Validity::Invalid, "{}", r.summary);
+    let cx = r.counterexample.expect("counterexample");
+    assert_eq!(cx.prefix_len, 600, "every op before the cas is linearized");
+    assert_eq!(cx.state_after_prefix, "4");
+    let last = cx.ops.last().unwrap();
+    assert_eq!(last.description, "cas(1, 7, 8) -> ok");
+    assert_eq!(
+        last.role,
+        faultline_checkers::linearizable::OpRole::CannotFollow
+    );
+    assert_eq!(cx.candidates_omitted, 0);
+
+    // Budgets hold on the walk too.
+    let mut long = Vec::new();
+    sequential(&mut long, 1, 20_000);
+    let mut o = opts(ModelKind::CasRegister);
+    o.timeout = Some(Duration::ZERO);
+    let r = check(&History::new(long), &o);
+    assert_eq!(r.valid, Validity::Unknown, "{}", r.summary);
+    assert_eq!(r.unfinished_reason.as_deref(), Some("timeout"));
+}
+
 #[test]
 fn a_memory_budget_that_runs_out_says_unknown() {
     let mut ops = Vec::new();
-    sequential(&mut ops, 1, 500);
+    overlapping(&mut ops, 1, 500);
     let h = History::new(ops);
     let mut o = opts(ModelKind::Register);
     o.memory_budget = 1000;
