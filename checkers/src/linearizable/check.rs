@@ -236,18 +236,18 @@ fn run_parts<S: PartSource>(
         let mut scratch = SCRATCH
             .with(|s| s.try_borrow_mut().ok().map(|mut s| std::mem::take(&mut *s)))
             .unwrap_or_default();
+        let mut previous = None;
         for part in parts {
             if budget.cancel.load(Ordering::Relaxed) {
                 out.push(not_run(part.key()));
-            } else {
-                out.push(run_one(
-                    &mut part.build(),
-                    budget,
-                    history,
-                    kind,
-                    &mut scratch,
-                ));
+                continue;
             }
+            let mut part = match previous.take() {
+                Some(p) => part.rebuild(p),
+                None => part.build_with_room(ops),
+            };
+            out.push(run_one(&mut part, budget, history, kind, &mut scratch));
+            previous = Some(part);
         }
         if scratch.keep() {
             SCRATCH.with(|s| {

@@ -91,6 +91,16 @@ impl<'h> KvModel<'h> {
         m
     }
 
+    /// Room for `ops` more ops of a key checked next in this model (one key at a time).
+    pub fn make_room(&mut self, ops: usize) {
+        self.room = ops;
+        self.lits.reserve(ops);
+        self.lit_ids.reserve(ops);
+        self.lit_root.reserve(ops);
+        self.reads.reserve(ops);
+        self.nodes.reserve(2 * ops);
+    }
+
     fn single(&self) -> bool {
         self.key_names.len() <= 1
     }

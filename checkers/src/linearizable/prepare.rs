@@ -67,6 +67,22 @@ pub(crate) trait PartSource: Send {
     fn ops(&self) -> usize;
     fn key(&self) -> &str;
     fn build(self) -> Part<Self::Model>;
+    /// [`PartSource::build`], with room for `ops` ops in all: this part's and those of the
+    /// parts that will be [rebuilt](PartSource::rebuild) from it.
+    fn build_with_room(self, _ops: usize) -> Part<Self::Model>
+    where
+        Self: Sized,
+    {
+        self.build()
+    }
+    /// [`PartSource::build`], reusing what the part checked before on this thread left
+    /// (its model's tables, its op buffer) where the model allows it.
+    fn rebuild(self, _previous: Part<Self::Model>) -> Part<Self::Model>
+    where
+        Self: Sized,
+    {
+        self.build()
+    }
 }
 
 impl<M: SeqModel + Send> PartSource for Part<M> {
@@ -98,7 +114,21 @@ impl<'h> PartSource for KvPart<'h, '_> {
         &self.name
     }
     fn build(self) -> Part<KvModel<'h>> {
-        kv_part(self.name, self.keys, self.initial)
+        let n = self.ops();
+        kv_part(self.name, self.keys, self.initial, n, None)
+    }
+    fn build_with_room(self, ops: usize) -> Part<KvModel<'h>> {
+        let n = self.ops().max(ops);
+        kv_part(self.name, self.keys, self.initial, n, None)
+    }
+    /// One key's values are strings and the model's tables (literals, the trie of appends,
+    /// what gets read) do not depend on the key: the next key of a partitioned check goes
+    /// on in the same model, without a dozen new tables per key.
+    fn rebuild(self, previous: Part<KvModel<'h>>) -> Part<KvModel<'h>> {
+        let reuse = (self.keys.len() == 1 && previous.model.key_names.len() <= 1)
+            .then_some((previous.model, previous.ops));
+        let n = self.ops();
+        kv_part(self.name, self.keys, self.initial, n, reuse)
     }
 }
 
@@ -461,21 +491,35 @@ fn kv_text(v: &Value) -> Cow<'_, str> {
     }
 }
 
+/// The model and ops of a kv part: new ones with room for `room` ops, or (`reuse`) the
+/// one-key model and op buffer of the part checked before on this thread (same check, so
+/// the same initial value), to go on with.
 fn kv_part<'h>(
     name: String,
     keys: Vec<(String, Vec<RawOp<'h>>)>,
     initial: Option<&Value>,
+    room: usize,
+    reuse: Option<(KvModel<'h>, Vec<PreparedOp<KvOp>>)>,
 ) -> Part<KvModel<'h>> {
-    let init = initial.map(kv_text).unwrap_or_default();
     let n = keys.iter().map(|(_, raws)| raws.len()).sum();
-    // Names only show in the states of a multi-key model.
-    let names = if keys.len() > 1 {
-        keys.iter().map(|(k, _)| k.clone()).collect()
-    } else {
-        Vec::new()
+    let (mut model, mut ops) = match reuse {
+        Some((mut model, mut ops)) => {
+            model.make_room(n);
+            ops.clear();
+            ops.reserve(n);
+            (model, ops)
+        }
+        None => {
+            let init = initial.map(kv_text).unwrap_or_default();
+            // Names only show in the states of a multi-key model.
+            let names = if keys.len() > 1 {
+                keys.iter().map(|(k, _)| k.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            (KvModel::new(names, &init, room), Vec::with_capacity(room))
+        }
     };
-    let mut model = KvModel::new(names, &init, n);
-    let mut ops = Vec::with_capacity(n);
     for (ki, (_, raws)) in keys.into_iter().enumerate() {
         for r in raws {
             let (kind, arg) = match r.f {
