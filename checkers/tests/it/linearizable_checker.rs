@@ -22,32 +22,33 @@ fn op(index: usize, p: u64, kind: OpType, f: &str, value: Value) -> Op {
     }
 }
 
-/// `pairs` sequential write/read pairs on `key` by two processes, all fine.
-fn sequential(ops: &mut Vec<Op>, key: i64, pairs: usize) {
+/// `pairs` write/read pairs on `key` by two processes, all fine. `overlap`: each read is
+/// called before the write it reads returns, so the key goes through the search (not the
+/// in-order walk of a key whose ops never overlap).
+fn write_read_pairs(ops: &mut Vec<Op>, key: i64, pairs: usize, overlap: bool) {
     for i in 0..pairs {
         let v = json!({"key": key, "value": (i % 5) as i64});
         let r = json!({"key": key, "value": null});
         let n = ops.len();
+        let (write_ok, read_invoke) = if overlap {
+            (n + 2, n + 1)
+        } else {
+            (n + 1, n + 2)
+        };
         ops.push(op(n, 0, OpType::Invoke, "write", v.clone()));
-        ops.push(op(n + 1, 0, OpType::Ok, "write", v.clone()));
-        ops.push(op(n + 2, 1, OpType::Invoke, "read", r));
+        ops.push(op(write_ok, 0, OpType::Ok, "write", v.clone()));
+        ops.push(op(read_invoke, 1, OpType::Invoke, "read", r));
         ops.push(op(n + 3, 1, OpType::Ok, "read", v));
     }
+    ops.sort_by_key(|o| o.index);
 }
 
-/// Like [`sequential`], but each read is called before the write it reads returns: the
-/// ops overlap, so the key goes through the search (not the in-order walk of a key whose
-/// ops never overlap).
+fn sequential(ops: &mut Vec<Op>, key: i64, pairs: usize) {
+    write_read_pairs(ops, key, pairs, false);
+}
+
 fn overlapping(ops: &mut Vec<Op>, key: i64, pairs: usize) {
-    for i in 0..pairs {
-        let v = json!({"key": key, "value": (i % 5) as i64});
-        let r = json!({"key": key, "value": null});
-        let n = ops.len();
-        ops.push(op(n, 0, OpType::Invoke, "write", v.clone()));
-        ops.push(op(n + 1, 1, OpType::Invoke, "read", r));
-        ops.push(op(n + 2, 0, OpType::Ok, "write", v.clone()));
-        ops.push(op(n + 3, 1, OpType::Ok, "read", v));
-    }
+    write_read_pairs(ops, key, pairs, true);
 }
 
 fn opts(model: ModelKind) -> LinearizableOptions {
@@ -89,32 +90,33 @@ fn keys_whose_ops_never_overlap_are_checked_in_order() {
         Validity::Valid
     );
 
+    // `ops`, then one more op of process 0 on key 1, completed as `kind`.
+    let then = |f: &str, value: Value, kind: OpType| {
+        let mut more = ops.clone();
+        let n = more.len();
+        let v = json!({"key": 1, "value": value});
+        more.push(op(n, 0, OpType::Invoke, f, v.clone()));
+        more.push(op(n + 1, 0, kind, f, v));
+        more
+    };
+    let cas_register = opts(ModelKind::CasRegister);
     // A write that never returned, last: it may not have happened; fine either way.
-    let mut with_info = ops.clone();
-    let n = with_info.len();
-    let w = json!({"key": 1, "value": 9});
-    with_info.push(op(n, 0, OpType::Invoke, "write", w.clone()));
-    with_info.push(op(n + 1, 0, OpType::Info, "write", w));
-    let r = check(&History::new(with_info), &opts(ModelKind::CasRegister));
+    let r = check(
+        &History::new(then("write", json!(9), OpType::Info)),
+        &cas_register,
+    );
     assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
-
     // A cas that cannot have swapped, last and never returned: it did not happen.
-    let mut cas_info = ops.clone();
-    let n = cas_info.len();
-    let c = json!({"key": 1, "value": [7, 8]});
-    cas_info.push(op(n, 0, OpType::Invoke, "cas", c.clone()));
-    cas_info.push(op(n + 1, 0, OpType::Info, "cas", c));
-    let r = check(&History::new(cas_info), &opts(ModelKind::CasRegister));
+    let r = check(
+        &History::new(then("cas", json!([7, 8]), OpType::Info)),
+        &cas_register,
+    );
     assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
 
     // A cas that returned ok but cannot have swapped (the value is 4, not 7), then more.
-    let mut bad = ops.clone();
-    let n = bad.len();
-    let c = json!({"key": 1, "value": [7, 8]});
-    bad.push(op(n, 0, OpType::Invoke, "cas", c.clone()));
-    bad.push(op(n + 1, 0, OpType::Ok, "cas", c));
+    let mut bad = then("cas", json!([7, 8]), OpType::Ok);
     sequential(&mut bad, 1, 2);
-    let r = check(&History::new(bad), &opts(ModelKind::CasRegister));
+    let r = check(&History::new(bad), &cas_register);
     assert_eq!(r.valid, Validity::Invalid, "{}", r.summary);
     let cx = r.counterexample.expect("counterexample");
     assert_eq!(cx.prefix_len, 600, "every op before the cas is linearized");
