@@ -223,6 +223,7 @@ impl<'h> KvModel<'h> {
 
 impl SeqModel for KvModel<'_> {
     type Op = KvOp;
+    const PRUNES_READS: bool = true;
     fn init(&self) -> u64 {
         if self.single() {
             self.init_node as u64

@@ -41,6 +41,9 @@ pub(crate) trait SeqModel {
     fn bytes(&self) -> usize {
         0
     }
+    /// Whether [`SeqModel::unreachable`] can ever say true: if not, the search does not
+    /// look for the first pending reset at all.
+    const PRUNES_READS: bool = false;
     /// Whether the read-only op `read` can never become legal from `state` as long as only
     /// ops that do not [`reset`](SeqModel::resets) follow. `false` when unsure.
     fn unreachable(&mut self, _state: u64, _read: &Self::Op) -> bool {

@@ -93,6 +93,8 @@ pub(crate) struct Scratch {
     events: Vec<(u64, u32)>,
     read_only: Vec<bool>,
     resets: Vec<u32>,
+    /// Per op, its index in `resets` (NONE: not a reset).
+    reset_rank: Vec<u32>,
     twin: Vec<u32>,
     effects: Vec<u32>,
     bits: Vec<u64>,
@@ -117,6 +119,7 @@ impl Scratch {
             + bytes(&self.events)
             + bytes(&self.read_only)
             + bytes(&self.resets)
+            + bytes(&self.reset_rank)
             + bytes(&self.twin)
             + bytes(&self.effects)
             + bytes(&self.bits)
@@ -260,6 +263,7 @@ fn run<M: SeqModel>(
         events,
         read_only,
         resets,
+        reset_rank,
         twin,
         effects,
         bits,
@@ -276,7 +280,17 @@ fn run<M: SeqModel>(
     read_only.extend(ops.iter().map(|o| M::read_only(&o.op)));
     // Ops that may reset the state, in call order.
     resets.clear();
-    resets.extend((0..n as u32).filter(|&i| M::resets(&ops[i as usize].op)));
+    reset_rank.clear();
+    if M::PRUNES_READS {
+        resets.extend((0..n as u32).filter(|&i| M::resets(&ops[i as usize].op)));
+        reset_rank.resize(n, NONE);
+        for (k, &r) in resets.iter().enumerate() {
+            reset_rank[r as usize] = k as u32;
+        }
+    }
+    // No pending reset comes before `resets[reset_cursor]` (it only moves back when a
+    // reset is taken off the stack).
+    let mut reset_cursor = 0usize;
     twins::<M>(ops, twin, effects);
     let words = n.div_ceil(64);
     bits.clear();
@@ -306,6 +320,7 @@ fn run<M: SeqModel>(
     let mut best: Vec<u32> = Vec::new();
     let mut best_state = state;
     let mut best_len = 0usize;
+    let mut agree = 0usize; // leading entries of `best` equal to the stack's
     let mut model_bytes = model.bytes();
     *held += model_bytes;
     budget.memory_used.fetch_add(model_bytes, Ordering::Relaxed);
@@ -371,10 +386,19 @@ fn run<M: SeqModel>(
                         candidate = Some((e, true, s));
                         break;
                     }
+                    if !M::PRUNES_READS {
+                        e = next[e] as usize;
+                        continue;
+                    }
                     let reset_call = *first_reset.get_or_insert_with(|| {
+                        while let Some(&r) = resets.get(reset_cursor) {
+                            if bits[r as usize / 64] & (1u64 << (r % 64)) == 0 {
+                                break;
+                            }
+                            reset_cursor += 1;
+                        }
                         resets
-                            .iter()
-                            .find(|&&r| bits[r as usize / 64] & (1u64 << (r % 64)) == 0)
+                            .get(reset_cursor)
                             .map_or(INF, |&r| ops[r as usize].call)
                     });
                     // No reset can come before this read: only appends can.
@@ -447,8 +471,11 @@ fn run<M: SeqModel>(
         // Here entry is a return (an op not linearized in time) or the configuration is dead:
         // backtrack, past forced ops, whose parents have no other child worth trying.
         if stack.len() == best_len && best.len() < best_len {
-            best.clear();
-            best.extend(stack.iter().map(|s| s.0 & !FORCED));
+            // Only what changed since the last copy: `best` and the stack agree up to
+            // `agree` (the stack has not been popped below it since).
+            best.truncate(agree);
+            best.extend(stack[agree..].iter().map(|s| s.0 & !FORCED));
+            agree = stack.len();
             best_state = state;
         }
         loop {
@@ -459,9 +486,13 @@ fn run<M: SeqModel>(
                     configurations: cache.len(),
                 };
             };
+            agree = agree.min(stack.len());
             let e = (top & !FORCED) as usize;
             state = old_state;
             bits[e / 64] &= !(1u64 << (e % 64));
+            if M::PRUNES_READS {
+                reset_cursor = reset_cursor.min(reset_rank[e] as usize);
+            }
             hash ^= zobrist[e];
             // Unlift: the return first, then the call.
             let r = n + e;
