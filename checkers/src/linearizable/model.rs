@@ -119,6 +119,18 @@ impl SeqModel for RegisterModel {
     }
 }
 
+/// Whether two byte strings are equal; short ones (most keys and literals: a few bytes)
+/// compared inline, where `==` calls memcmp, whose call costs more than the compare.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
 /// FxHash (rustc's hasher): one multiply per word. Good enough for interned ids.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);

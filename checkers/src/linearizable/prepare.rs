@@ -11,7 +11,7 @@
 
 use super::kv::{KvKind, KvModel, KvOp};
 use super::model::FxMap;
-use super::model::{RegOp, RegValue, RegisterModel, SeqModel, NIL};
+use super::model::{same_bytes, RegOp, RegValue, RegisterModel, SeqModel, NIL};
 use super::ModelKind;
 use faultline_core::{History, OpType, Process};
 use serde_json::Value;
@@ -143,6 +143,8 @@ enum F {
 }
 
 struct RawOp<'h> {
+    /// Index of the op's key in the order keys were first seen.
+    key: u32,
     f: F,
     arg: &'h Value,
     result: &'h Value,
@@ -173,11 +175,15 @@ pub(crate) fn fields(v: &Value) -> Fields<'_> {
     };
     let (mut key, mut value, mut swapped) = (None, None, None);
     for (k, x) in m {
-        match k.as_str() {
-            "key" => key = Some(x),
-            "value" => value = Some(x),
-            "swapped" => swapped = Some(x),
-            _ => {}
+        // Fixed-size compares after the length: inlined loads, where a `match` on the
+        // strings called memcmp for every field of every op.
+        let k = k.as_bytes();
+        if <[u8; 3]>::try_from(k).ok() == Some(*b"key") {
+            key = Some(x);
+        } else if <[u8; 5]>::try_from(k).ok() == Some(*b"value") {
+            value = Some(x);
+        } else if <[u8; 7]>::try_from(k).ok() == Some(*b"swapped") {
+            swapped = Some(x);
         }
     }
     let value = match (key, value) {
@@ -216,12 +222,25 @@ fn parse_f(model: ModelKind, f: &str, index: u64) -> Result<F, PrepareError> {
 }
 
 /// A key without allocation for the common cases.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Eq, Hash)]
 enum KeyRef<'h> {
     None,
     Int(i64),
     Str(&'h str),
     Other(String),
+}
+
+impl PartialEq for KeyRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (KeyRef::None, KeyRef::None) => true,
+            (KeyRef::Int(a), KeyRef::Int(b)) => a == b,
+            // Keys are short: compared inline, not by a call to memcmp per op.
+            (KeyRef::Str(a), KeyRef::Str(b)) => same_bytes(a.as_bytes(), b.as_bytes()),
+            (KeyRef::Other(a), KeyRef::Other(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl KeyRef<'_> {
@@ -252,7 +271,11 @@ pub(crate) fn prepare<'h, 'i>(
     let completion = completions(history);
     let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
     let mut last_key: Option<(KeyRef, usize)> = None; // ops of one key often come in a row
-    let mut by_key: Vec<(String, Vec<RawOp>)> = Vec::new();
+                                                      // Every op in one vector first (its size is known), then split by key with exact sizes:
+                                                      // no vector per key grown by doubling.
+    let mut names: Vec<String> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut raws: Vec<RawOp> = Vec::with_capacity(history.ops.len() / 2 + 1);
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
             continue;
@@ -294,20 +317,17 @@ pub(crate) fn prepare<'h, 'i>(
             _ => match key_index.get(&key) {
                 Some(&k) => k,
                 None => {
-                    // Most histories have one key: room for all its ops at once.
-                    let room = if by_key.is_empty() {
-                        history.ops.len() / 2
-                    } else {
-                        0
-                    };
-                    by_key.push((key.name(), Vec::with_capacity(room)));
-                    key_index.insert(key.clone(), by_key.len() - 1);
-                    by_key.len() - 1
+                    names.push(key.name());
+                    counts.push(0);
+                    key_index.insert(key.clone(), names.len() - 1);
+                    names.len() - 1
                 }
             },
         };
         last_key = Some((key, k));
-        by_key[k].1.push(RawOp {
+        counts[k] += 1;
+        raws.push(RawOp {
+            key: k as u32,
             f,
             arg,
             result,
@@ -318,6 +338,7 @@ pub(crate) fn prepare<'h, 'i>(
             complete,
         });
     }
+    let mut by_key = split_by_key(names, &counts, raws);
     match model {
         ModelKind::Register | ModelKind::CasRegister => {
             let mut parts = Vec::with_capacity(by_key.len());
@@ -330,8 +351,9 @@ pub(crate) fn prepare<'h, 'i>(
             by_key
                 .into_iter()
                 .map(|(key, raws)| KvPart {
-                    name: key.clone(),
-                    keys: vec![(key, raws)],
+                    name: key,
+                    // A one-key part's key is its name.
+                    keys: vec![(String::new(), raws)],
                     initial,
                 })
                 .collect(),
@@ -346,6 +368,28 @@ pub(crate) fn prepare<'h, 'i>(
             }]))
         }
     }
+}
+
+/// The ops of each key, in history order, each key's vector sized exactly. One key (the
+/// common case) keeps `raws` as it is.
+fn split_by_key<'h>(
+    names: Vec<String>,
+    counts: &[usize],
+    raws: Vec<RawOp<'h>>,
+) -> Vec<(String, Vec<RawOp<'h>>)> {
+    if names.len() == 1 {
+        let name = names.into_iter().next().unwrap_or_default();
+        return vec![(name, raws)];
+    }
+    let mut by_key: Vec<(String, Vec<RawOp>)> = names
+        .into_iter()
+        .zip(counts)
+        .map(|(n, &c)| (n, Vec::with_capacity(c)))
+        .collect();
+    for r in raws {
+        by_key[r.key as usize].1.push(r);
+    }
+    by_key
 }
 
 /// For each invoke, the position of its completion (`usize::MAX`: none), paired per
@@ -541,7 +585,9 @@ fn kv_part<'h>(
             });
         }
     }
-    ops.sort_by_key(|o| o.call);
+    if !ops.is_sorted_by_key(|o| o.call) {
+        ops.sort_by_key(|o| o.call); // several keys (one key's ops come in call order)
+    }
     for (i, o) in ops.iter_mut().enumerate() {
         o.op.memo = i as u32;
     }

@@ -178,10 +178,10 @@ fn twins<M: SeqModel>(ops: &[PreparedOp<M::Op>], twin: &mut Vec<u32>, last: &mut
 }
 
 /// Links the call and return nodes (call of op `i` is `i`, its return `n + i`) from `head`
-/// to `tail` in time order: by position, returns at +infinity last in op order. Positions
-/// are distinct, so when they span a range not much wider than the node count (a key with
-/// most of the history, the usual case) a table indexed by position orders them in linear
-/// time; otherwise they are sorted.
+/// to `tail` in time order: by position, returns at +infinity last in op order. `ops` are
+/// in call order. Positions are distinct, so when they span a range not much wider than the
+/// node count (a key with most of the history, the usual case) a table indexed by position
+/// orders them in linear time; otherwise the returns are sorted and merged with the calls.
 fn link_in_time_order<O>(
     ops: &[PreparedOp<O>],
     next: &mut [u32],
@@ -190,6 +190,7 @@ fn link_in_time_order<O>(
     events: &mut Vec<(u64, u32)>,
 ) {
     let n = ops.len();
+    debug_assert!(ops.windows(2).all(|w| w[0].call < w[1].call));
     let (head, tail) = (2 * n, 2 * n + 1);
     let mut last = head;
     let mut link = |node: u32| {
@@ -221,15 +222,24 @@ fn link_in_time_order<O>(
         }
         at.iter().filter(|&&x| x != NONE).for_each(|&x| link(x));
     } else {
+        // The calls are in order already (ops come in call order): sort the returns alone
+        // (mostly in order too) and merge.
         events.clear();
-        for (i, o) in ops.iter().enumerate() {
-            events.push((o.call, i as u32));
-            if o.ret != INF {
-                events.push((o.ret, (n + i) as u32));
-            }
-        }
+        events.extend(
+            ops.iter()
+                .enumerate()
+                .filter(|(_, o)| o.ret != INF)
+                .map(|(i, o)| (o.ret, (n + i) as u32)),
+        );
         events.sort_unstable();
-        events.iter().for_each(|e| link(e.1));
+        let mut returns = events.iter().peekable();
+        for (i, o) in ops.iter().enumerate() {
+            while let Some(&(_, r)) = returns.next_if(|&&(ret, _)| ret < o.call) {
+                link(r);
+            }
+            link(i as u32);
+        }
+        returns.for_each(|&(_, r)| link(r));
     }
     (0..n)
         .filter(|&i| ops[i].ret == INF)
