@@ -193,8 +193,23 @@ proptest! {
         seed in any::<u64>(), procs in 1usize..8, keys in 1u32..4, n in 1usize..200, info in 0.0f64..0.3, put in 0.0f64..0.3,
     ) {
         let h = simulate(seed, procs, keys, n, info, put);
-        let r = check(&h, &LinearizableOptions { model: ModelKind::Kv, ..Default::default() });
-        prop_assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
+        let opts = LinearizableOptions {
+            model: ModelKind::Kv,
+            timeout: Some(std::time::Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let r = check(&h, &opts);
+        // Never a false alarm. A rare history is exponential for the search (see
+        // `an_exponential_history_is_unknown_within_its_budget`): then unknown, and only
+        // because a budget ran out.
+        if r.valid == Validity::Unknown {
+            prop_assert!(
+                matches!(r.unfinished_reason.as_deref(), Some("timeout" | "memory")),
+                "{}", r.summary
+            );
+        } else {
+            prop_assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
+        }
     }
 
     #[test]
@@ -220,6 +235,42 @@ proptest! {
         prop_assert_eq!(partitioned, want);
         prop_assert_eq!(whole, want);
     }
+}
+
+/// A history the property test above found (5 processes, one key, 47 ops, 9 appends that
+/// never returned, of the deliberately ambiguous values "a", "b" and "ab"): each pending
+/// append may take effect anywhere after its call or never, and the reads cannot tell the
+/// orders apart, so the search grows exponentially (26.7M configurations filled the default
+/// 2 GiB memo in 9 s without a verdict, in a release build; Porcupine's search is the same).
+/// What the checker owes then: unknown within its budget, never invalid, never a hang.
+#[test]
+fn an_exponential_history_is_unknown_within_its_budget() {
+    let h = simulate(
+        10770813073356172223,
+        5,
+        1,
+        47,
+        0.2013225958976511,
+        0.08710766802396151,
+    );
+    let memory = LinearizableOptions {
+        model: ModelKind::Kv,
+        memory_budget: 16 << 20,
+        ..Default::default()
+    };
+    let r = check(&h, &memory);
+    assert_eq!(r.valid, Validity::Unknown, "{}", r.summary);
+    assert_eq!(r.unfinished_reason.as_deref(), Some("memory"));
+    let time = LinearizableOptions {
+        model: ModelKind::Kv,
+        timeout: Some(std::time::Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let r = check(&h, &time);
+    assert_eq!(r.valid, Validity::Unknown, "{}", r.summary);
+    assert_eq!(r.unfinished_reason.as_deref(), Some("timeout"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
 #[test]
