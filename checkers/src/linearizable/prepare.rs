@@ -270,9 +270,10 @@ pub(crate) fn prepare<'h, 'i>(
 ) -> Result<Prepared<'h, 'i>, PrepareError> {
     let completion = completions(history);
     let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
-    let mut last_key: Option<(KeyRef, usize)> = None; // ops of one key often come in a row
-                                                      // Every op in one vector first (its size is known), then split by key with exact sizes:
-                                                      // no vector per key grown by doubling.
+    // Ops of one key often come in a row.
+    let mut last_key: Option<(KeyRef, usize)> = None;
+    // Every op in one vector first (its size is known), then split by key with exact sizes:
+    // no vector per key grown by doubling.
     let mut names: Vec<String> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     let mut raws: Vec<RawOp> = Vec::with_capacity(history.ops.len() / 2 + 1);
