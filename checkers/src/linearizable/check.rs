@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 /// Default memory budget for the memo of one check: 2 GiB.
 pub const DEFAULT_MEMORY_BUDGET: usize = 2 << 30;
+
 thread_local! {
     /// Search buffers of the calling thread, kept between checks (see `run_parts`).
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
