@@ -56,8 +56,12 @@ pub(crate) struct KvModel<'h> {
     init_node: u32,
     /// The op count given to [`KvModel::new`]: the room the memos get when first used.
     room: usize,
-    maps: Vec<Box<[u32]>>,
+    /// The interned maps of a multi-key model, one after another (one node per key): map
+    /// `id` is `maps[id * keys..][..keys]`.
+    maps: Vec<u32>,
     map_ids: FxMap<Box<[u32]>, u64>,
+    /// The map a step builds before it is interned (no allocation for a map seen before).
+    next_map: Vec<u32>,
     memo: FxMap<(u64, u32), u64>,
     pub key_names: Vec<String>,
 }
@@ -79,6 +83,7 @@ impl<'h> KvModel<'h> {
             room: ops,
             maps: Vec::new(),
             map_ids: FxMap::default(),
+            next_map: Vec::new(),
             memo: FxMap::default(),
             key_names,
         };
@@ -86,7 +91,7 @@ impl<'h> KvModel<'h> {
         m.init_node = m.lit_root[init as usize];
         if m.key_names.len() > 1 {
             let map: Box<[u32]> = vec![m.init_node; m.key_names.len()].into_boxed_slice();
-            m.intern_map(map);
+            m.intern_map(&map);
         }
         m
     }
@@ -210,14 +215,26 @@ impl<'h> KvModel<'h> {
             && self.is_prefix(node, read)
     }
 
-    fn intern_map(&mut self, map: Box<[u32]>) -> u64 {
-        if let Some(&id) = self.map_ids.get(&map) {
+    fn intern_map(&mut self, map: &[u32]) -> u64 {
+        if let Some(&id) = self.map_ids.get(map) {
             return id;
         }
-        let id = self.maps.len() as u64;
-        self.maps.push(map.clone());
-        self.map_ids.insert(map, id);
+        let id = (self.maps.len() / map.len().max(1)) as u64;
+        self.maps.extend_from_slice(map);
+        self.map_ids.insert(map.into(), id);
         id
+    }
+
+    /// The node of `key` in map `state` of a multi-key model.
+    fn node_of(&self, state: u64, key: u32) -> u32 {
+        self.maps[state as usize * self.key_names.len() + key as usize]
+    }
+
+    /// Map `id` of a multi-key model, if there is one.
+    fn map(&self, id: u64) -> Option<&[u32]> {
+        let keys = self.key_names.len();
+        let at = (id as usize).checked_mul(keys)?;
+        self.maps.get(at..at.checked_add(keys)?)
     }
 }
 
@@ -251,7 +268,7 @@ impl SeqModel for KvModel<'_> {
                 KvKind::Append => Some(self.append(node, op.arg) as u64),
             };
         }
-        let node = self.maps[state as usize][op.key as usize];
+        let node = self.node_of(state, op.key);
         if op.kind == KvKind::Get {
             return self.equals(node, op.arg).then_some(state);
         }
@@ -262,9 +279,12 @@ impl SeqModel for KvModel<'_> {
             KvKind::Put => self.lit_root[op.arg as usize],
             _ => self.append(node, op.arg),
         };
-        let mut map = self.maps[state as usize].clone();
+        let mut map = std::mem::take(&mut self.next_map);
+        map.clear();
+        map.extend_from_slice(self.map(state).unwrap_or_default());
         map[op.key as usize] = value;
-        let next = self.intern_map(map);
+        let next = self.intern_map(&map);
+        self.next_map = map;
         self.memo.insert((state, op.memo), next);
         Some(next)
     }
@@ -280,7 +300,8 @@ impl SeqModel for KvModel<'_> {
             + (self.children.capacity() + self.prefix_memo.capacity()) * 16
             + self.memo.capacity() * 24
             + self.map_ids.capacity() * 24
-            + self.maps.len() * (16 + 4 * self.key_names.len()) * 2
+            + self.maps.capacity() * 4
+            + self.map_ids.len() * (16 + 4 * self.key_names.len())
     }
     fn resets(op: &KvOp) -> bool {
         op.kind == KvKind::Put
@@ -291,7 +312,7 @@ impl SeqModel for KvModel<'_> {
         let node = if self.single() {
             state as u32
         } else {
-            self.maps[state as usize][read.key as usize]
+            self.node_of(state, read.key)
         };
         !self.is_prefix(node, read.arg)
     }
@@ -316,7 +337,7 @@ impl SeqModel for KvModel<'_> {
         if self.single() {
             return show(state as u32);
         }
-        let Some(map) = self.maps.get(state as usize) else {
+        let Some(map) = self.map(state) else {
             return format!("#{state}");
         };
         let parts: Vec<String> = map
