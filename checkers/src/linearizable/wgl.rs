@@ -18,9 +18,13 @@
 //! before a callable read returns, and the current value can never grow into what it read,
 //! the branch is dead.
 //!
+//! A key whose ops never overlap has one order to check and is walked in it, without any
+//! of this ([`sequential`]).
+//!
 //! Speed: the bitset is a `Vec<u64>` updated in place, its hash is a Zobrist hash kept up
 //! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate;
-//! the buffers of one search serve the worker's next key ([`Scratch`]).
+//! the buffers of one search serve the worker's next key, and a thread's next check
+//! ([`Scratch`]).
 //! Budgets (deadline, shared memory counter, cancellation) are checked every 16384 steps,
 //! and before every growth of the memo.
 
