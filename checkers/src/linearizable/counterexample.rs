@@ -105,7 +105,7 @@ fn push_short(out: &mut String, v: &Value) {
 }
 
 /// Whether `{s:?}` is `s` in quotes: printable ASCII without `"` or `\`.
-fn debug_is_quoted(s: &str) -> bool {
+pub(crate) fn debug_is_quoted(s: &str) -> bool {
     s.bytes()
         .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }

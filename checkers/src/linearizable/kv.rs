@@ -11,6 +11,7 @@
 //! With one key (the partitioned check) the state is the node; with several keys (the
 //! unpartitioned variant) it is the id of an interned vector of nodes, one per key.
 
+use super::counterexample::debug_is_quoted;
 use super::model::{same_bytes, FxMap, SeqModel};
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -90,8 +91,7 @@ impl<'h> KvModel<'h> {
         let init = m.intern_str(initial.to_string());
         m.init_node = m.lit_root[init as usize];
         if m.key_names.len() > 1 {
-            let map: Box<[u32]> = vec![m.init_node; m.key_names.len()].into_boxed_slice();
-            m.intern_map(&map);
+            m.intern_map(&vec![m.init_node; m.key_names.len()]);
         }
         m
     }
@@ -319,8 +319,7 @@ impl SeqModel for KvModel<'_> {
     fn describe_state(&self, state: u64) -> String {
         let show = |node: u32| {
             let s = self.text(node);
-            let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\';
-            if s.len() <= 60 && s.bytes().all(plain) {
+            if s.len() <= 60 && debug_is_quoted(&s) {
                 // What `{s:?}` writes for printable ASCII without quotes or backslashes.
                 let mut q = String::with_capacity(s.len() + 2);
                 q.push('"');

@@ -143,19 +143,11 @@ impl Hasher for FxHasher {
         // Little-endian words, the last one zero-padded; built without a call to memcpy.
         let mut words = bytes.chunks_exact(8);
         for w in &mut words {
-            let mut x = 0u64;
-            for (i, &b) in w.iter().enumerate() {
-                x |= (b as u64) << (8 * i);
-            }
-            self.write_u64(x);
+            self.write_u64(le_word(w));
         }
         let rest = words.remainder();
         if !rest.is_empty() {
-            let mut x = 0u64;
-            for (i, &b) in rest.iter().enumerate() {
-                x |= (b as u64) << (8 * i);
-            }
-            self.write_u64(x);
+            self.write_u64(le_word(rest));
         }
     }
     #[inline]
@@ -174,6 +166,16 @@ impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// Up to 8 bytes as a little-endian word, zero-padded.
+#[inline(always)]
+fn le_word(w: &[u8]) -> u64 {
+    let mut x = 0u64;
+    for (i, &b) in w.iter().enumerate() {
+        x |= (b as u64) << (8 * i);
+    }
+    x
 }
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;

@@ -114,8 +114,7 @@ impl<'h> PartSource for KvPart<'h, '_> {
         &self.name
     }
     fn build(self) -> Part<KvModel<'h>> {
-        let n = self.ops();
-        kv_part(self.name, self.keys, self.initial, n, None)
+        self.build_with_room(0)
     }
     fn build_with_room(self, ops: usize) -> Part<KvModel<'h>> {
         let n = self.ops().max(ops);
@@ -275,7 +274,6 @@ pub(crate) fn prepare<'h, 'i>(
     // Every op in one vector first (its size is known), then split by key with exact sizes:
     // no vector per key grown by doubling.
     let mut names: Vec<String> = Vec::new();
-    let mut counts: Vec<usize> = Vec::new();
     let mut raws: Vec<RawOp> = Vec::with_capacity(history.ops.len() / 2 + 1);
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
@@ -319,14 +317,12 @@ pub(crate) fn prepare<'h, 'i>(
                 Some(&k) => k,
                 None => {
                     names.push(key.name());
-                    counts.push(0);
                     key_index.insert(key.clone(), names.len() - 1);
                     names.len() - 1
                 }
             },
         };
         last_key = Some((key, k));
-        counts[k] += 1;
         raws.push(RawOp {
             key: k as u32,
             f,
@@ -339,7 +335,7 @@ pub(crate) fn prepare<'h, 'i>(
             complete,
         });
     }
-    let mut by_key = split_by_key(names, &counts, raws);
+    let mut by_key = split_by_key(names, raws);
     match model {
         ModelKind::Register | ModelKind::CasRegister => {
             let mut parts = Vec::with_capacity(by_key.len());
@@ -373,19 +369,19 @@ pub(crate) fn prepare<'h, 'i>(
 
 /// The ops of each key, in history order, each key's vector sized exactly. One key (the
 /// common case) keeps `raws` as it is.
-fn split_by_key<'h>(
-    names: Vec<String>,
-    counts: &[usize],
-    raws: Vec<RawOp<'h>>,
-) -> Vec<(String, Vec<RawOp<'h>>)> {
+fn split_by_key<'h>(names: Vec<String>, raws: Vec<RawOp<'h>>) -> Vec<(String, Vec<RawOp<'h>>)> {
     if names.len() == 1 {
         let name = names.into_iter().next().unwrap_or_default();
         return vec![(name, raws)];
     }
+    let mut counts = vec![0usize; names.len()];
+    for r in &raws {
+        counts[r.key as usize] += 1;
+    }
     let mut by_key: Vec<(String, Vec<RawOp>)> = names
         .into_iter()
         .zip(counts)
-        .map(|(n, &c)| (n, Vec::with_capacity(c)))
+        .map(|(n, c)| (n, Vec::with_capacity(c)))
         .collect();
     for r in raws {
         by_key[r.key as usize].1.push(r);

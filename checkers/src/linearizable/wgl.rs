@@ -42,6 +42,19 @@ pub(crate) struct Budget {
     pub cancel: AtomicBool,
 }
 
+impl Budget {
+    /// Why a search must stop now (another key failed, or the time is up), if it must.
+    fn interrupted(&self) -> Option<Abort> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Some(Abort::Cancelled)
+        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(Abort::Timeout)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Abort {
     Timeout,
@@ -367,11 +380,8 @@ fn run<M: SeqModel>(
         }
         steps = steps.wrapping_add(1);
         if steps & 0x3FFF == 0 {
-            if budget.cancel.load(Ordering::Relaxed) {
-                abort!(Abort::Cancelled);
-            }
-            if budget.deadline.is_some_and(|d| Instant::now() >= d) {
-                abort!(Abort::Timeout);
+            if let Some(why) = budget.interrupted() {
+                abort!(why);
             }
             // The model's own tables (interned values, memoised transitions) count too.
             let now = model.bytes();
@@ -541,14 +551,7 @@ fn sequential<M: SeqModel>(
     let mut state = model.init();
     for (i, o) in ops.iter().enumerate() {
         if i & 0x3FFF == 0x3FFF {
-            let abort = if budget.cancel.load(Ordering::Relaxed) {
-                Some(Abort::Cancelled)
-            } else if budget.deadline.is_some_and(|d| Instant::now() >= d) {
-                Some(Abort::Timeout)
-            } else {
-                None
-            };
-            if let Some(why) = abort {
+            if let Some(why) = budget.interrupted() {
                 return Some(SearchResult {
                     outcome: Outcome::Aborted(why),
                     configurations: i,

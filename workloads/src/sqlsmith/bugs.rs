@@ -40,7 +40,7 @@ pub(super) fn group(report: &mut LoopReport, dir: &Path) {
     for (k, mut forms) in by_key {
         let sigs = &report.signatures;
         // The representative: the smallest reduction, then the most seen.
-        forms.sort_by_key(|i| {
+        forms.sort_by_cached_key(|i| {
             let s = &sigs[*i];
             (
                 s.statements.unwrap_or(usize::MAX),
