@@ -8,12 +8,13 @@
 
 use super::counterexample::{build, Counterexample};
 use super::model::SeqModel;
-use super::prepare::{prepare, Part, PartSource, PrepareError, Prepared};
+use super::prepare::{collect, prepare, Part, PartSource, PrepareError, Prepared};
 use super::wgl::{search, Abort, Budget, Outcome, Scratch};
 use super::ModelKind;
 use faultline_core::{CheckResult, Checker, History, Validity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -141,8 +142,8 @@ enum KeyOutcome {
     NotRun,
 }
 
-struct KeyResult {
-    key: String,
+struct KeyResult<'h> {
+    key: Cow<'h, str>,
     outcome: KeyOutcome,
     configurations: usize,
 }
@@ -163,7 +164,11 @@ pub fn check(history: &History, opts: &LinearizableOptions) -> LinearizabilityRe
     } else {
         opts.threads
     };
-    let prepared = prepare(history, opts.model, opts.initial_value.as_ref());
+    let collected = match collect(history, opts.model) {
+        Ok(c) => c,
+        Err(e) => return error_report(opts.model, e, start),
+    };
+    let prepared = prepare(&collected, history, opts.model, opts.initial_value.as_ref());
     let (results, ops) = match prepared {
         Err(e) => return error_report(opts.model, e, start),
         Ok(Prepared::Register(parts)) => run_parts(parts, &budget, threads, history, opts.model),
@@ -191,13 +196,13 @@ fn error_report(model: ModelKind, e: PrepareError, start: Instant) -> Linearizab
     }
 }
 
-fn run_one<M: SeqModel>(
-    part: &mut Part<M>,
+fn run_one<'h, M: SeqModel>(
+    part: &mut Part<'h, M>,
     budget: &Budget,
     history: &History,
     kind: ModelKind,
     scratch: &mut Scratch,
-) -> KeyResult {
+) -> KeyResult<'h> {
     let r = search(&mut part.model, &part.ops, budget, scratch);
     let outcome = match r.outcome {
         Outcome::Linearizable => KeyOutcome::Linearizable,
@@ -214,13 +219,13 @@ fn run_one<M: SeqModel>(
     }
 }
 
-fn run_parts<S: PartSource>(
+fn run_parts<'h, S: PartSource<'h>>(
     mut parts: Vec<S>,
     budget: &Budget,
     threads: usize,
     history: &History,
     kind: ModelKind,
-) -> (Vec<KeyResult>, usize) {
+) -> (Vec<KeyResult<'h>>, usize) {
     let ops = parts.iter().map(S::ops).sum();
     parts.sort_by_key(|p| std::cmp::Reverse(p.ops()));
     // Spawning threads costs tens of microseconds: more than checking a small history.
@@ -260,7 +265,7 @@ fn run_parts<S: PartSource>(
         return (out, ops);
     }
     let slots: Vec<Mutex<Option<S>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
-    let results: Mutex<Vec<KeyResult>> = Mutex::new(Vec::with_capacity(slots.len()));
+    let results: Mutex<Vec<KeyResult<'h>>> = Mutex::new(Vec::with_capacity(slots.len()));
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -287,9 +292,9 @@ fn run_parts<S: PartSource>(
     (results.into_inner().unwrap_or_default(), ops)
 }
 
-fn not_run(key: &str) -> KeyResult {
+fn not_run(key: Cow<'_, str>) -> KeyResult<'_> {
     KeyResult {
-        key: key.to_string(),
+        key,
         outcome: KeyOutcome::NotRun,
         configurations: 0,
     }
@@ -297,7 +302,7 @@ fn not_run(key: &str) -> KeyResult {
 
 fn summarise(
     model: ModelKind,
-    mut results: Vec<KeyResult>,
+    mut results: Vec<KeyResult<'_>>,
     ops: usize,
     start: Instant,
 ) -> LinearizabilityReport {
@@ -319,11 +324,11 @@ fn summarise(
         match r.outcome {
             KeyOutcome::Linearizable => linearizable += 1,
             KeyOutcome::Failed(cx) => {
-                failed.push(r.key);
+                failed.push(r.key.into_owned());
                 counterexample.get_or_insert(*cx);
             }
             KeyOutcome::Aborted(a) => {
-                unfinished.push(r.key);
+                unfinished.push(r.key.into_owned());
                 let why = match a {
                     Abort::Timeout => "timeout",
                     Abort::Memory => "memory",
@@ -335,7 +340,7 @@ fn summarise(
                 }
             }
             KeyOutcome::NotRun => {
-                unfinished.push(r.key);
+                unfinished.push(r.key.into_owned());
                 reason.get_or_insert("stopped after a failure");
             }
         }

@@ -48,28 +48,29 @@ pub(crate) struct PreparedOp<O> {
 }
 
 /// One independent sub-problem: a key, its model and its ops in call order.
-pub(crate) struct Part<M: SeqModel> {
-    pub key: String,
+pub(crate) struct Part<'h, M: SeqModel> {
+    /// Borrowed from the history when it is a string there.
+    pub key: Cow<'h, str>,
     pub model: M,
     pub ops: Vec<PreparedOp<M::Op>>,
 }
 
-pub(crate) enum Prepared<'h, 'i> {
-    Register(Vec<Part<RegisterModel>>),
-    Kv(Vec<KvPart<'h, 'i>>),
+pub(crate) enum Prepared<'c, 'h, 'i> {
+    Register(Vec<Part<'h, RegisterModel>>),
+    Kv(Vec<KvPart<'c, 'h, 'i>>),
 }
 
 /// A part as the driver receives it: its op count and key are known, its model and ops are
 /// built when its search starts (a check that stops at the first key found not
 /// linearizable never builds the others).
-pub(crate) trait PartSource: Send {
+pub(crate) trait PartSource<'h>: Send {
     type Model: SeqModel;
     fn ops(&self) -> usize;
-    fn key(&self) -> &str;
-    fn build(self) -> Part<Self::Model>;
+    fn key(&self) -> Cow<'h, str>;
+    fn build(self) -> Part<'h, Self::Model>;
     /// [`PartSource::build`], with room for `ops` ops in all: this part's and those of the
     /// parts that will be [rebuilt](PartSource::rebuild) from it.
-    fn build_with_room(self, _ops: usize) -> Part<Self::Model>
+    fn build_with_room(self, _ops: usize) -> Part<'h, Self::Model>
     where
         Self: Sized,
     {
@@ -77,7 +78,7 @@ pub(crate) trait PartSource: Send {
     }
     /// [`PartSource::build`], reusing what the part checked before on this thread left
     /// (its model's tables, its op buffer) where the model allows it.
-    fn rebuild(self, _previous: Part<Self::Model>) -> Part<Self::Model>
+    fn rebuild(self, _previous: Part<'h, Self::Model>) -> Part<'h, Self::Model>
     where
         Self: Sized,
     {
@@ -85,49 +86,60 @@ pub(crate) trait PartSource: Send {
     }
 }
 
-impl<M: SeqModel + Send> PartSource for Part<M> {
+impl<'h, M: SeqModel + Send> PartSource<'h> for Part<'h, M> {
     type Model = M;
     fn ops(&self) -> usize {
         self.ops.len()
     }
-    fn key(&self) -> &str {
-        &self.key
+    fn key(&self) -> Cow<'h, str> {
+        self.key.clone()
     }
-    fn build(self) -> Part<M> {
+    fn build(self) -> Part<'h, M> {
         self
     }
 }
 
-/// The raw ops of a kv part (one key, or all keys for the unpartitioned model).
-pub(crate) struct KvPart<'h, 'i> {
-    name: String,
-    keys: Vec<(String, Vec<RawOp<'h>>)>,
+/// Which keys a kv part checks: one, or all of them (the unpartitioned model), listed in
+/// the order of their names.
+enum PartKeys {
+    One(u32),
+    All(Vec<u32>),
+}
+
+/// A kv part before it is built: its keys, whose ops are in the [`Collected`] ops.
+pub(crate) struct KvPart<'c, 'h, 'i> {
+    name: Cow<'h, str>,
+    from: &'c Collected<'h>,
+    keys: PartKeys,
     initial: Option<&'i Value>,
 }
 
-impl<'h> PartSource for KvPart<'h, '_> {
+impl<'h> PartSource<'h> for KvPart<'_, 'h, '_> {
     type Model = KvModel<'h>;
     fn ops(&self) -> usize {
-        self.keys.iter().map(|(_, raws)| raws.len()).sum()
+        match self.keys {
+            PartKeys::One(k) => self.from.count(k),
+            PartKeys::All(_) => self.from.raws.len(),
+        }
     }
-    fn key(&self) -> &str {
-        &self.name
+    fn key(&self) -> Cow<'h, str> {
+        self.name.clone()
     }
-    fn build(self) -> Part<KvModel<'h>> {
+    fn build(self) -> Part<'h, KvModel<'h>> {
         self.build_with_room(0)
     }
-    fn build_with_room(self, ops: usize) -> Part<KvModel<'h>> {
+    fn build_with_room(self, ops: usize) -> Part<'h, KvModel<'h>> {
         let n = self.ops().max(ops);
-        kv_part(self.name, self.keys, self.initial, n, None)
+        kv_part(self, n, None)
     }
     /// One key's values are strings and the model's tables (literals, the trie of appends,
     /// what gets read) do not depend on the key: the next key of a partitioned check goes
     /// on in the same model, without a dozen new tables per key.
-    fn rebuild(self, previous: Part<KvModel<'h>>) -> Part<KvModel<'h>> {
-        let reuse = (self.keys.len() == 1 && previous.model.key_names.len() <= 1)
+    fn rebuild(self, previous: Part<'h, KvModel<'h>>) -> Part<'h, KvModel<'h>> {
+        let reuse = (matches!(self.keys, PartKeys::One(_)) && previous.model.key_names.len() <= 1)
             .then_some((previous.model, previous.ops));
         let n = self.ops();
-        kv_part(self.name, self.keys, self.initial, n, reuse)
+        kv_part(self, n, reuse)
     }
 }
 
@@ -141,17 +153,63 @@ enum F {
     Append,
 }
 
+/// One client op, read once from the history.
 struct RawOp<'h> {
     /// Index of the op's key in the order keys were first seen.
     key: u32,
     f: F,
+    swapped: Option<bool>,
     arg: &'h Value,
     result: &'h Value,
-    swapped: Option<bool>,
-    call: u64,
-    ret: u64,
+    /// Position of the invoke in the history: the op's call.
     invoke: usize,
+    ret: u64,
     complete: Option<usize>,
+}
+
+/// The client ops of a history that the search needs, grouped by key: read once by
+/// [`collect`], and borrowed by the parts.
+pub(crate) struct Collected<'h> {
+    /// In history order.
+    raws: Vec<RawOp<'h>>,
+    /// In the order keys were first seen.
+    keys: Vec<KeyRef<'h>>,
+    /// Positions in `raws`, grouped by key in key order, each group in history order
+    /// (empty when there is one key: its group is `raws`).
+    by_key: Vec<u32>,
+    /// Where each key's group starts in `by_key`.
+    starts: Vec<u32>,
+}
+
+impl<'h> Collected<'h> {
+    fn count(&self, k: u32) -> usize {
+        let (from, to) = self.group(k);
+        to - from
+    }
+
+    /// The range of `by_key` (of `raws` when there is one key) holding key `k`'s ops.
+    fn group(&self, k: u32) -> (usize, usize) {
+        if self.keys.len() == 1 {
+            return (0, self.raws.len());
+        }
+        let k = k as usize;
+        let from = self.starts[k] as usize;
+        let to = self
+            .starts
+            .get(k + 1)
+            .map_or(self.by_key.len(), |&t| t as usize);
+        (from, to)
+    }
+
+    /// Key `k`'s ops, in history order.
+    fn ops_of(&self, k: u32) -> impl Iterator<Item = &RawOp<'h>> + '_ {
+        let (from, to) = self.group(k);
+        let one = self.keys.len() == 1;
+        (from..to).map(move |p| match one {
+            true => &self.raws[p],
+            false => &self.raws[self.by_key[p] as usize],
+        })
+    }
 }
 
 /// The parts of an op value `{"key": k, "value": v, "swapped": b}` (each optional), or of
@@ -174,14 +232,11 @@ pub(crate) fn fields(v: &Value) -> Fields<'_> {
     };
     let (mut key, mut value, mut swapped) = (None, None, None);
     for (k, x) in m {
-        // Fixed-size compares after the length: inlined loads, where a `match` on the
-        // strings called memcmp for every field of every op.
-        let k = k.as_bytes();
-        if <[u8; 3]>::try_from(k).ok() == Some(*b"key") {
+        if is_name(k, b"key") {
             key = Some(x);
-        } else if <[u8; 5]>::try_from(k).ok() == Some(*b"value") {
+        } else if is_name(k, b"value") {
             value = Some(x);
-        } else if <[u8; 7]>::try_from(k).ok() == Some(*b"swapped") {
+        } else if is_name(k, b"swapped") {
             swapped = Some(x);
         }
     }
@@ -194,6 +249,13 @@ pub(crate) fn fields(v: &Value) -> Fields<'_> {
         value,
         swapped,
     }
+}
+
+/// Whether field name `k` is `name`: a fixed-size compare after the length (inlined
+/// loads, where comparing strings called memcmp for every field of every op).
+#[inline]
+fn is_name<const N: usize>(k: &str, name: &[u8; N]) -> bool {
+    <[u8; N]>::try_from(k.as_bytes()).ok().as_ref() == Some(name)
 }
 
 fn parse_f(model: ModelKind, f: &str, index: u64) -> Result<F, PrepareError> {
@@ -242,8 +304,8 @@ impl PartialEq for KeyRef<'_> {
     }
 }
 
-impl KeyRef<'_> {
-    fn of(k: Option<&Value>) -> KeyRef<'_> {
+impl<'h> KeyRef<'h> {
+    fn of(k: Option<&'h Value>) -> KeyRef<'h> {
         match k {
             None | Some(Value::Null) => KeyRef::None,
             Some(Value::String(s)) => KeyRef::Str(s),
@@ -251,29 +313,62 @@ impl KeyRef<'_> {
             Some(other) => KeyRef::Other(other.to_string()),
         }
     }
-    fn name(&self) -> String {
+    fn name(&self) -> Cow<'h, str> {
         match self {
-            KeyRef::None => String::new(),
-            KeyRef::Int(i) => i.to_string(),
-            KeyRef::Str(s) => s.to_string(),
-            KeyRef::Other(s) => s.clone(),
+            KeyRef::None => Cow::Borrowed(""),
+            KeyRef::Int(i) => Cow::Owned(i.to_string()),
+            KeyRef::Str(s) => Cow::Borrowed(s),
+            KeyRef::Other(s) => Cow::Owned(s.clone()),
         }
     }
 }
 
-/// Splits `history` into per-key parts for `model`.
-pub(crate) fn prepare<'h, 'i>(
-    history: &'h History,
-    model: ModelKind,
-    initial: Option<&'i Value>,
-) -> Result<Prepared<'h, 'i>, PrepareError> {
+/// Up to this many keys are looked up by a scan; more go through a map.
+const SCANNED_KEYS: usize = 16;
+
+/// Key ids in the order keys are first seen.
+#[derive(Default)]
+struct KeyIds<'h> {
+    keys: Vec<KeyRef<'h>>,
+    /// Filled once there are more than [`SCANNED_KEYS`] keys.
+    index: FxMap<KeyRef<'h>, u32>,
+    /// Ops of one key often come in a row.
+    last: Option<u32>,
+}
+
+impl<'h> KeyIds<'h> {
+    fn id(&mut self, key: KeyRef<'h>) -> u32 {
+        if let Some(k) = self.last {
+            if self.keys[k as usize] == key {
+                return k;
+            }
+        }
+        let found = if self.keys.len() <= SCANNED_KEYS {
+            self.keys.iter().position(|k| *k == key).map(|k| k as u32)
+        } else {
+            self.index.get(&key).copied()
+        };
+        let k = found.unwrap_or_else(|| {
+            let k = self.keys.len() as u32;
+            if self.keys.len() == SCANNED_KEYS {
+                self.index.extend(self.keys.iter().cloned().zip(0..));
+            }
+            if self.keys.len() >= SCANNED_KEYS {
+                self.index.insert(key.clone(), k);
+            }
+            self.keys.push(key);
+            k
+        });
+        self.last = Some(k);
+        k
+    }
+}
+
+/// Reads the client ops of `history` that the search needs, grouped by key (the op
+/// value's `"key"`, or the completion's).
+pub(crate) fn collect(history: &History, model: ModelKind) -> Result<Collected<'_>, PrepareError> {
     let completion = completions(history);
-    let mut key_index: FxMap<KeyRef, usize> = FxMap::default();
-    // Ops of one key often come in a row.
-    let mut last_key: Option<(KeyRef, usize)> = None;
-    // Every op in one vector first (its size is known), then split by key with exact sizes:
-    // no vector per key grown by doubling.
-    let mut names: Vec<String> = Vec::new();
+    let mut keys = KeyIds::default();
     let mut raws: Vec<RawOp> = Vec::with_capacity(history.ops.len() / 2 + 1);
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
@@ -310,83 +405,89 @@ pub(crate) fn prepare<'h, 'i>(
         };
         // Some clients only fill the argument in on completion.
         let arg = if arg.is_null() { result } else { arg };
-        let key = KeyRef::of(key.or(ckey));
-        let k = match &last_key {
-            Some((last, k)) if *last == key => *k,
-            _ => match key_index.get(&key) {
-                Some(&k) => k,
-                None => {
-                    names.push(key.name());
-                    key_index.insert(key.clone(), names.len() - 1);
-                    names.len() - 1
-                }
-            },
-        };
-        last_key = Some((key, k));
         raws.push(RawOp {
-            key: k as u32,
+            key: keys.id(KeyRef::of(key.or(ckey))),
             f,
+            swapped,
             arg,
             result,
-            swapped,
-            call: i as u64,
-            ret,
             invoke: i,
+            ret,
             complete,
         });
     }
-    let mut by_key = split_by_key(names, raws);
+    let (by_key, starts) = group_by_key(&raws, keys.keys.len());
+    Ok(Collected {
+        raws,
+        keys: keys.keys,
+        by_key,
+        starts,
+    })
+}
+
+/// Positions in `raws` grouped by key, each group in order, and where each group starts
+/// (a counting sort: no vector per key). Nothing for one key.
+fn group_by_key(raws: &[RawOp], keys: usize) -> (Vec<u32>, Vec<u32>) {
+    if keys <= 1 {
+        return (Vec::new(), vec![0]);
+    }
+    // First where each group ends; filling from the back leaves where it starts.
+    let mut starts = vec![0u32; keys];
+    for r in raws {
+        starts[r.key as usize] += 1;
+    }
+    let mut end = 0;
+    for s in &mut starts {
+        end += *s;
+        *s = end;
+    }
+    let mut by_key = vec![0u32; raws.len()];
+    for (i, r) in raws.iter().enumerate().rev() {
+        let s = &mut starts[r.key as usize];
+        *s -= 1;
+        by_key[*s as usize] = i as u32;
+    }
+    (by_key, starts)
+}
+
+/// The per-key parts of `from` for `model`.
+pub(crate) fn prepare<'c, 'h, 'i>(
+    from: &'c Collected<'h>,
+    history: &History,
+    model: ModelKind,
+    initial: Option<&'i Value>,
+) -> Result<Prepared<'c, 'h, 'i>, PrepareError> {
+    let keys = 0..from.keys.len() as u32;
     match model {
         ModelKind::Register | ModelKind::CasRegister => {
-            let mut parts = Vec::with_capacity(by_key.len());
-            for (key, raws) in by_key {
-                parts.push(register_part(key, raws, history, initial)?);
+            let mut parts = Vec::with_capacity(keys.len());
+            for k in keys {
+                parts.push(register_part(from, k, history, initial)?);
             }
             Ok(Prepared::Register(parts))
         }
         ModelKind::Kv => Ok(Prepared::Kv(
-            by_key
-                .into_iter()
-                .map(|(key, raws)| KvPart {
-                    name: key,
-                    // A one-key part's key is its name.
-                    keys: vec![(String::new(), raws)],
-                    initial,
-                })
-                .collect(),
+            keys.map(|k| KvPart {
+                name: from.keys[k as usize].name(),
+                from,
+                keys: PartKeys::One(k),
+                initial,
+            })
+            .collect(),
         )),
-        ModelKind::KvUnpartitioned if by_key.is_empty() => Ok(Prepared::Kv(Vec::new())),
+        ModelKind::KvUnpartitioned if from.keys.is_empty() => Ok(Prepared::Kv(Vec::new())),
         ModelKind::KvUnpartitioned => {
-            by_key.sort_by(|a, b| a.0.cmp(&b.0));
+            let names: Vec<Cow<str>> = from.keys.iter().map(KeyRef::name).collect();
+            let mut sorted: Vec<u32> = keys.collect();
+            sorted.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
             Ok(Prepared::Kv(vec![KvPart {
-                name: "(all keys)".to_string(),
-                keys: by_key,
+                name: Cow::Borrowed("(all keys)"),
+                from,
+                keys: PartKeys::All(sorted),
                 initial,
             }]))
         }
     }
-}
-
-/// The ops of each key, in history order, each key's vector sized exactly. One key (the
-/// common case) keeps `raws` as it is.
-fn split_by_key<'h>(names: Vec<String>, raws: Vec<RawOp<'h>>) -> Vec<(String, Vec<RawOp<'h>>)> {
-    if names.len() == 1 {
-        let name = names.into_iter().next().unwrap_or_default();
-        return vec![(name, raws)];
-    }
-    let mut counts = vec![0usize; names.len()];
-    for r in &raws {
-        counts[r.key as usize] += 1;
-    }
-    let mut by_key: Vec<(String, Vec<RawOp>)> = names
-        .into_iter()
-        .zip(counts)
-        .map(|(n, c)| (n, Vec::with_capacity(c)))
-        .collect();
-    for r in raws {
-        by_key[r.key as usize].1.push(r);
-    }
-    by_key
 }
 
 /// For each invoke, the position of its completion (`usize::MAX`: none), paired per
@@ -466,12 +567,12 @@ impl Interner {
     }
 }
 
-fn register_part(
-    key: String,
-    raws: Vec<RawOp>,
+fn register_part<'h>(
+    from: &Collected<'h>,
+    key: u32,
     history: &History,
     initial: Option<&Value>,
-) -> Result<Part<RegisterModel>, PrepareError> {
+) -> Result<Part<'h, RegisterModel>, PrepareError> {
     let mut names = Vec::with_capacity(8);
     names.push(RegValue::Nil);
     let mut ids = Interner {
@@ -482,8 +583,8 @@ fn register_part(
     };
     let mut intern = |v: &Value| ids.id(v);
     let init = initial.map(&mut intern).unwrap_or(NIL);
-    let mut ops = Vec::with_capacity(raws.len());
-    for r in raws {
+    let mut ops = Vec::with_capacity(from.count(key));
+    for r in from.ops_of(key) {
         let op = match r.f {
             F::Read => RegOp::Read(intern(r.result)),
             F::Write => RegOp::Write(intern(r.arg)),
@@ -508,14 +609,14 @@ fn register_part(
         };
         ops.push(PreparedOp {
             op,
-            call: r.call,
+            call: r.invoke as u64,
             ret: r.ret,
             invoke: r.invoke,
             complete: r.complete,
         });
     }
     Ok(Part {
-        key,
+        key: from.keys[key as usize].name(),
         model: RegisterModel {
             init,
             names: ids.names,
@@ -536,13 +637,20 @@ fn kv_text(v: &Value) -> Cow<'_, str> {
 /// one-key model and op buffer of the part checked before on this thread (same check, so
 /// the same initial value), to go on with.
 fn kv_part<'h>(
-    name: String,
-    keys: Vec<(String, Vec<RawOp<'h>>)>,
-    initial: Option<&Value>,
+    part: KvPart<'_, 'h, '_>,
     room: usize,
     reuse: Option<(KvModel<'h>, Vec<PreparedOp<KvOp>>)>,
-) -> Part<KvModel<'h>> {
-    let n = keys.iter().map(|(_, raws)| raws.len()).sum();
+) -> Part<'h, KvModel<'h>> {
+    let KvPart {
+        name,
+        from,
+        keys,
+        initial,
+    } = part;
+    let n = match &keys {
+        PartKeys::One(k) => from.count(*k),
+        PartKeys::All(_) => from.raws.len(),
+    };
     let (mut model, mut ops) = match reuse {
         Some((mut model, mut ops)) => {
             model.make_room(n);
@@ -553,40 +661,45 @@ fn kv_part<'h>(
         None => {
             let init = initial.map(kv_text).unwrap_or_default();
             // Names only show in the states of a multi-key model.
-            let names = if keys.len() > 1 {
-                keys.iter().map(|(k, _)| k.clone()).collect()
-            } else {
-                Vec::new()
+            let names = match &keys {
+                PartKeys::All(sorted) if sorted.len() > 1 => sorted
+                    .iter()
+                    .map(|&k| from.keys[k as usize].name().into_owned())
+                    .collect(),
+                _ => Vec::new(),
             };
             (KvModel::new(names, &init, room), Vec::with_capacity(room))
         }
     };
-    for (ki, (_, raws)) in keys.into_iter().enumerate() {
-        for r in raws {
-            let (kind, arg) = match r.f {
-                F::Get => (KvKind::Get, model.add_read(kv_text(r.result))),
-                F::Put => (KvKind::Put, model.intern_str(kv_text(r.arg))),
-                _ => (KvKind::Append, model.intern_str(kv_text(r.arg))),
-            };
-            ops.push(PreparedOp {
-                op: KvOp {
-                    kind,
-                    key: ki as u32,
-                    arg,
-                    memo: 0,
-                },
-                call: r.call,
-                ret: r.ret,
-                invoke: r.invoke,
-                complete: r.complete,
-            });
+    let mut push = |r: &RawOp<'h>, key: u32| {
+        let (kind, arg) = match r.f {
+            F::Get => (KvKind::Get, model.add_read(kv_text(r.result))),
+            F::Put => (KvKind::Put, model.intern_str(kv_text(r.arg))),
+            _ => (KvKind::Append, model.intern_str(kv_text(r.arg))),
+        };
+        ops.push(PreparedOp {
+            op: KvOp {
+                kind,
+                key,
+                arg,
+                memo: ops.len() as u32,
+            },
+            call: r.invoke as u64,
+            ret: r.ret,
+            invoke: r.invoke,
+            complete: r.complete,
+        });
+    };
+    match &keys {
+        PartKeys::One(k) => from.ops_of(*k).for_each(|r| push(r, 0)),
+        PartKeys::All(sorted) => {
+            // A key is known by its place in name order; the ops stay in history order.
+            let mut rank = vec![0u32; sorted.len()];
+            for (place, &k) in sorted.iter().enumerate() {
+                rank[k as usize] = place as u32;
+            }
+            from.raws.iter().for_each(|r| push(r, rank[r.key as usize]));
         }
-    }
-    if !ops.is_sorted_by_key(|o| o.call) {
-        ops.sort_by_key(|o| o.call); // several keys (one key's ops come in call order)
-    }
-    for (i, o) in ops.iter_mut().enumerate() {
-        o.op.memo = i as u32;
     }
     Part {
         key: name,
