@@ -707,3 +707,73 @@ fn kv_part<'h>(
         ops,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_ids_are_stable_past_the_scanned_keys() {
+        let values: Vec<Value> = (0..40).map(|k| json!(format!("k{k}"))).collect();
+        let mut ids = KeyIds::default();
+        // Every key twice, in different orders: first seen, first numbered.
+        for v in &values {
+            let k = ids.id(KeyRef::of(Some(v)));
+            assert_eq!(values[k as usize], *v);
+        }
+        for v in values.iter().rev() {
+            let k = ids.id(KeyRef::of(Some(v)));
+            assert_eq!(values[k as usize], *v);
+        }
+        assert_eq!(ids.keys.len(), 40);
+        assert_eq!(ids.index.len(), 40);
+        // Integers and strings are different keys.
+        let (one, one_text) = (json!(1), json!("1"));
+        assert_ne!(
+            ids.id(KeyRef::of(Some(&one))),
+            ids.id(KeyRef::of(Some(&one_text)))
+        );
+    }
+
+    #[test]
+    fn ops_are_grouped_by_key_in_history_order() {
+        let ops: Vec<faultline_core::Op> = [0, 1, 0, 2, 1, 0]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, k)| {
+                let v = json!({"key": k, "value": format!("v{i}")});
+                let p = Process::Client(i as u64);
+                [
+                    faultline_core::Op {
+                        index: 2 * i as u64,
+                        time: 0,
+                        process: p,
+                        kind: OpType::Invoke,
+                        f: "put".into(),
+                        value: v.clone(),
+                        node: None,
+                        error: None,
+                    },
+                    faultline_core::Op {
+                        index: 2 * i as u64 + 1,
+                        time: 0,
+                        process: p,
+                        kind: OpType::Ok,
+                        f: "put".into(),
+                        value: v,
+                        node: None,
+                        error: None,
+                    },
+                ]
+            })
+            .collect();
+        let history = History::new(ops);
+        let c = collect(&history, ModelKind::Kv).unwrap();
+        let group = |k: u32| -> Vec<usize> { c.ops_of(k).map(|r| r.invoke).collect() };
+        assert_eq!(group(0), [0, 4, 10]);
+        assert_eq!(group(1), [2, 8]);
+        assert_eq!(group(2), [6]);
+        assert_eq!(c.count(0) + c.count(1) + c.count(2), 6);
+    }
+}
