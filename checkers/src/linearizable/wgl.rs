@@ -25,8 +25,8 @@
 //! to date in O(1), and the memo is a flat arena ([`Cache`]), so the loop does not allocate;
 //! the buffers of one search serve the worker's next key, and a thread's next check
 //! ([`Scratch`]).
-//! Budgets (deadline, shared memory counter, cancellation) are checked every 16384 steps,
-//! and before every growth of the memo.
+//! Budgets (deadline, shared memory counter) are checked every 16384 steps, and before
+//! every growth of the memo; cancellation every 256 steps.
 
 use super::cache::Cache;
 use super::model::SeqModel;
@@ -379,6 +379,12 @@ fn run<M: SeqModel>(
             };
         }
         steps = steps.wrapping_add(1);
+        // Another key found not linearizable: the verdict is known. Looked at often (a
+        // relaxed load), so a worker on a hard key stops soon after; the deadline and the
+        // memory counter less often.
+        if steps & 0xFF == 0 && budget.cancel.load(Ordering::Relaxed) {
+            abort!(Abort::Cancelled);
+        }
         if steps & 0x3FFF == 0 {
             if let Some(why) = budget.interrupted() {
                 abort!(why);
