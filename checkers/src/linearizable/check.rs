@@ -8,8 +8,8 @@
 
 use super::counterexample::{build, Counterexample};
 use super::model::SeqModel;
-use super::prepare::{collect, prepare, Part, PartSource, PrepareError, Prepared};
-use super::wgl::{search, Abort, Budget, Outcome, Scratch};
+use super::prepare::{collect, prepare, Part, PartSource, PrepareError, Prepared, PreparedOp};
+use super::wgl::{search, Abort, Budget, Outcome, Scratch, SearchResult};
 use super::ModelKind;
 use faultline_core::{CheckResult, Checker, History, Validity};
 use serde::{Deserialize, Serialize};
@@ -204,19 +204,51 @@ fn run_one<'h, M: SeqModel>(
     scratch: &mut Scratch,
 ) -> KeyResult<'h> {
     let r = search(&mut part.model, &part.ops, budget, scratch);
+    let key = std::mem::take(&mut part.key);
+    key_result(key, r, &part.ops, budget, history, kind)
+}
+
+/// What a search (or a replay) of one key's `ops` found. The first key found not
+/// linearizable stops the others.
+fn key_result<'h, O: Copy>(
+    key: Cow<'h, str>,
+    r: SearchResult,
+    ops: &[PreparedOp<O>],
+    budget: &Budget,
+    history: &History,
+    kind: ModelKind,
+) -> KeyResult<'h> {
     let outcome = match r.outcome {
         Outcome::Linearizable => KeyOutcome::Linearizable,
         Outcome::Aborted(a) => KeyOutcome::Aborted(a),
         Outcome::NotLinearizable(f) => {
             budget.cancel.store(true, Ordering::Relaxed);
-            KeyOutcome::Failed(Box::new(build(history, kind, &part.key, &part.ops, f)))
+            KeyOutcome::Failed(Box::new(build(history, kind, &key, ops, f)))
         }
     };
     KeyResult {
-        key: std::mem::take(&mut part.key),
+        key,
         outcome,
         configurations: r.configurations,
     }
+}
+
+/// `part` replayed without its model, if it can be.
+fn replayed<'h, S: PartSource<'h>>(
+    part: &S,
+    budget: &Budget,
+    history: &History,
+    kind: ModelKind,
+) -> Option<KeyResult<'h>> {
+    let r = part.replay(budget)?;
+    Some(key_result(
+        part.key(),
+        r.result,
+        &r.ops,
+        budget,
+        history,
+        kind,
+    ))
 }
 
 fn run_parts<'h, S: PartSource<'h>>(
@@ -246,6 +278,10 @@ fn run_parts<'h, S: PartSource<'h>>(
         for part in parts {
             if budget.cancel.load(Ordering::Relaxed) {
                 out.push(not_run(part.key()));
+                continue;
+            }
+            if let Some(r) = replayed(&part, budget, history, kind) {
+                out.push(r);
                 continue;
             }
             let mut part = match previous.take() {
@@ -279,6 +315,8 @@ fn run_parts<'h, S: PartSource<'h>>(
                     };
                     let r = if budget.cancel.load(Ordering::Relaxed) {
                         not_run(part.key())
+                    } else if let Some(r) = replayed(&part, budget, history, kind) {
+                        r
                     } else {
                         run_one(&mut part.build(), budget, history, kind, &mut scratch)
                     };

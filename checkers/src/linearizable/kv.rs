@@ -248,6 +248,39 @@ fn strip_suffix<'t>(text: &'t [u8], suffix: &[u8]) -> Option<&'t [u8]> {
     same_bytes(tail, suffix).then_some(rest)
 }
 
+/// A value as a state shows it: quoted as `{:?}` does, the last 57 characters of a long one.
+pub(crate) fn show_value(s: &str) -> String {
+    if s.len() <= 60 && debug_is_quoted(s) {
+        // What `{s:?}` writes for printable ASCII without quotes or backslashes.
+        let mut q = String::with_capacity(s.len() + 2);
+        q.push('"');
+        q.push_str(s);
+        q.push('"');
+        q
+    } else if s.chars().count() > 60 {
+        let tail: Vec<char> = s.chars().rev().take(57).collect();
+        format!("\"...{}\"", tail.into_iter().rev().collect::<String>())
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// The state of several keys: `{k: "v", ...}`, keys in the order given.
+pub(crate) fn show_map<K: AsRef<str>>(keys: &[K], values: &[String]) -> String {
+    let mut out = String::with_capacity(2 + keys.len() * 16);
+    out.push('{');
+    for (i, (k, v)) in keys.iter().zip(values).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(k.as_ref());
+        out.push_str(": ");
+        out.push_str(&show_value(v));
+    }
+    out.push('}');
+    out
+}
+
 impl SeqModel for KvModel<'_> {
     type Op = KvOp;
     const PRUNES_READS: bool = true;
@@ -317,34 +350,14 @@ impl SeqModel for KvModel<'_> {
         !self.is_prefix(node, read.arg)
     }
     fn describe_state(&self, state: u64) -> String {
-        let show = |node: u32| {
-            let s = self.text(node);
-            if s.len() <= 60 && debug_is_quoted(&s) {
-                // What `{s:?}` writes for printable ASCII without quotes or backslashes.
-                let mut q = String::with_capacity(s.len() + 2);
-                q.push('"');
-                q.push_str(&s);
-                q.push('"');
-                q
-            } else if s.chars().count() > 60 {
-                let tail: Vec<char> = s.chars().rev().take(57).collect();
-                format!("\"...{}\"", tail.into_iter().rev().collect::<String>())
-            } else {
-                format!("{s:?}")
-            }
-        };
         if self.single() {
-            return show(state as u32);
+            return show_value(&self.text(state as u32));
         }
         let Some(map) = self.map(state) else {
             return format!("#{state}");
         };
-        let parts: Vec<String> = map
-            .iter()
-            .zip(&self.key_names)
-            .map(|(&v, k)| format!("{k}: {}", show(v)))
-            .collect();
-        format!("{{{}}}", parts.join(", "))
+        let texts: Vec<String> = map.iter().map(|&v| self.text(v)).collect();
+        show_map(&self.key_names, &texts)
     }
 }
 

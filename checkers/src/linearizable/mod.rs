@@ -49,6 +49,7 @@ mod kv;
 mod model;
 mod prepare;
 mod render;
+mod replay;
 mod wgl;
 
 pub use check::{

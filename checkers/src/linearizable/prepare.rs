@@ -10,12 +10,15 @@
 //! part's model and ops are built only when its search starts ([`PartSource`]).
 
 use super::kv::{KvKind, KvModel, KvOp};
-use super::model::FxMap;
 use super::model::{same_bytes, RegOp, RegValue, RegisterModel, SeqModel, NIL};
+use super::model::{FxHasher, FxMap};
+use super::replay::{replay, Replayed};
+use super::wgl::Budget;
 use super::ModelKind;
 use faultline_core::{History, OpType, Process};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::hash::Hasher;
 
 /// Return position of an op that never returned.
 pub(crate) const INF: u64 = u64::MAX;
@@ -84,6 +87,11 @@ pub(crate) trait PartSource<'h>: Send {
     {
         self.build()
     }
+    /// The part checked without building its model, when its ops never overlap and the
+    /// model allows it ([`super::replay`]); `None` otherwise.
+    fn replay(&self, _budget: &Budget) -> Option<Replayed> {
+        None
+    }
 }
 
 impl<'h, M: SeqModel + Send> PartSource<'h> for Part<'h, M> {
@@ -101,17 +109,17 @@ impl<'h, M: SeqModel + Send> PartSource<'h> for Part<'h, M> {
 
 /// Which keys a kv part checks: one, or all of them (the unpartitioned model), listed in
 /// the order of their names.
-enum PartKeys {
+pub(crate) enum PartKeys {
     One(u32),
     All(Vec<u32>),
 }
 
 /// A kv part before it is built: its keys, whose ops are in the [`Collected`] ops.
 pub(crate) struct KvPart<'c, 'h, 'i> {
-    name: Cow<'h, str>,
-    from: &'c Collected<'h>,
-    keys: PartKeys,
-    initial: Option<&'i Value>,
+    pub name: Cow<'h, str>,
+    pub from: &'c Collected<'h>,
+    pub keys: PartKeys,
+    pub initial: Option<&'i Value>,
 }
 
 impl<'h> PartSource<'h> for KvPart<'_, 'h, '_> {
@@ -135,6 +143,9 @@ impl<'h> PartSource<'h> for KvPart<'_, 'h, '_> {
     /// One key's values are strings and the model's tables (literals, the trie of appends,
     /// what gets read) do not depend on the key: the next key of a partitioned check goes
     /// on in the same model, without a dozen new tables per key.
+    fn replay(&self, budget: &Budget) -> Option<Replayed> {
+        replay(self, budget)
+    }
     fn rebuild(self, previous: Part<'h, KvModel<'h>>) -> Part<'h, KvModel<'h>> {
         let reuse = (matches!(self.keys, PartKeys::One(_)) && previous.model.key_names.len() <= 1)
             .then_some((previous.model, previous.ops));
@@ -144,7 +155,7 @@ impl<'h> PartSource<'h> for KvPart<'_, 'h, '_> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum F {
+pub(crate) enum F {
     Read,
     Write,
     Cas,
@@ -154,24 +165,24 @@ enum F {
 }
 
 /// One client op, read once from the history.
-struct RawOp<'h> {
+pub(crate) struct RawOp<'h> {
     /// Index of the op's key in the order keys were first seen.
-    key: u32,
-    f: F,
-    swapped: Option<bool>,
-    arg: &'h Value,
-    result: &'h Value,
+    pub key: u32,
+    pub f: F,
+    pub swapped: Option<bool>,
+    pub arg: &'h Value,
+    pub result: &'h Value,
     /// Position of the invoke in the history: the op's call.
-    invoke: usize,
-    ret: u64,
-    complete: Option<usize>,
+    pub invoke: usize,
+    pub ret: u64,
+    pub complete: Option<usize>,
 }
 
 /// The client ops of a history that the search needs, grouped by key: read once by
 /// [`collect`], and borrowed by the parts.
 pub(crate) struct Collected<'h> {
     /// In history order.
-    raws: Vec<RawOp<'h>>,
+    pub raws: Vec<RawOp<'h>>,
     /// In the order keys were first seen.
     keys: Vec<KeyRef<'h>>,
     /// Positions in `raws`, grouped by key in key order, each group in history order
@@ -182,7 +193,7 @@ pub(crate) struct Collected<'h> {
 }
 
 impl<'h> Collected<'h> {
-    fn count(&self, k: u32) -> usize {
+    pub fn count(&self, k: u32) -> usize {
         let (from, to) = self.group(k);
         to - from
     }
@@ -201,8 +212,13 @@ impl<'h> Collected<'h> {
         (from, to)
     }
 
+    /// The name of key `k`.
+    pub fn key_name(&self, k: u32) -> Cow<'h, str> {
+        self.keys[k as usize].name()
+    }
+
     /// Key `k`'s ops, in history order.
-    fn ops_of(&self, k: u32) -> impl Iterator<Item = &RawOp<'h>> + '_ {
+    pub fn ops_of(&self, k: u32) -> impl Iterator<Item = &RawOp<'h>> + Clone + '_ {
         let (from, to) = self.group(k);
         let one = self.keys.len() == 1;
         (from..to).map(move |p| match one {
@@ -313,6 +329,25 @@ impl<'h> KeyRef<'h> {
             Some(other) => KeyRef::Other(other.to_string()),
         }
     }
+    /// A fingerprint: equal keys have equal prints (a string of up to 7 bytes is its own,
+    /// so the usual short keys are told apart without comparing them).
+    fn print(&self) -> u64 {
+        let mut h = FxHasher::default();
+        match self {
+            KeyRef::None => return 0,
+            KeyRef::Int(i) => h.write_i64(*i),
+            KeyRef::Str(s) if s.len() < 8 => {
+                let mut word = [0u8; 8];
+                word[..s.len()].copy_from_slice(s.as_bytes());
+                word[7] = s.len() as u8 | 0x80;
+                return u64::from_le_bytes(word);
+            }
+            KeyRef::Str(s) => h.write(s.as_bytes()),
+            KeyRef::Other(s) => h.write(s.as_bytes()),
+        }
+        h.finish()
+    }
+
     fn name(&self) -> Cow<'h, str> {
         match self {
             KeyRef::None => Cow::Borrowed(""),
@@ -330,6 +365,8 @@ const SCANNED_KEYS: usize = 16;
 #[derive(Default)]
 struct KeyIds<'h> {
     keys: Vec<KeyRef<'h>>,
+    /// Each key's [`KeyRef::print`], scanned before any key is compared.
+    prints: Vec<u64>,
     /// Filled once there are more than [`SCANNED_KEYS`] keys.
     index: FxMap<KeyRef<'h>, u32>,
     /// Ops of one key often come in a row.
@@ -338,13 +375,16 @@ struct KeyIds<'h> {
 
 impl<'h> KeyIds<'h> {
     fn id(&mut self, key: KeyRef<'h>) -> u32 {
+        let print = key.print();
         if let Some(k) = self.last {
-            if self.keys[k as usize] == key {
+            if self.prints[k as usize] == print && self.keys[k as usize] == key {
                 return k;
             }
         }
         let found = if self.keys.len() <= SCANNED_KEYS {
-            self.keys.iter().position(|k| *k == key).map(|k| k as u32)
+            (0..self.keys.len())
+                .find(|&k| self.prints[k] == print && self.keys[k] == key)
+                .map(|k| k as u32)
         } else {
             self.index.get(&key).copied()
         };
@@ -357,6 +397,7 @@ impl<'h> KeyIds<'h> {
                 self.index.insert(key.clone(), k);
             }
             self.keys.push(key);
+            self.prints.push(print);
             k
         });
         self.last = Some(k);
@@ -625,7 +666,7 @@ fn register_part<'h>(
     })
 }
 
-fn kv_text(v: &Value) -> Cow<'_, str> {
+pub(crate) fn kv_text(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Null => Cow::Borrowed(""),
         Value::String(s) => Cow::Borrowed(s),

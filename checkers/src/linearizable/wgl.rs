@@ -44,7 +44,7 @@ pub(crate) struct Budget {
 
 impl Budget {
     /// Why a search must stop now (another key failed, or the time is up), if it must.
-    fn interrupted(&self) -> Option<Abort> {
+    pub(crate) fn interrupted(&self) -> Option<Abort> {
         if self.cancel.load(Ordering::Relaxed) {
             Some(Abort::Cancelled)
         } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
