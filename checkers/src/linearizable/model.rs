@@ -120,15 +120,21 @@ impl SeqModel for RegisterModel {
 }
 
 /// Whether two byte strings are equal; short ones (most keys and literals: a few bytes)
-/// compared inline, where `==` calls memcmp, whose call costs more than the compare.
+/// compared inline, where `==` calls memcmp, whose call costs more than the compare. Up to
+/// 64 bytes (most values read) go a word at a time.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && if a.len() <= 16 {
-            a.iter().zip(b).all(|(x, y)| x == y)
-        } else {
-            a == b
-        }
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if a.len() > 64 {
+        return a == b;
+    }
+    let ((aw, at), (bw, bt)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
+    aw.iter().zip(bw).all(|(x, y)| x == y) && at.iter().zip(bt).all(|(x, y)| x == y)
 }
 
 /// FxHash (rustc's hasher): one multiply per word. Good enough for interned ids.
@@ -188,6 +194,22 @@ mod tests {
         RegisterModel {
             init: NIL,
             names: vec![RegValue::Nil, RegValue::Int(1), RegValue::Int(2)],
+        }
+    }
+
+    #[test]
+    fn same_bytes_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..80u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..base.len() {
+            let a = &base[..len];
+            assert!(same_bytes(a, a));
+            assert!(!same_bytes(a, &base[..len + 1]));
+            // One byte different, anywhere: in a word, or in the tail after the words.
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(a, &b), "{len} {at}");
+            }
         }
     }
 

@@ -12,6 +12,7 @@
 //! model is built without tables).
 
 use super::kv::{show_map, show_value};
+use super::model::same_bytes;
 use super::prepare::{kv_text, KvPart, PartKeys, PreparedOp, RawOp, F, INF};
 use super::wgl::{Budget, Failure, Outcome, SearchResult};
 
@@ -67,7 +68,7 @@ fn walk<'a, 'h: 'a>(
         }
         let value = &mut values[rank(r) as usize];
         let legal = match r.f {
-            F::Get => *value == kv_text(r.result),
+            F::Get => same_bytes(value.as_bytes(), kv_text(r.result).as_bytes()),
             F::Put => {
                 value.clear();
                 value.push_str(&kv_text(r.arg));
