@@ -340,27 +340,32 @@ fn not_run(key: Cow<'_, str>) -> KeyResult<'_> {
 
 fn summarise(
     model: ModelKind,
-    mut results: Vec<KeyResult<'_>>,
+    results: Vec<KeyResult<'_>>,
     ops: usize,
     start: Instant,
 ) -> LinearizabilityReport {
-    if results.len() > 1 {
-        // Parse each key once, not at every comparison.
-        let mut keyed: Vec<_> = results.into_iter().map(|r| (number(&r.key), r)).collect();
-        keyed.sort_by(|(m, a), (n, b)| m.cmp(n).then_with(|| a.key.cmp(&b.key)));
-        results = keyed.into_iter().map(|(_, r)| r).collect();
-    }
     let keys = results.len();
     let mut linearizable = 0;
-    let mut failed = Vec::new();
-    let mut unfinished = Vec::new();
-    let mut reason: Option<&str> = None;
-    let mut counterexample = None;
     let mut configurations = 0u64;
+    // Only the keys not proven linearizable are named, in key order; the others are
+    // counted.
+    let mut named = Vec::new();
     for r in results {
         configurations += r.configurations as u64;
         match r.outcome {
             KeyOutcome::Linearizable => linearizable += 1,
+            _ => named.push((number(&r.key), r)),
+        }
+    }
+    // Keys are distinct, so this order is total.
+    named.sort_unstable_by(|(m, a), (n, b)| m.cmp(n).then_with(|| a.key.cmp(&b.key)));
+    let mut failed = Vec::new();
+    let mut unfinished = Vec::new();
+    let mut reason: Option<&str> = None;
+    let mut counterexample = None;
+    for (_, r) in named {
+        match r.outcome {
+            KeyOutcome::Linearizable => {}
             KeyOutcome::Failed(cx) => {
                 failed.push(r.key.into_owned());
                 counterexample.get_or_insert(*cx);

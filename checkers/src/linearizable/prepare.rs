@@ -337,10 +337,11 @@ impl<'h> KeyRef<'h> {
             KeyRef::None => return 0,
             KeyRef::Int(i) => h.write_i64(*i),
             KeyRef::Str(s) if s.len() < 8 => {
-                let mut word = [0u8; 8];
-                word[..s.len()].copy_from_slice(s.as_bytes());
-                word[7] = s.len() as u8 | 0x80;
-                return u64::from_le_bytes(word);
+                // Built in a register: a copy into a stack word and a load of it stalled.
+                let bytes = s.as_bytes().iter().enumerate();
+                return bytes.fold((s.len() as u64 | 0x80) << 56, |w, (i, &b)| {
+                    w | (b as u64) << (8 * i)
+                });
             }
             KeyRef::Str(s) => h.write(s.as_bytes()),
             KeyRef::Other(s) => h.write(s.as_bytes()),
