@@ -363,7 +363,6 @@ impl<'h> KeyRef<'h> {
 const SCANNED_KEYS: usize = 16;
 
 /// Key ids in the order keys are first seen.
-#[derive(Default)]
 struct KeyIds<'h> {
     keys: Vec<KeyRef<'h>>,
     /// Each key's [`KeyRef::print`], scanned before any key is compared.
@@ -375,6 +374,15 @@ struct KeyIds<'h> {
 }
 
 impl<'h> KeyIds<'h> {
+    fn new() -> Self {
+        KeyIds {
+            keys: Vec::with_capacity(SCANNED_KEYS),
+            prints: Vec::with_capacity(SCANNED_KEYS),
+            index: FxMap::default(),
+            last: None,
+        }
+    }
+
     fn id(&mut self, key: KeyRef<'h>) -> u32 {
         let print = key.print();
         if let Some(k) = self.last {
@@ -410,7 +418,7 @@ impl<'h> KeyIds<'h> {
 /// value's `"key"`, or the completion's).
 pub(crate) fn collect(history: &History, model: ModelKind) -> Result<Collected<'_>, PrepareError> {
     let completion = completions(history);
-    let mut keys = KeyIds::default();
+    let mut keys = KeyIds::new();
     let mut raws: Vec<RawOp> = Vec::with_capacity(history.ops.len() / 2 + 1);
     for (i, inv) in history.ops.iter().enumerate() {
         if !inv.is_client() || inv.kind != OpType::Invoke {
@@ -758,7 +766,7 @@ mod tests {
     #[test]
     fn key_ids_are_stable_past_the_scanned_keys() {
         let values: Vec<Value> = (0..40).map(|k| json!(format!("k{k}"))).collect();
-        let mut ids = KeyIds::default();
+        let mut ids = KeyIds::new();
         // Every key twice, in different orders: first seen, first numbered.
         for v in &values {
             let k = ids.id(KeyRef::of(Some(v)));

@@ -39,6 +39,7 @@ pub(crate) fn replay(part: &KvPart, budget: &Budget) -> Option<Replayed> {
     }
 }
 
+/// Replays `ops` if none overlaps another, with one value per key (`rank` gives an op's).
 fn walk<'a, 'h: 'a>(
     part: &KvPart<'_, 'h, '_>,
     budget: &Budget,
@@ -50,20 +51,54 @@ fn walk<'a, 'h: 'a>(
         return None;
     }
     let init = part.initial.map(kv_text).unwrap_or_default();
-    // Room for a few appends before the first reallocation.
-    let mut values: Vec<String> = (0..keys)
-        .map(|_| {
-            let mut v = String::with_capacity(init.len().max(48));
-            v.push_str(&init);
-            v
-        })
-        .collect();
+    // The thread's value buffers from its last replay, if it has them.
+    let mut values = VALUES
+        .with(|v| v.try_borrow_mut().ok().map(|mut v| std::mem::take(&mut *v)))
+        .unwrap_or_default();
+    values.truncate(keys);
+    for v in &mut values {
+        v.clear();
+        v.push_str(&init);
+    }
+    while values.len() < keys {
+        // Room for a few appends before the first reallocation.
+        let mut v = String::with_capacity(init.len().max(48));
+        v.push_str(&init);
+        values.push(v);
+    }
+    let result = replay_values(part, budget, ops, &mut values, rank);
+    if values.iter().map(String::capacity).sum::<usize>() <= KEEP_VALUES {
+        VALUES.with(|v| {
+            if let Ok(mut v) = v.try_borrow_mut() {
+                *v = values;
+            }
+        });
+    }
+    Some(result)
+}
+
+/// The thread keeps its value buffers between replays up to this many bytes.
+const KEEP_VALUES: usize = 1 << 16;
+
+thread_local! {
+    static VALUES: std::cell::RefCell<Vec<String>> = std::cell::RefCell::default();
+}
+
+/// Puts, appends and gets on `values` (each key's initial value), in order.
+fn replay_values<'a, 'h: 'a>(
+    part: &KvPart<'_, 'h, '_>,
+    budget: &Budget,
+    ops: impl Iterator<Item = &'a RawOp<'h>> + Clone,
+    values: &mut [String],
+    rank: impl Fn(&RawOp) -> u32,
+) -> Replayed {
+    let keys = values.len();
     let mut n = 0;
     for (i, r) in ops.clone().enumerate() {
         n = i + 1;
         if i & 0x3FFF == 0x3FFF {
             if let Some(why) = budget.interrupted() {
-                return Some(done(Outcome::Aborted(why), i));
+                return done(Outcome::Aborted(why), i);
             }
         }
         let value = &mut values[rank(r) as usize];
@@ -90,7 +125,7 @@ fn walk<'a, 'h: 'a>(
                 unreachable!("several keys come from the unpartitioned part")
             };
             let names: Vec<_> = sorted.iter().map(|&k| part.from.key_name(k)).collect();
-            show_map(&names, &values)
+            show_map(&names, values)
         } else {
             show_value(&values[0])
         };
@@ -100,15 +135,15 @@ fn walk<'a, 'h: 'a>(
             // The others are called after this one returned.
             candidates: vec![(i as u32, false)],
         };
-        return Some(Replayed {
+        return Replayed {
             result: SearchResult {
                 outcome: Outcome::NotLinearizable(failure),
                 configurations: i,
             },
             ops: ops.map(prepared).collect(),
-        });
+        };
     }
-    Some(done(Outcome::Linearizable, n))
+    done(Outcome::Linearizable, n)
 }
 
 fn done(outcome: Outcome, configurations: usize) -> Replayed {
