@@ -119,22 +119,37 @@ impl SeqModel for RegisterModel {
     }
 }
 
-/// Whether two byte strings are equal; short ones (most keys and literals: a few bytes)
-/// compared inline, where `==` calls memcmp, whose call costs more than the compare. Up to
-/// 64 bytes (most values read) go a word at a time.
+/// Whether two byte strings are equal, compared inline a word at a time up to 64 bytes
+/// (keys, literals and most values read), where `==` calls memcmp, whose call costs more
+/// than the compare.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() <= 16 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    if a.len() > 64 {
+    if n > 64 {
         return a == b;
     }
-    let ((aw, at), (bw, bt)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
-    aw.iter().zip(bw).all(|(x, y)| x == y) && at.iter().zip(bt).all(|(x, y)| x == y)
+    if n >= 8 {
+        // Whole words, then the last word (overlapping the ones before).
+        let ((aw, _), (bw, _)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
+        return aw.iter().zip(bw).all(|(x, y)| x == y) && word8(&a[n - 8..]) == word8(&b[n - 8..]);
+    }
+    if n >= 4 {
+        return word4(&a[..4]) == word4(&b[..4]) && word4(&a[n - 4..]) == word4(&b[n - 4..]);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[inline]
+fn word8(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or_default())
+}
+
+#[inline]
+fn word4(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().unwrap_or_default())
 }
 
 /// FxHash (rustc's hasher): one multiply per word. Good enough for interned ids.
