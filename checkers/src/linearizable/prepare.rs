@@ -329,8 +329,9 @@ impl<'h> KeyRef<'h> {
             Some(other) => KeyRef::Other(other.to_string()),
         }
     }
-    /// A fingerprint: equal keys have equal prints (a string of up to 7 bytes is its own,
-    /// so the usual short keys are told apart without comparing them).
+    /// A fingerprint: equal keys have equal prints. A string of up to 7 bytes is its own
+    /// print, marked by the top bit, which no other print has: such keys are equal exactly
+    /// when their prints are ([`KeyRef::print_is_key`]).
     fn print(&self) -> u64 {
         let mut h = FxHasher::default();
         match self {
@@ -346,7 +347,12 @@ impl<'h> KeyRef<'h> {
             KeyRef::Str(s) => h.write(s.as_bytes()),
             KeyRef::Other(s) => h.write(s.as_bytes()),
         }
-        h.finish()
+        h.finish() & !SHORT_KEY
+    }
+
+    /// Whether keys with this print are equal without a comparison.
+    fn print_is_key(print: u64) -> bool {
+        print & SHORT_KEY != 0
     }
 
     fn name(&self) -> Cow<'h, str> {
@@ -358,6 +364,9 @@ impl<'h> KeyRef<'h> {
         }
     }
 }
+
+/// The top bit of the print of a short string key ([`KeyRef::print`]).
+const SHORT_KEY: u64 = 1 << 63;
 
 /// Up to this many keys are looked up by a scan; more go through a map.
 const SCANNED_KEYS: usize = 16;
@@ -385,15 +394,13 @@ impl<'h> KeyIds<'h> {
 
     fn id(&mut self, key: KeyRef<'h>) -> u32 {
         let print = key.print();
-        if let Some(k) = self.last {
-            if self.prints[k as usize] == print && self.keys[k as usize] == key {
-                return k;
-            }
+        let exact = KeyRef::print_is_key(print);
+        let is = |k: usize| self.prints[k] == print && (exact || self.keys[k] == key);
+        if let Some(k) = self.last.filter(|&k| is(k as usize)) {
+            return k;
         }
         let found = if self.keys.len() <= SCANNED_KEYS {
-            (0..self.keys.len())
-                .find(|&k| self.prints[k] == print && self.keys[k] == key)
-                .map(|k| k as u32)
+            (0..self.keys.len()).find(|&k| is(k)).map(|k| k as u32)
         } else {
             self.index.get(&key).copied()
         };
@@ -765,7 +772,14 @@ mod tests {
 
     #[test]
     fn key_ids_are_stable_past_the_scanned_keys() {
-        let values: Vec<Value> = (0..40).map(|k| json!(format!("k{k}"))).collect();
+        // Short strings (their own prints), long ones and integers (hashed prints).
+        let values: Vec<Value> = (0..40)
+            .map(|k| match k % 3 {
+                0 => json!(format!("k{k}")),
+                1 => json!(format!("a longer key, number {k}")),
+                _ => json!(k),
+            })
+            .collect();
         let mut ids = KeyIds::new();
         // Every key twice, in different orders: first seen, first numbered.
         for v in &values {
@@ -778,6 +792,13 @@ mod tests {
         }
         assert_eq!(ids.keys.len(), 40);
         assert_eq!(ids.index.len(), 40);
+        for v in &values {
+            let print = KeyRef::of(Some(v)).print();
+            assert_eq!(
+                KeyRef::print_is_key(print),
+                v.as_str().is_some_and(|s| s.len() < 8)
+            );
+        }
         // Integers and strings are different keys.
         let (one, one_text) = (json!(1), json!("1"));
         assert_ne!(
