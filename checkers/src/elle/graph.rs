@@ -37,7 +37,7 @@ pub fn kind_name(kind: u8) -> &'static str {
 
 /// Edges collected before the graph is frozen: per edge its source with its kind in the
 /// top bits, and its target (8 bytes an edge: inference collects tens of millions), in
-/// chunks of [`EDGE_CHUNK`] edges that [`Graph::build`] frees one by one as it copies them
+/// chunks of `EDGE_CHUNK` edges that [`Graph::build`] frees one by one as it copies them
 /// into the adjacency array, so the list and the array are not both whole at once.
 #[derive(Default)]
 pub struct EdgeList {

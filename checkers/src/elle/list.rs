@@ -11,7 +11,7 @@
 //!
 //! A [`List`] is 16 bytes (a thin pointer and a length: every read is a prefix of its
 //! buffer), not the 24 of a slice range. Its last bytes would be padding; one of them is a
-//! [`Niche`] instead, a byte with a single valid value, and the compiler keeps the tags of
+//! `Niche` instead, a byte with a single valid value, and the compiler keeps the tags of
 //! [`ReadValue`] and [`Mop`] in its invalid values, so a read value is 16 bytes and a
 //! micro-op 24 (each was 8 more with the tags beside the data). Over the 25 million
 //! micro-ops of a ten-million-transaction check that is 200 MB. All safe Rust: the layout

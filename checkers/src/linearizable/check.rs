@@ -1,4 +1,5 @@
 //! The check driver: prepare, run one search per key in parallel, combine the verdicts.
+//! A kv key whose ops never overlap is replayed instead ([`super::replay`]).
 //!
 //! Keys are handed out to `threads` workers (std::thread::scope) largest first. The first
 //! key found not linearizable cancels the others: the verdict is invalid whatever they say

@@ -2,10 +2,12 @@
 //!
 //! A history is linearizable when every op can be given one instant between its call and
 //! its return such that the ops, in that order, are legal for a sequential model. The
-//! search ([`wgl`], Lowe's improvement of Wing & Gong as in Porcupine) memoises visited
+//! search (`wgl.rs`, Lowe's improvement of Wing & Gong as in Porcupine) memoises visited
 //! `(linearized set, model state)` configurations; keys are independent
 //! (P-compositionality) and are checked in parallel. Models: register, cas-register and a
-//! key-value map ([`ModelKind`]).
+//! key-value map ([`ModelKind`]). A key whose ops never overlap has one order to check: it
+//! is walked in that order, and a kv key is replayed on its values without building the
+//! model (`replay.rs`).
 //!
 //! # Semantics
 //! - `ok`: happened between call and return.

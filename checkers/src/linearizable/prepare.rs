@@ -6,8 +6,12 @@
 //! Reads and gets without an `ok` result constrain nothing and are dropped. Positions in the
 //! history (its op order) are the time line: a call at position `i` precedes everything
 //! after `i`. Ops are grouped by their `"key"` (P-compositionality: a history is
-//! linearizable iff each key's sub-history is), except for the unpartitioned kv model. A kv
-//! part's model and ops are built only when its search starts ([`PartSource`]).
+//! linearizable iff each key's sub-history is), except for the unpartitioned kv model.
+//!
+//! The history is read once ([`collect`]): one vector of ops in history order, and their
+//! positions grouped by key (a counting sort, no vector per key). The parts borrow it
+//! ([`prepare`]). A kv part's model and ops are built only when its search starts
+//! ([`PartSource`]), and not at all when it is replayed.
 
 use super::kv::{KvKind, KvModel, KvOp};
 use super::model::{same_bytes, RegOp, RegValue, RegisterModel, SeqModel, NIL};
