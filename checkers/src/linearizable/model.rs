@@ -133,8 +133,9 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
     if n >= 8 {
         // Whole words, then the last word (overlapping the ones before).
-        let ((aw, _), (bw, _)) = (a.as_chunks::<8>(), b.as_chunks::<8>());
-        return aw.iter().zip(bw).all(|(x, y)| x == y) && word8(&a[n - 8..]) == word8(&b[n - 8..]);
+        let words = a.chunks_exact(8).zip(b.chunks_exact(8));
+        return words.into_iter().all(|(x, y)| word8(x) == word8(y))
+            && word8(&a[n - 8..]) == word8(&b[n - 8..]);
     }
     if n >= 4 {
         return word4(&a[..4]) == word4(&b[..4]) && word4(&a[n - 4..]) == word4(&b[n - 4..]);
