@@ -23,7 +23,7 @@
 //! `ret` = the history length) and `-1` for nil.
 
 use faultline_checkers::linearizable::{check, LinearizableOptions, ModelKind};
-use faultline_core::{History, Op, OpType, Process};
+use faultline_core::{History, Op, OpType};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -68,16 +68,8 @@ struct Sim {
 impl Sim {
     fn record(&mut self, process: u64, kind: OpType, f: &str, value: Value) -> usize {
         let index = self.history.len();
-        self.history.push(Op {
-            index: index as u64,
-            time: index as u64,
-            process: Process::Client(process),
-            kind,
-            f: f.into(),
-            value,
-            node: None,
-            error: None,
-        });
+        self.history
+            .push(Op::client(index as u64, process, kind, f, value));
         index
     }
 }

@@ -818,28 +818,10 @@ mod tests {
             .enumerate()
             .flat_map(|(i, k)| {
                 let v = json!({"key": k, "value": format!("v{i}")});
-                let p = Process::Client(i as u64);
+                let (at, p) = (2 * i as u64, i as u64);
                 [
-                    faultline_core::Op {
-                        index: 2 * i as u64,
-                        time: 0,
-                        process: p,
-                        kind: OpType::Invoke,
-                        f: "put".into(),
-                        value: v.clone(),
-                        node: None,
-                        error: None,
-                    },
-                    faultline_core::Op {
-                        index: 2 * i as u64 + 1,
-                        time: 0,
-                        process: p,
-                        kind: OpType::Ok,
-                        f: "put".into(),
-                        value: v,
-                        node: None,
-                        error: None,
-                    },
+                    faultline_core::Op::client(at, p, OpType::Invoke, "put", v.clone()),
+                    faultline_core::Op::client(at + 1, p, OpType::Ok, "put", v),
                 ]
             })
             .collect();

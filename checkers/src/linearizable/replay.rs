@@ -185,7 +185,7 @@ mod tests {
     use crate::linearizable::prepare::{collect, prepare, PartSource, Prepared};
     use crate::linearizable::wgl::{search, Scratch};
     use crate::linearizable::ModelKind;
-    use faultline_core::{History, Op, OpType, Process};
+    use faultline_core::{History, Op, OpType};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use serde_json::{json, Value};
@@ -201,16 +201,7 @@ mod tests {
     }
 
     fn op(index: usize, process: u64, kind: OpType, f: &str, value: Value) -> Op {
-        Op {
-            index: index as u64,
-            time: index as u64,
-            process: Process::Client(process),
-            kind,
-            f: f.into(),
-            value,
-            node: None,
-            error: None,
-        }
+        Op::client(index as u64, process, kind, f, value)
     }
 
     /// Ops one after another (of a few processes), with values that repeat and reads that

@@ -127,6 +127,29 @@ pub struct Op<V = Value> {
     pub error: Option<String>,
 }
 
+impl Op {
+    /// A client op at history position `index`, with that position as its time and no node
+    /// or error: the op that tests and simulated histories write.
+    pub fn client(
+        index: u64,
+        process: u64,
+        kind: OpType,
+        f: impl Into<String>,
+        value: Value,
+    ) -> Op {
+        Op {
+            index,
+            time: index,
+            process: Process::Client(process),
+            kind,
+            f: f.into(),
+            value,
+            node: None,
+            error: None,
+        }
+    }
+}
+
 impl<V> Op<V> {
     pub fn is_invoke(&self) -> bool {
         self.kind == OpType::Invoke
