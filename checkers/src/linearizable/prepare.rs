@@ -118,6 +118,16 @@ pub(crate) enum PartKeys {
     All(Vec<u32>),
 }
 
+/// For each key of `sorted` (key ids in name order), its place in that order: how the
+/// unpartitioned model knows a key.
+pub(crate) fn places(sorted: &[u32]) -> Vec<u32> {
+    let mut place = vec![0u32; sorted.len()];
+    for (at, &k) in sorted.iter().enumerate() {
+        place[k as usize] = at as u32;
+    }
+    place
+}
+
 /// A kv part before it is built: its keys, whose ops are in the [`Collected`] ops.
 pub(crate) struct KvPart<'c, 'h, 'i> {
     pub name: Cow<'h, str>,
@@ -144,12 +154,12 @@ impl<'h> PartSource<'h> for KvPart<'_, 'h, '_> {
         let n = self.ops().max(ops);
         kv_part(self, n, None)
     }
-    /// One key's values are strings and the model's tables (literals, the trie of appends,
-    /// what gets read) do not depend on the key: the next key of a partitioned check goes
-    /// on in the same model, without a dozen new tables per key.
     fn replay(&self, budget: &Budget) -> Option<Replayed> {
         replay(self, budget)
     }
+    /// One key's values are strings and the model's tables (literals, the trie of appends,
+    /// what gets read) do not depend on the key: the next key of a partitioned check goes
+    /// on in the same model, without a dozen new tables per key.
     fn rebuild(self, previous: Part<'h, KvModel<'h>>) -> Part<'h, KvModel<'h>> {
         let reuse = (matches!(self.keys, PartKeys::One(_)) && previous.model.key_names.len() <= 1)
             .then_some((previous.model, previous.ops));
@@ -702,16 +712,13 @@ fn kv_part<'h>(
     room: usize,
     reuse: Option<(KvModel<'h>, Vec<PreparedOp<KvOp>>)>,
 ) -> Part<'h, KvModel<'h>> {
+    let n = part.ops();
     let KvPart {
         name,
         from,
         keys,
         initial,
     } = part;
-    let n = match &keys {
-        PartKeys::One(k) => from.count(*k),
-        PartKeys::All(_) => from.raws.len(),
-    };
     let (mut model, mut ops) = match reuse {
         Some((mut model, mut ops)) => {
             model.make_room(n);
@@ -754,12 +761,11 @@ fn kv_part<'h>(
     match &keys {
         PartKeys::One(k) => from.ops_of(*k).for_each(|r| push(r, 0)),
         PartKeys::All(sorted) => {
-            // A key is known by its place in name order; the ops stay in history order.
-            let mut rank = vec![0u32; sorted.len()];
-            for (place, &k) in sorted.iter().enumerate() {
-                rank[k as usize] = place as u32;
-            }
-            from.raws.iter().for_each(|r| push(r, rank[r.key as usize]));
+            // The ops stay in history order.
+            let place = places(sorted);
+            from.raws
+                .iter()
+                .for_each(|r| push(r, place[r.key as usize]));
         }
     }
     Part {

@@ -13,7 +13,7 @@
 
 use super::kv::{show_map, show_value};
 use super::model::same_bytes;
-use super::prepare::{kv_text, KvPart, PartKeys, PreparedOp, RawOp, F, INF};
+use super::prepare::{kv_text, places, KvPart, PartKeys, PreparedOp, RawOp, F, INF};
 use super::wgl::{Budget, Failure, Outcome, SearchResult};
 
 /// A replayed part: the search's result, and the part's ops when a counterexample needs them
@@ -29,12 +29,9 @@ pub(crate) fn replay(part: &KvPart, budget: &Budget) -> Option<Replayed> {
         PartKeys::One(k) => walk(part, budget, part.from.ops_of(*k), 1, |_| 0),
         PartKeys::All(sorted) => {
             // A key is known by its place in name order, as in the multi-key model.
-            let mut rank = vec![0u32; sorted.len()];
-            for (place, &k) in sorted.iter().enumerate() {
-                rank[k as usize] = place as u32;
-            }
+            let place = places(sorted);
             let ops = part.from.raws.iter();
-            walk(part, budget, ops, sorted.len(), |r| rank[r.key as usize])
+            walk(part, budget, ops, sorted.len(), |r| place[r.key as usize])
         }
     }
 }

@@ -612,3 +612,60 @@ fn explain<M: SeqModel>(
         candidates,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linearizable::model::{RegOp, RegValue, RegisterModel, NIL};
+
+    /// Twenty concurrent writes, then a read of a value none of them wrote: not
+    /// linearizable, but only after every order of the writes was tried (millions of
+    /// configurations). Another key has already failed: the search stops at its first look
+    /// at the flag, after 256 steps, not after 16384.
+    #[test]
+    fn a_cancelled_search_stops_within_256_steps() {
+        let n = 20;
+        let write = |i: usize| PreparedOp {
+            op: RegOp::Write(i as u64 + 1),
+            call: i as u64,
+            ret: (n + i) as u64,
+            invoke: i,
+            complete: Some(n + i),
+        };
+        let mut ops: Vec<PreparedOp<RegOp>> = (0..n).map(write).collect();
+        ops.push(PreparedOp {
+            op: RegOp::Read(n as u64 + 1),
+            call: 2 * n as u64,
+            ret: 2 * n as u64 + 1,
+            invoke: 2 * n,
+            complete: Some(2 * n + 1),
+        });
+        let names = std::iter::once(RegValue::Nil)
+            .chain((1..=n as i64 + 1).map(RegValue::Int))
+            .collect();
+        let mut model = RegisterModel { init: NIL, names };
+        let budget = |cancel| Budget {
+            deadline: None,
+            memory_limit: usize::MAX,
+            memory_used: AtomicUsize::new(0),
+            cancel: AtomicBool::new(cancel),
+        };
+        let r = search(&mut model, &ops, &budget(true), &mut Scratch::default());
+        assert!(matches!(r.outcome, Outcome::Aborted(Abort::Cancelled)));
+        assert!(
+            r.configurations <= 256,
+            "{} configurations",
+            r.configurations
+        );
+        // Not cancelled, the same search goes on well past that (here: up to a deadline).
+        let mut late = budget(false);
+        late.deadline = Some(Instant::now() + std::time::Duration::from_millis(500));
+        let r = search(&mut model, &ops, &late, &mut Scratch::default());
+        assert!(matches!(r.outcome, Outcome::Aborted(Abort::Timeout)));
+        assert!(
+            r.configurations > 16384,
+            "{} configurations",
+            r.configurations
+        );
+    }
+}
